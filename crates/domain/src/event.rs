@@ -1,0 +1,465 @@
+//! Events, their ticket types and seat availability.
+
+use crate::validation::FieldError;
+use crate::{EventId, TicketTypeId, Timestamp, UserId};
+use std::str::FromStr;
+
+/// The most seats one event may have.
+pub const MAX_CAPACITY: u32 = 1_000_000;
+
+/// Whether an event still takes bookings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventStatus {
+    /// Published and bookable (within its sales window).
+    Scheduled,
+    /// Cancelled by its organizer or an admin: no new bookings.
+    Cancelled,
+}
+
+impl EventStatus {
+    /// The stable lowercase name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl FromStr for EventStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "scheduled" => Ok(Self::Scheduled),
+            "cancelled" => Ok(Self::Cancelled),
+            other => Err(format!("unknown event status {other:?}")),
+        }
+    }
+}
+
+/// The fields an organizer sets on an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDetails {
+    /// Title shown to attendees.
+    pub name: String,
+    /// Longer text.
+    pub description: Option<String>,
+    /// Where it happens.
+    pub venue: String,
+    /// When it starts.
+    pub starts_at: Timestamp,
+    /// When it ends, after `starts_at`.
+    pub ends_at: Option<Timestamp>,
+    /// Venue latitude in degrees.
+    pub latitude: Option<f64>,
+    /// Venue longitude in degrees.
+    pub longitude: Option<f64>,
+    /// ISO 4217 code of the ticket prices.
+    pub currency: String,
+    /// Seats across all ticket types.
+    pub capacity: u32,
+    /// Most tickets one user may hold and book for this event.
+    pub max_tickets_per_user: Option<u32>,
+    /// Sales start (open from creation when `None`).
+    pub sales_open_at: Option<Timestamp>,
+    /// Sales end (open until the event when `None`).
+    pub sales_close_at: Option<Timestamp>,
+}
+
+impl EventDetails {
+    /// Every rule the fields break, alone and together.
+    #[must_use]
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut check = |ok: bool, field: &str, message: &str| {
+            if !ok {
+                errors.push(FieldError::new(field, message));
+            }
+        };
+        check(text_fits(&self.name, 200), "name", "must be 1 to 200 characters");
+        check(text_fits(&self.venue, 200), "venue", "must be 1 to 200 characters");
+        check(
+            self.description.as_deref().is_none_or(|d| d.chars().count() <= 5000),
+            "description",
+            "must be at most 5000 characters",
+        );
+        check(
+            self.ends_at.is_none_or(|end| end > self.starts_at),
+            "ends_at",
+            "must be after starts_at",
+        );
+        check(
+            self.latitude.is_none_or(|l| (-90.0..=90.0).contains(&l)),
+            "latitude",
+            "must be between -90 and 90",
+        );
+        check(
+            self.longitude.is_none_or(|l| (-180.0..=180.0).contains(&l)),
+            "longitude",
+            "must be between -180 and 180",
+        );
+        check(
+            self.currency.len() == 3 && self.currency.chars().all(|c| c.is_ascii_uppercase()),
+            "currency",
+            "must be an ISO 4217 code such as EUR",
+        );
+        check(
+            (1..=MAX_CAPACITY).contains(&self.capacity),
+            "capacity",
+            "must be between 1 and 1000000",
+        );
+        check(
+            self.max_tickets_per_user.is_none_or(|m| m >= 1),
+            "max_tickets_per_user",
+            "must be at least 1",
+        );
+        let window_ok = match (self.sales_open_at, self.sales_close_at) {
+            (Some(open), Some(close)) => open < close,
+            _ => true,
+        };
+        check(window_ok, "sales_close_at", "must be after sales_open_at");
+        errors
+    }
+}
+
+fn text_fits(text: &str, max_chars: usize) -> bool {
+    !text.trim().is_empty() && text.chars().count() <= max_chars
+}
+
+/// A ticket type to create with its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicketType {
+    /// New type's id.
+    pub id: TicketTypeId,
+    /// Name shown to attendees, unique within the event.
+    pub name: String,
+    /// Price in minor units of the event's currency.
+    pub price_cents: i64,
+    /// Seats of this type at most; the event's capacity caps all types together.
+    pub quantity: Option<u32>,
+}
+
+impl NewTicketType {
+    /// The type an event gets when its organizer names none.
+    #[must_use]
+    pub fn general() -> Self {
+        Self {
+            id: TicketTypeId::generate(),
+            name: "General".to_owned(),
+            price_cents: 0,
+            quantity: None,
+        }
+    }
+}
+
+/// Checks ticket types against each other and the event's capacity.
+#[must_use]
+pub fn validate_ticket_types(types: &[NewTicketType], capacity: u32) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if types.is_empty() {
+        errors.push(FieldError::new("ticket_types", "must not be empty"));
+    }
+    if types.len() > 50 {
+        errors.push(FieldError::new("ticket_types", "at most 50 ticket types"));
+    }
+    for (i, t) in types.iter().enumerate() {
+        let field = |name: &str| format!("ticket_types[{i}].{name}");
+        if !text_fits(&t.name, 100) {
+            errors.push(FieldError::new(field("name"), "must be 1 to 100 characters"));
+        } else if types[..i]
+            .iter()
+            .any(|other| other.name.trim().eq_ignore_ascii_case(t.name.trim()))
+        {
+            errors.push(FieldError::new(field("name"), "must be unique within the event"));
+        }
+        if t.price_cents < 0 {
+            errors.push(FieldError::new(field("price_cents"), "must not be negative"));
+        }
+        if t.quantity.is_some_and(|q| q == 0 || q > capacity) {
+            errors.push(FieldError::new(
+                field("quantity"),
+                "must be between 1 and the event's capacity",
+            ));
+        }
+    }
+    errors
+}
+
+/// A ticket type with its seat counters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketType {
+    /// The type's id.
+    pub id: TicketTypeId,
+    /// Name shown to attendees.
+    pub name: String,
+    /// Price in minor units.
+    pub price_cents: i64,
+    /// Cap on this type's seats, if any.
+    pub quantity: Option<u32>,
+    /// Seats of this type in confirmed bookings.
+    pub sold: u32,
+    /// Seats of this type in live holds.
+    pub held: u32,
+}
+
+impl TicketType {
+    /// Seats of this type that can still be taken when `event_free` seats are free event-wide.
+    #[must_use]
+    pub fn available(&self, event_free: u32) -> u32 {
+        self.quantity
+            .map_or(event_free, |q| {
+                q.saturating_sub(self.sold + self.held).min(event_free)
+            })
+    }
+}
+
+/// An event with its ticket types and seat counters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The event's id.
+    pub id: EventId,
+    /// The organizer who created it.
+    pub organizer_id: UserId,
+    /// What the organizer set.
+    pub details: EventDetails,
+    /// Scheduled or cancelled.
+    pub status: EventStatus,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Seats in confirmed bookings, all types.
+    pub sold: u32,
+    /// Seats in live holds, all types.
+    pub held: u32,
+    /// Waiting waitlist entries.
+    pub waitlist_count: u32,
+    /// The event's ticket types, in creation order.
+    pub ticket_types: Vec<TicketType>,
+}
+
+/// Seat counts of an event as clients see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Availability {
+    /// Seats in all.
+    pub capacity: u32,
+    /// Seats in confirmed bookings.
+    pub sold: u32,
+    /// Seats in live holds.
+    pub held: u32,
+    /// `capacity - sold - held`, never negative.
+    pub available: u32,
+    /// Waiting waitlist entries.
+    pub waitlist_count: u32,
+}
+
+impl Event {
+    /// The event's seat counts.
+    #[must_use]
+    pub fn availability(&self) -> Availability {
+        Availability {
+            capacity: self.details.capacity,
+            sold: self.sold,
+            held: self.held,
+            available: self.details.capacity.saturating_sub(self.sold + self.held),
+            waitlist_count: self.waitlist_count,
+        }
+    }
+
+    /// Whether `user` may change or cancel this event.
+    #[must_use]
+    pub fn is_managed_by(&self, user: &crate::user::User) -> bool {
+        user.role == crate::user::Role::Admin
+            || (user.role.can_organize() && user.id == self.organizer_id)
+    }
+}
+
+/// What a store needs to create an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// New event's id.
+    pub id: EventId,
+    /// Its creator.
+    pub organizer_id: UserId,
+    /// Validated fields.
+    pub details: EventDetails,
+    /// At least one type.
+    pub ticket_types: Vec<NewTicketType>,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// Changes to an event; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[allow(clippy::option_option)] // Some(None) clears a nullable field: that is the point.
+pub struct EventChanges {
+    /// New title.
+    pub name: Option<String>,
+    /// New or cleared description.
+    pub description: Option<Option<String>>,
+    /// New venue.
+    pub venue: Option<String>,
+    /// New start.
+    pub starts_at: Option<Timestamp>,
+    /// New or cleared end.
+    pub ends_at: Option<Option<Timestamp>>,
+    /// New or cleared latitude.
+    pub latitude: Option<Option<f64>>,
+    /// New or cleared longitude.
+    pub longitude: Option<Option<f64>>,
+    /// New currency.
+    pub currency: Option<String>,
+    /// New capacity; below sold + held is refused.
+    pub capacity: Option<u32>,
+    /// New or cleared per-user limit.
+    pub max_tickets_per_user: Option<Option<u32>>,
+    /// New or cleared sales start.
+    pub sales_open_at: Option<Option<Timestamp>>,
+    /// New or cleared sales end.
+    pub sales_close_at: Option<Option<Timestamp>>,
+}
+
+impl EventChanges {
+    /// `details` with these changes applied.
+    #[must_use]
+    pub fn apply_to(&self, details: &EventDetails) -> EventDetails {
+        let d = details.clone();
+        EventDetails {
+            name: self.name.clone().unwrap_or(d.name),
+            description: self.description.clone().unwrap_or(d.description),
+            venue: self.venue.clone().unwrap_or(d.venue),
+            starts_at: self.starts_at.unwrap_or(d.starts_at),
+            ends_at: self.ends_at.unwrap_or(d.ends_at),
+            latitude: self.latitude.unwrap_or(d.latitude),
+            longitude: self.longitude.unwrap_or(d.longitude),
+            currency: self.currency.clone().unwrap_or(d.currency),
+            capacity: self.capacity.unwrap_or(d.capacity),
+            max_tickets_per_user: self.max_tickets_per_user.unwrap_or(d.max_tickets_per_user),
+            sales_open_at: self.sales_open_at.unwrap_or(d.sales_open_at),
+            sales_close_at: self.sales_close_at.unwrap_or(d.sales_close_at),
+        }
+    }
+}
+
+/// Where a listing of events continues: after this start time and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventCursor {
+    /// `starts_at` of the last event of the previous page.
+    pub starts_at: Timestamp,
+    /// Its id, to break ties.
+    pub id: EventId,
+}
+
+/// Which scheduled events to list, upcoming first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only events starting at or after this instant.
+    pub from: Timestamp,
+    /// Only events whose name or venue contains this text, ignoring case.
+    pub text: Option<String>,
+    /// Which page.
+    pub page: crate::page::PageRequest<EventCursor>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+
+    pub(crate) fn details() -> EventDetails {
+        let starts_at = Utc.with_ymd_and_hms(2030, 5, 1, 18, 0, 0).single().expect("valid date");
+        EventDetails {
+            name: "RustConf".into(),
+            description: None,
+            venue: "Hall A".into(),
+            starts_at,
+            ends_at: Some(starts_at + Duration::hours(3)),
+            latitude: Some(48.1),
+            longitude: Some(11.5),
+            currency: "EUR".into(),
+            capacity: 100,
+            max_tickets_per_user: None,
+            sales_open_at: None,
+            sales_close_at: None,
+        }
+    }
+
+    #[test]
+    fn valid_details_pass() {
+        assert_eq!(details().validate(), vec![]);
+    }
+
+    #[test]
+    fn every_broken_rule_is_reported() {
+        let mut d = details();
+        d.name = " ".into();
+        d.capacity = 0;
+        d.ends_at = Some(d.starts_at);
+        d.latitude = Some(91.0);
+        d.currency = "euro".into();
+        d.sales_open_at = Some(d.starts_at);
+        d.sales_close_at = Some(d.starts_at - Duration::days(1));
+        let fields: Vec<_> = d.validate().into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            ["name", "ends_at", "latitude", "currency", "capacity", "sales_close_at"]
+        );
+    }
+
+    #[test]
+    fn ticket_types_are_checked_against_capacity_and_each_other() {
+        let t = |name: &str, quantity| NewTicketType {
+            id: TicketTypeId::generate(),
+            name: name.into(),
+            price_cents: 100,
+            quantity,
+        };
+        assert!(validate_ticket_types(&[t("VIP", Some(10)), t("Floor", None)], 100).is_empty());
+        let errors = validate_ticket_types(&[t("VIP", Some(101)), t("vip", Some(0))], 100);
+        let fields: Vec<_> = errors.into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            ["ticket_types[0].quantity", "ticket_types[1].name", "ticket_types[1].quantity"]
+        );
+        assert_eq!(validate_ticket_types(&[], 100).len(), 1);
+    }
+
+    #[test]
+    fn availability_never_goes_negative() {
+        let event = Event {
+            id: EventId::generate(),
+            organizer_id: UserId::generate(),
+            details: details(),
+            status: EventStatus::Scheduled,
+            created_at: Utc::now(),
+            sold: 60,
+            held: 30,
+            waitlist_count: 2,
+            ticket_types: vec![],
+        };
+        assert_eq!(event.availability().available, 10);
+        let capped = TicketType {
+            id: TicketTypeId::generate(),
+            name: "VIP".into(),
+            price_cents: 0,
+            quantity: Some(5),
+            sold: 4,
+            held: 0,
+        };
+        assert_eq!(capped.available(10), 1);
+        assert_eq!(capped.available(0), 0);
+    }
+
+    #[test]
+    fn changes_apply_and_clear() {
+        let d = details();
+        let changes = EventChanges {
+            capacity: Some(50),
+            ends_at: Some(None),
+            ..EventChanges::default()
+        };
+        let changed = changes.apply_to(&d);
+        assert_eq!(changed.capacity, 50);
+        assert_eq!(changed.ends_at, None);
+        assert_eq!(changed.name, d.name);
+    }
+}

@@ -1,0 +1,17 @@
+//! The domain of boxoffice: entities, validated values, ports and use cases.
+//!
+//! This crate knows nothing of HTTP, SQL or Redis. Adapters implement the traits in
+//! [`ports`]; the edge calls the use cases in [`services`].
+
+pub mod event;
+pub mod ids;
+pub mod page;
+pub mod ports;
+pub mod secret;
+pub mod services;
+pub mod time;
+pub mod user;
+pub mod validation;
+
+pub use ids::{EventId, TicketTypeId, TokenFamilyId, UserId};
+pub use time::{Clock, SystemClock, Timestamp};

@@ -1,0 +1,66 @@
+use crate::event::{Event, EventCursor, EventDetails, EventQuery, NewEvent};
+use crate::page::Page;
+use crate::{EventId, Timestamp};
+use async_trait::async_trait;
+
+/// Why an event could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateEventError {
+    /// No such event.
+    #[error("event not found")]
+    NotFound,
+    /// Cancelled events do not change any more.
+    #[error("event is cancelled")]
+    Cancelled,
+    /// The new capacity is below the seats already sold or held.
+    #[error("capacity below the {taken} seats sold or held")]
+    CapacityBelowSold {
+        /// Seats sold plus held when the change was refused.
+        taken: u32,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Why an event could not be cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelEventError {
+    /// No such event.
+    #[error("event not found")]
+    NotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Where events and their ticket types live.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EventRepository: Send + Sync + 'static {
+    /// Stores a new event with its ticket types.
+    /// # Errors
+    /// Only when the store fails.
+    async fn create(&self, event: &NewEvent) -> anyhow::Result<Event>;
+
+    /// The event with its ticket types and counters.
+    /// # Errors
+    /// Only when the store fails.
+    async fn find(&self, id: EventId) -> anyhow::Result<Option<Event>>;
+
+    /// Scheduled events matching `query`, by `starts_at` then id.
+    /// # Errors
+    /// Only when the store fails.
+    async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>>;
+
+    /// Replaces the organizer's fields, checking the capacity against the counters in the
+    /// same transaction.
+    /// # Errors
+    /// `NotFound`, `Cancelled`, or `CapacityBelowSold` when `details.capacity < sold + held`.
+    async fn update_details(&self, id: EventId, details: &EventDetails) -> Result<Event, UpdateEventError>;
+
+    /// Marks the event cancelled (idempotent).
+    /// # Errors
+    /// `NotFound` when there is no such event.
+    async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError>;
+}

@@ -1,0 +1,16 @@
+//! The ports: what the domain needs from the outside world, as small traits of whole
+//! operations. Each adapter runs one operation in one transaction of its own.
+
+mod events;
+mod health;
+mod mailer;
+mod security;
+mod tokens;
+mod users;
+
+pub use events::*;
+pub use health::*;
+pub use mailer::*;
+pub use security::*;
+pub use tokens::*;
+pub use users::*;

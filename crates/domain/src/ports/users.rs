@@ -1,0 +1,74 @@
+use crate::page::{Page, PageRequest};
+use crate::user::{AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User};
+use crate::UserId;
+use async_trait::async_trait;
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// Another account has this email, ignoring case.
+    #[error("email is already taken")]
+    EmailTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Why an account could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateUserError {
+    /// No such account.
+    #[error("user not found")]
+    NotFound,
+    /// Another account has the new email, ignoring case.
+    #[error("email is already taken")]
+    EmailTaken,
+    /// The store failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Where accounts live.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync + 'static {
+    /// Stores a new account.
+    /// # Errors
+    /// `EmailTaken` when the email is used by another account, ignoring case.
+    async fn create(&self, user: &NewUser) -> Result<User, CreateUserError>;
+
+    /// The account with this id.
+    /// # Errors
+    /// Only when the store fails.
+    async fn find(&self, id: UserId) -> anyhow::Result<Option<User>>;
+
+    /// The account with this email (ignoring case) and its password hash.
+    /// # Errors
+    /// Only when the store fails.
+    async fn credentials_by_email(&self, email: &str) -> anyhow::Result<Option<Credentials>>;
+
+    /// The account with this id and its password hash.
+    /// # Errors
+    /// Only when the store fails.
+    async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>>;
+
+    /// Changes name and/or email.
+    /// # Errors
+    /// `NotFound`, or `EmailTaken` when the new email belongs to another account.
+    async fn update_profile(&self, id: UserId, changes: &ProfileChanges) -> Result<User, UpdateUserError>;
+
+    /// Changes role and/or active flag.
+    /// # Errors
+    /// `NotFound` when there is no such account.
+    async fn update_account(&self, id: UserId, changes: AccountChanges) -> Result<User, UpdateUserError>;
+
+    /// Replaces the password hash.
+    /// # Errors
+    /// `NotFound` when there is no such account.
+    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), UpdateUserError>;
+
+    /// All accounts, oldest first.
+    /// # Errors
+    /// Only when the store fails.
+    async fn list(&self, page: &PageRequest<UserId>) -> anyhow::Result<Page<User, UserId>>;
+}

@@ -1,0 +1,416 @@
+use crate::page::{Page, PageRequest};
+use crate::ports::{
+    AccessTokens, CreateUserError, Mailer, NewRefreshToken, NewResetToken, OutgoingMail,
+    PasswordHasher, RotateError, TokenStore, UpdateUserError, UserRepository,
+};
+use crate::secret::SecretToken;
+use crate::user::{AccountChanges, Email, NewUser, Password, PersonName, ProfileChanges, Role, User};
+use crate::{Clock, TokenFamilyId, UserId};
+use chrono::Duration;
+use std::sync::Arc;
+
+/// The ports the account use cases need.
+#[derive(Clone)]
+pub struct AccountPorts {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// Refresh and reset tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Access tokens.
+    pub access: Arc<dyn AccessTokens>,
+    /// Outgoing mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Lifetimes of the tokens the account use cases hand out.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountSettings {
+    /// How long a refresh token works.
+    pub refresh_ttl: Duration,
+    /// How long a password-reset token works.
+    pub reset_ttl: Duration,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            refresh_ttl: Duration::days(30),
+            reset_ttl: Duration::hours(1),
+        }
+    }
+}
+
+/// An access token and the refresh token that renews it.
+#[derive(Debug, Clone)]
+pub struct IssuedTokens {
+    /// Bearer token for requests.
+    pub access_token: String,
+    /// Single-use token for `/auth/refresh`.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// Login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown email, wrong password or deactivated account: one answer for all three.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// A port failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// A presented token (refresh or reset) is not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Unknown, expired, used, revoked, or its user is deactivated.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// A port failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// An access token is not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Missing, malformed, expired, wrongly signed, or its user is gone or deactivated.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// A port failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Changing a password failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePasswordError {
+    /// The current password is wrong.
+    #[error("current password is wrong")]
+    InvalidCredentials,
+    /// A port failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// An admin operation on accounts failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The caller is not an admin.
+    #[error("admins only")]
+    Forbidden,
+    /// No such account.
+    #[error("user not found")]
+    NotFound,
+    /// A port failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+impl From<UpdateUserError> for AdminError {
+    fn from(e: UpdateUserError) -> Self {
+        match e {
+            UpdateUserError::NotFound => Self::NotFound,
+            // Admin changes touch neither email nor name.
+            UpdateUserError::EmailTaken => Self::Backend(anyhow::anyhow!("unexpected email conflict")),
+            UpdateUserError::Backend(e) => Self::Backend(e),
+        }
+    }
+}
+
+/// Registration, login, sessions, profile and account administration.
+pub struct AccountService {
+    ports: AccountPorts,
+    settings: AccountSettings,
+}
+
+impl AccountService {
+    /// Wires the use cases to their ports.
+    #[must_use]
+    pub fn new(ports: AccountPorts, settings: AccountSettings) -> Self {
+        Self { ports, settings }
+    }
+
+    /// Creates an attendee account.
+    /// # Errors
+    /// `EmailTaken`, or a port failure.
+    pub async fn register(&self, name: PersonName, email: Email, password: Password) -> Result<User, CreateUserError> {
+        self.create_user(name, email, password, Role::Attendee).await
+    }
+
+    /// Creates an account with any role (the CLI's `user create`).
+    /// # Errors
+    /// `EmailTaken`, or a port failure.
+    #[tracing::instrument(skip_all, fields(role = %role))]
+    pub async fn create_user(
+        &self,
+        name: PersonName,
+        email: Email,
+        password: Password,
+        role: Role,
+    ) -> Result<User, CreateUserError> {
+        let password_hash = self.ports.hasher.hash(&password).await?;
+        let user = NewUser {
+            id: UserId::generate(),
+            name,
+            email,
+            password_hash,
+            role,
+            created_at: self.ports.clock.now(),
+        };
+        let user = self.ports.users.create(&user).await?;
+        tracing::info!(user_id = %user.id, "account created");
+        Ok(user)
+    }
+
+    /// Checks email and password and starts a session.
+    /// # Errors
+    /// `InvalidCredentials` for an unknown email, a wrong password or a deactivated account.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, email: &str, password: &str) -> Result<IssuedTokens, LoginError> {
+        let Some(credentials) = self.ports.users.credentials_by_email(email.trim()).await? else {
+            self.ports.hasher.verify_decoy(password).await;
+            return Err(LoginError::InvalidCredentials);
+        };
+        let matches = self.ports.hasher.verify(password, &credentials.password_hash).await?;
+        if !matches || !credentials.user.active {
+            return Err(LoginError::InvalidCredentials);
+        }
+        let tokens = self.start_session(&credentials.user).await?;
+        tracing::info!(user_id = %credentials.user.id, "logged in");
+        Ok(tokens)
+    }
+
+    async fn start_session(&self, user: &User) -> anyhow::Result<IssuedTokens> {
+        let now = self.ports.clock.now();
+        let refresh = SecretToken::generate();
+        self.ports
+            .tokens
+            .save_refresh(&NewRefreshToken {
+                hash: refresh.hash(),
+                user_id: user.id,
+                family: TokenFamilyId::generate(),
+                issued_at: now,
+                expires_at: now + self.settings.refresh_ttl,
+            })
+            .await?;
+        let access = self.ports.access.issue(user, now)?;
+        Ok(IssuedTokens {
+            access_token: access.token,
+            refresh_token: refresh.expose().to_owned(),
+            expires_in: access.expires_in,
+        })
+    }
+
+    /// Exchanges a refresh token for new tokens; the presented one stops working.
+    /// # Errors
+    /// `InvalidToken` when it is unknown, expired, revoked or reused (reuse revokes its
+    /// whole family), or its user is deactivated.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, presented: &str) -> Result<IssuedTokens, TokenError> {
+        let now = self.ports.clock.now();
+        let next = SecretToken::generate();
+        let session = self
+            .ports
+            .tokens
+            .rotate_refresh(
+                &SecretToken::presented(presented).hash(),
+                &next.hash(),
+                now,
+                now + self.settings.refresh_ttl,
+            )
+            .await
+            .map_err(|e| match e {
+                RotateError::Invalid => TokenError::InvalidToken,
+                RotateError::Reused => {
+                    tracing::warn!("a rotated refresh token was reused; its family is revoked");
+                    TokenError::InvalidToken
+                }
+                RotateError::Backend(e) => TokenError::Backend(e),
+            })?;
+        let user = self.ports.users.find(session.user_id).await?;
+        let Some(user) = user.filter(|u| u.active) else {
+            self.ports.tokens.revoke_all_refresh(session.user_id, now).await?;
+            return Err(TokenError::InvalidToken);
+        };
+        let access = self.ports.access.issue(&user, now)?;
+        Ok(IssuedTokens {
+            access_token: access.token,
+            refresh_token: next.expose().to_owned(),
+            expires_in: access.expires_in,
+        })
+    }
+
+    /// Ends the session the refresh token belongs to. Unknown tokens are ignored.
+    /// # Errors
+    /// Only when a port fails.
+    pub async fn logout(&self, presented: &str) -> anyhow::Result<()> {
+        let now = self.ports.clock.now();
+        self.ports
+            .tokens
+            .revoke_family(&SecretToken::presented(presented).hash(), now)
+            .await
+    }
+
+    /// The active user an access token belongs to.
+    /// # Errors
+    /// `Unauthorized` for a bad or expired token, or a deleted or deactivated user.
+    pub async fn authenticate(&self, access_token: &str) -> Result<User, AuthError> {
+        let claims = self
+            .ports
+            .access
+            .verify(access_token, self.ports.clock.now())
+            .map_err(|_| AuthError::Unauthorized)?;
+        match self.ports.users.find(claims.user_id).await? {
+            Some(user) if user.active => Ok(user),
+            _ => Err(AuthError::Unauthorized),
+        }
+    }
+
+    /// Changes the caller's name and/or email.
+    /// # Errors
+    /// `EmailTaken` when the email belongs to another account.
+    pub async fn update_profile(&self, user: UserId, changes: &ProfileChanges) -> Result<User, UpdateUserError> {
+        self.ports.users.update_profile(user, changes).await
+    }
+
+    /// Changes the caller's password and ends all their sessions.
+    /// # Errors
+    /// `InvalidCredentials` when `current` is wrong.
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    pub async fn change_password(&self, user: UserId, current: &str, new: Password) -> Result<(), ChangePasswordError> {
+        let credentials = self
+            .ports
+            .users
+            .credentials_by_id(user)
+            .await?
+            .ok_or(ChangePasswordError::InvalidCredentials)?;
+        if !self.ports.hasher.verify(current, &credentials.password_hash).await? {
+            return Err(ChangePasswordError::InvalidCredentials);
+        }
+        self.replace_password(user, &new).await?;
+        tracing::info!("password changed");
+        Ok(())
+    }
+
+    /// Revokes the sessions first: if setting the hash then fails, the user is only logged out.
+    async fn replace_password(&self, user: UserId, new: &Password) -> anyhow::Result<()> {
+        let hash = self.ports.hasher.hash(new).await?;
+        self.ports.tokens.revoke_all_refresh(user, self.ports.clock.now()).await?;
+        self.ports.users.set_password(user, &hash).await.map_err(|e| match e {
+            UpdateUserError::Backend(e) => e,
+            other => anyhow::anyhow!(other),
+        })
+    }
+
+    /// Deactivates the caller's account and ends all their sessions.
+    /// # Errors
+    /// Only when a port fails.
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
+    pub async fn deactivate(&self, user: UserId) -> Result<(), AdminError> {
+        let changes = AccountChanges { role: None, active: Some(false) };
+        self.change_account(user, changes).await?;
+        tracing::info!("account deactivated");
+        Ok(())
+    }
+
+    /// Applies `changes`; a deactivated account also loses all its sessions.
+    async fn change_account(&self, user: UserId, changes: AccountChanges) -> Result<User, AdminError> {
+        let updated = self.ports.users.update_account(user, changes).await?;
+        if changes.active == Some(false) {
+            self.ports.tokens.revoke_all_refresh(user, self.ports.clock.now()).await?;
+        }
+        Ok(updated)
+    }
+
+    /// Mails a single-use reset token if the email belongs to an active account. Says
+    /// nothing either way, so callers cannot probe for accounts.
+    /// # Errors
+    /// Only when the store fails; a failing mailer is logged, not reported.
+    #[tracing::instrument(skip_all)]
+    pub async fn request_password_reset(&self, email: &str) -> anyhow::Result<()> {
+        let Some(credentials) = self.ports.users.credentials_by_email(email.trim()).await? else {
+            return Ok(());
+        };
+        let user = credentials.user;
+        if !user.active {
+            return Ok(());
+        }
+        let now = self.ports.clock.now();
+        let token = SecretToken::generate();
+        self.ports
+            .tokens
+            .save_reset(&NewResetToken {
+                hash: token.hash(),
+                user_id: user.id,
+                created_at: now,
+                expires_at: now + self.settings.reset_ttl,
+            })
+            .await?;
+        let mail = OutgoingMail {
+            to: user.email.clone(),
+            subject: "Reset your boxoffice password".to_owned(),
+            body: format!(
+                "Someone asked to reset the password of your boxoffice account.\n\
+                 If it was you, use this token within {} minutes: {}\n\
+                 If not, ignore this message.",
+                self.settings.reset_ttl.num_minutes(),
+                token.expose()
+            ),
+        };
+        if let Err(error) = self.ports.mailer.send(&mail).await {
+            tracing::error!(user_id = %user.id, error = %error, "could not send the password-reset mail");
+        }
+        Ok(())
+    }
+
+    /// Sets a new password with a mailed reset token and ends all sessions of its user.
+    /// # Errors
+    /// `InvalidToken` when the token is unknown, used or expired.
+    #[tracing::instrument(skip_all)]
+    pub async fn confirm_password_reset(&self, token: &str, new: Password) -> Result<(), TokenError> {
+        let now = self.ports.clock.now();
+        let user = self
+            .ports
+            .tokens
+            .consume_reset(&SecretToken::presented(token).hash(), now)
+            .await?
+            .ok_or(TokenError::InvalidToken)?;
+        self.replace_password(user, &new).await?;
+        tracing::info!(user_id = %user, "password reset");
+        Ok(())
+    }
+
+    /// Every account, for admins.
+    /// # Errors
+    /// `Forbidden` unless `actor` is an admin.
+    pub async fn list_users(&self, actor: &User, page: &PageRequest<UserId>) -> Result<Page<User, UserId>, AdminError> {
+        require_admin(actor)?;
+        Ok(self.ports.users.list(page).await?)
+    }
+
+    /// Changes another account's role or active flag; deactivation ends its sessions.
+    /// # Errors
+    /// `Forbidden` unless `actor` is an admin; `NotFound` for an unknown id.
+    #[tracing::instrument(skip_all, fields(actor = %actor.id, user_id = %id))]
+    pub async fn update_user(&self, actor: &User, id: UserId, changes: AccountChanges) -> Result<User, AdminError> {
+        require_admin(actor)?;
+        let updated = self.change_account(id, changes).await?;
+        tracing::info!(role = %updated.role, active = updated.active, "account changed by admin");
+        Ok(updated)
+    }
+}
+
+fn require_admin(actor: &User) -> Result<(), AdminError> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(AdminError::Forbidden)
+    }
+}

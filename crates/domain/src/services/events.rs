@@ -1,0 +1,153 @@
+use crate::event::{
+    Event, EventChanges, EventCursor, EventDetails, EventQuery, NewEvent, NewTicketType,
+    validate_ticket_types,
+};
+use crate::page::Page;
+use crate::ports::{CancelEventError, EventRepository, UpdateEventError};
+use crate::user::User;
+use crate::validation::FieldError;
+use crate::{Clock, EventId};
+use std::sync::Arc;
+
+/// An event use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    /// No such event.
+    #[error("event not found")]
+    NotFound,
+    /// The caller may not do this to this event.
+    #[error("not allowed")]
+    Forbidden,
+    /// The input breaks field rules.
+    #[error("invalid event")]
+    Invalid(Vec<FieldError>),
+    /// Cancelled events do not change any more.
+    #[error("event is cancelled")]
+    Cancelled,
+    /// The new capacity is below the seats already sold or held.
+    #[error("capacity is below the {taken} seats sold or held")]
+    CapacityBelowSold {
+        /// Seats sold plus held.
+        taken: u32,
+    },
+    /// A port failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+impl From<UpdateEventError> for EventError {
+    fn from(e: UpdateEventError) -> Self {
+        match e {
+            UpdateEventError::NotFound => Self::NotFound,
+            UpdateEventError::Cancelled => Self::Cancelled,
+            UpdateEventError::CapacityBelowSold { taken } => Self::CapacityBelowSold { taken },
+            UpdateEventError::Backend(e) => Self::Backend(e),
+        }
+    }
+}
+
+impl From<CancelEventError> for EventError {
+    fn from(e: CancelEventError) -> Self {
+        match e {
+            CancelEventError::NotFound => Self::NotFound,
+            CancelEventError::Backend(e) => Self::Backend(e),
+        }
+    }
+}
+
+/// Publishing, listing, changing and cancelling events.
+pub struct EventService {
+    events: Arc<dyn EventRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl EventService {
+    /// Wires the use cases to their ports.
+    #[must_use]
+    pub fn new(events: Arc<dyn EventRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { events, clock }
+    }
+
+    /// Publishes an event; without ticket types it gets one `General` type sharing the capacity.
+    /// # Errors
+    /// `Forbidden` for attendees, `Invalid` for broken field rules.
+    #[tracing::instrument(skip_all, fields(organizer_id = %actor.id))]
+    pub async fn create(
+        &self,
+        actor: &User,
+        details: EventDetails,
+        ticket_types: Option<Vec<NewTicketType>>,
+    ) -> Result<Event, EventError> {
+        if !actor.role.can_organize() {
+            return Err(EventError::Forbidden);
+        }
+        let ticket_types = ticket_types.unwrap_or_else(|| vec![NewTicketType::general()]);
+        let mut errors = details.validate();
+        errors.extend(validate_ticket_types(&ticket_types, details.capacity));
+        if !errors.is_empty() {
+            return Err(EventError::Invalid(errors));
+        }
+        let event = self
+            .events
+            .create(&NewEvent {
+                id: EventId::generate(),
+                organizer_id: actor.id,
+                details,
+                ticket_types,
+                created_at: self.clock.now(),
+            })
+            .await?;
+        tracing::info!(event_id = %event.id, capacity = event.details.capacity, "event created");
+        Ok(event)
+    }
+
+    /// Scheduled events, upcoming first.
+    /// # Errors
+    /// Only when the store fails.
+    pub async fn list(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>> {
+        self.events.list_scheduled(query).await
+    }
+
+    /// One event, cancelled ones included.
+    /// # Errors
+    /// `NotFound` for an unknown id.
+    pub async fn get(&self, id: EventId) -> Result<Event, EventError> {
+        self.events.find(id).await?.ok_or(EventError::NotFound)
+    }
+
+    /// Changes an event; only its organizer and admins may.
+    /// # Errors
+    /// `NotFound`, `Forbidden`, `Invalid`, `Cancelled` or `CapacityBelowSold`.
+    #[tracing::instrument(skip_all, fields(event_id = %id, actor = %actor.id))]
+    pub async fn update(&self, actor: &User, id: EventId, changes: &EventChanges) -> Result<Event, EventError> {
+        let event = self.managed_event(actor, id).await?;
+        let details = changes.apply_to(&event.details);
+        let errors = details.validate();
+        if !errors.is_empty() {
+            return Err(EventError::Invalid(errors));
+        }
+        let updated = self.events.update_details(id, &details).await?;
+        tracing::info!(capacity = updated.details.capacity, "event changed");
+        Ok(updated)
+    }
+
+    /// Cancels an event; only its organizer and admins may. Cancelling twice is harmless.
+    /// # Errors
+    /// `NotFound` or `Forbidden`.
+    #[tracing::instrument(skip_all, fields(event_id = %id, actor = %actor.id))]
+    pub async fn cancel(&self, actor: &User, id: EventId) -> Result<Event, EventError> {
+        self.managed_event(actor, id).await?;
+        let event = self.events.cancel(id, self.clock.now()).await?;
+        tracing::info!("event cancelled");
+        Ok(event)
+    }
+
+    async fn managed_event(&self, actor: &User, id: EventId) -> Result<Event, EventError> {
+        let event = self.get(id).await?;
+        if event.is_managed_by(actor) {
+            Ok(event)
+        } else {
+            Err(EventError::Forbidden)
+        }
+    }
+}
