@@ -1,1 +1,143 @@
-//! placeholder
+//! The embedded default store: SQLite through diesel, bundled into the binary.
+//!
+//! SQLite runs one writer at a time. Writes go through a single connection behind an
+//! async mutex and open `BEGIN IMMEDIATE` transactions, so concurrent requests queue in
+//! order instead of failing with "database is locked"; reads use a small pool of their
+//! own connections (WAL mode lets them run beside the writer). Every call runs on
+//! tokio's blocking pool, never on the async executor.
+
+mod convert;
+mod events;
+mod schema;
+mod tokens;
+mod users;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use boxoffice_domain::ports::HealthCheck;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::{Connection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+/// Connections for reads, beside the one writer.
+const READERS: u32 = 4;
+
+/// Every port of the domain, over one SQLite database file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    readers: Pool<ConnectionManager<SqliteConnection>>,
+    writer: Arc<Mutex<SqliteConnection>>,
+}
+
+#[derive(Debug)]
+struct Pragmas;
+
+impl Pragmas {
+    fn apply(conn: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
+        conn.batch_execute(&format!(
+            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA synchronous = NORMAL;"
+        ))
+    }
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        Self::apply(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`, in WAL mode with foreign keys on.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or configured.
+    pub async fn open(path: &str) -> anyhow::Result<Self> {
+        let path = path.to_owned();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path)).await?
+    }
+
+    fn open_blocking(path: &str) -> anyhow::Result<Self> {
+        let mut writer = SqliteConnection::establish(path)
+            .with_context(|| format!("cannot open SQLite database {path:?}"))?;
+        writer
+            .batch_execute("PRAGMA journal_mode = WAL;")
+            .context("cannot switch SQLite to WAL mode")?;
+        Pragmas::apply(&mut writer).context("cannot configure SQLite")?;
+        let readers = Pool::builder()
+            .max_size(READERS)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(Pragmas))
+            .build(ConnectionManager::new(path))
+            .with_context(|| format!("cannot open SQLite database {path:?}"))?;
+        Ok(Self {
+            readers,
+            writer: Arc::new(Mutex::new(writer)),
+        })
+    }
+
+    /// Applies the embedded migrations that have not run yet; returns their names.
+    ///
+    /// # Errors
+    /// When a migration fails.
+    pub async fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut writer = self.writer.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || {
+            let applied = writer
+                .run_pending_migrations(MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("SQLite migration failed: {e}"))?;
+            Ok(applied.iter().map(ToString::to_string).collect())
+        })
+        .await?
+    }
+
+    /// Runs `f` on a reader connection on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> anyhow::Result<T> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().context("no SQLite connection available")?;
+            conn.transaction(|c| f(c))
+        })
+        .await?
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, on the blocking pool.
+    /// `f` returns the operation's own outcome inside `Ok`, which is committed either way;
+    /// an `Err` rolls back.
+    async fn write<T, F>(&self, f: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> anyhow::Result<T> + Send + 'static,
+    {
+        let mut writer = self.writer.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || writer.immediate_transaction(|c| f(c))).await?
+    }
+}
+
+#[async_trait]
+impl HealthCheck for SqliteStore {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        use diesel::RunQueryDsl;
+        self.read(|c| {
+            diesel::sql_query("SELECT 1").execute(c)?;
+            Ok(())
+        })
+        .await
+    }
+}

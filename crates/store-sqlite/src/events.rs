@@ -1,0 +1,322 @@
+//! Events and their ticket types.
+
+use crate::SqliteStore;
+use crate::convert::{count, instant, instant_opt, micros, micros_opt, stored_count, uuid};
+use crate::schema::{events, ticket_types};
+use anyhow::Context;
+use async_trait::async_trait;
+use boxoffice_domain::event::{
+    Event, EventCursor, EventDetails, EventQuery, EventStatus, NewEvent, TicketType,
+};
+use boxoffice_domain::page::Page;
+use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError};
+use boxoffice_domain::{EventId, TicketTypeId, Timestamp, UserId};
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::sqlite::Sqlite))]
+struct EventRow {
+    id: String,
+    organizer_id: String,
+    name: String,
+    description: Option<String>,
+    venue: String,
+    starts_at: i64,
+    ends_at: Option<i64>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    currency: String,
+    capacity: i32,
+    max_tickets_per_user: Option<i32>,
+    sales_open_at: Option<i64>,
+    sales_close_at: Option<i64>,
+    status: String,
+    sold: i32,
+    held: i32,
+    waitlist_count: i32,
+    created_at: i64,
+}
+
+/// The organizer's columns, written on create and on update.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = events, treat_none_as_null = true)]
+struct DetailsRow {
+    name: String,
+    description: Option<String>,
+    venue: String,
+    starts_at: i64,
+    ends_at: Option<i64>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    currency: String,
+    capacity: i32,
+    max_tickets_per_user: Option<i32>,
+    sales_open_at: Option<i64>,
+    sales_close_at: Option<i64>,
+}
+
+impl DetailsRow {
+    fn new(d: &EventDetails) -> anyhow::Result<Self> {
+        Ok(Self {
+            name: d.name.clone(),
+            description: d.description.clone(),
+            venue: d.venue.clone(),
+            starts_at: micros(d.starts_at),
+            ends_at: micros_opt(d.ends_at),
+            latitude: d.latitude,
+            longitude: d.longitude,
+            currency: d.currency.clone(),
+            capacity: stored_count(d.capacity)?,
+            max_tickets_per_user: d.max_tickets_per_user.map(stored_count).transpose()?,
+            sales_open_at: micros_opt(d.sales_open_at),
+            sales_close_at: micros_opt(d.sales_close_at),
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = ticket_types, check_for_backend(diesel::sqlite::Sqlite))]
+struct TicketTypeRow {
+    id: String,
+    event_id: String,
+    position: i32,
+    name: String,
+    price_cents: i64,
+    quantity: Option<i32>,
+    sold: i32,
+    held: i32,
+}
+
+impl TicketTypeRow {
+    fn into_ticket_type(self) -> anyhow::Result<TicketType> {
+        Ok(TicketType {
+            id: TicketTypeId::from_uuid(uuid(&self.id)?),
+            name: self.name,
+            price_cents: self.price_cents,
+            quantity: self.quantity.map(count).transpose()?,
+            sold: count(self.sold)?,
+            held: count(self.held)?,
+        })
+    }
+}
+
+impl EventRow {
+    fn into_event(self, types: Vec<TicketTypeRow>) -> anyhow::Result<Event> {
+        Ok(Event {
+            id: EventId::from_uuid(uuid(&self.id)?),
+            organizer_id: UserId::from_uuid(uuid(&self.organizer_id)?),
+            details: EventDetails {
+                name: self.name,
+                description: self.description,
+                venue: self.venue,
+                starts_at: instant(self.starts_at)?,
+                ends_at: instant_opt(self.ends_at)?,
+                latitude: self.latitude,
+                longitude: self.longitude,
+                currency: self.currency,
+                capacity: count(self.capacity)?,
+                max_tickets_per_user: self.max_tickets_per_user.map(count).transpose()?,
+                sales_open_at: instant_opt(self.sales_open_at)?,
+                sales_close_at: instant_opt(self.sales_close_at)?,
+            },
+            status: self.status.parse().map_err(anyhow::Error::msg)?,
+            created_at: instant(self.created_at)?,
+            sold: count(self.sold)?,
+            held: count(self.held)?,
+            waitlist_count: count(self.waitlist_count)?,
+            ticket_types: types
+                .into_iter()
+                .map(TicketTypeRow::into_ticket_type)
+                .collect::<anyhow::Result<_>>()?,
+        })
+    }
+}
+
+fn find_row(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Option<EventRow>> {
+    events::table
+        .find(id.to_string())
+        .select(EventRow::as_select())
+        .first(c)
+        .optional()
+        .context("cannot read event")
+}
+
+/// The events of `rows` with their ticket types, read in one query.
+fn with_ticket_types(c: &mut SqliteConnection, rows: Vec<EventRow>) -> anyhow::Result<Vec<Event>> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut types: HashMap<String, Vec<TicketTypeRow>> = HashMap::new();
+    for row in ticket_types::table
+        .filter(ticket_types::event_id.eq_any(&ids))
+        .order((ticket_types::event_id, ticket_types::position))
+        .select(TicketTypeRow::as_select())
+        .load(c)
+        .context("cannot read ticket types")?
+    {
+        types.entry(row.event_id.clone()).or_default().push(row);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let own = types.remove(&row.id).unwrap_or_default();
+            row.into_event(own)
+        })
+        .collect()
+}
+
+fn load_event(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Option<Event>> {
+    let Some(row) = find_row(c, id)? else { return Ok(None) };
+    Ok(with_ticket_types(c, vec![row])?.pop())
+}
+
+fn load_existing(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Event> {
+    load_event(c, id)?.with_context(|| format!("event {id} vanished inside its transaction"))
+}
+
+/// `text` as a LIKE pattern matching it anywhere, with `\` as the escape character.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[async_trait]
+impl EventRepository for SqliteStore {
+    async fn create(&self, event: &NewEvent) -> anyhow::Result<Event> {
+        let id = event.id;
+        let base = (
+            events::id.eq(id.to_string()),
+            events::organizer_id.eq(event.organizer_id.to_string()),
+            events::created_at.eq(micros(event.created_at)),
+        );
+        let details = DetailsRow::new(&event.details)?;
+        let types = event
+            .ticket_types
+            .iter()
+            .enumerate()
+            .map(|(position, t)| {
+                Ok(TicketTypeRow {
+                    id: t.id.to_string(),
+                    event_id: id.to_string(),
+                    position: i32::try_from(position)?,
+                    name: t.name.clone(),
+                    price_cents: t.price_cents,
+                    quantity: t.quantity.map(stored_count).transpose()?,
+                    sold: 0,
+                    held: 0,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        self.write(move |c| {
+            diesel::insert_into(events::table)
+                .values((base, details))
+                .execute(c)
+                .context("cannot insert event")?;
+            diesel::insert_into(ticket_types::table)
+                .values(&types)
+                .execute(c)
+                .context("cannot insert ticket types")?;
+            load_existing(c, id)
+        })
+        .await
+    }
+
+    async fn find(&self, id: EventId) -> anyhow::Result<Option<Event>> {
+        self.read(move |c| load_event(c, id)).await
+    }
+
+    async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>> {
+        let query = query.clone();
+        let limit = query.page.limit;
+        self.read(move |c| {
+            let mut sql = events::table
+                .filter(events::status.eq(EventStatus::Scheduled.as_str()))
+                .filter(events::starts_at.ge(micros(query.from)))
+                .order((events::starts_at, events::id))
+                .limit(i64::from(limit) + 1)
+                .select(EventRow::as_select())
+                .into_boxed();
+            if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
+                let pattern = contains_pattern(text);
+                sql = sql.filter(
+                    events::name
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(events::venue.like(pattern).escape('\\')),
+                );
+            }
+            if let Some(after) = query.page.after {
+                let (starts_at, id) = (micros(after.starts_at), after.id.to_string());
+                sql = sql.filter(
+                    events::starts_at
+                        .gt(starts_at)
+                        .or(events::starts_at.eq(starts_at).and(events::id.gt(id))),
+                );
+            }
+            let rows = sql.load(c).context("cannot list events")?;
+            let events = with_ticket_types(c, rows)?;
+            Ok(Page::from_rows(events, limit, |e| EventCursor {
+                starts_at: e.details.starts_at,
+                id: e.id,
+            }))
+        })
+        .await
+    }
+
+    async fn update_details(&self, id: EventId, details: &EventDetails) -> Result<Event, UpdateEventError> {
+        let changes = DetailsRow::new(details)?;
+        self.write(move |c| {
+            let Some(row) = find_row(c, id)? else {
+                return Ok(Err(UpdateEventError::NotFound));
+            };
+            if row.status == EventStatus::Cancelled.as_str() {
+                return Ok(Err(UpdateEventError::Cancelled));
+            }
+            let taken = row.sold + row.held;
+            if changes.capacity < taken {
+                return Ok(Err(UpdateEventError::CapacityBelowSold { taken: count(taken)? }));
+            }
+            diesel::update(events::table.find(id.to_string()))
+                .set(&changes)
+                .execute(c)
+                .context("cannot update event")?;
+            Ok(Ok(load_existing(c, id)?))
+        })
+        .await?
+    }
+
+    async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {
+        self.write(move |c| {
+            let Some(row) = find_row(c, id)? else {
+                return Ok(Err(CancelEventError::NotFound));
+            };
+            if row.status != EventStatus::Cancelled.as_str() {
+                diesel::update(events::table.find(id.to_string()))
+                    .set((
+                        events::status.eq(EventStatus::Cancelled.as_str()),
+                        events::cancelled_at.eq(micros(now)),
+                    ))
+                    .execute(c)
+                    .context("cannot cancel event")?;
+            }
+            Ok(Ok(load_existing(c, id)?))
+        })
+        .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_pattern;
+
+    #[test]
+    fn like_wildcards_in_search_text_are_literal() {
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

@@ -1,0 +1,82 @@
+//! Diesel's view of migrations/sqlite. Ids are UUID text, instants INTEGER microseconds.
+#![allow(missing_docs)]
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        family_id -> Text,
+        user_id -> Text,
+        issued_at -> BigInt,
+        expires_at -> BigInt,
+        rotated_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        organizer_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        venue -> Text,
+        starts_at -> BigInt,
+        ends_at -> Nullable<BigInt>,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        currency -> Text,
+        capacity -> Integer,
+        max_tickets_per_user -> Nullable<Integer>,
+        sales_open_at -> Nullable<BigInt>,
+        sales_close_at -> Nullable<BigInt>,
+        status -> Text,
+        sold -> Integer,
+        held -> Integer,
+        waitlist_count -> Integer,
+        created_at -> BigInt,
+        cancelled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    ticket_types (id) {
+        id -> Text,
+        event_id -> Text,
+        position -> Integer,
+        name -> Text,
+        price_cents -> BigInt,
+        quantity -> Nullable<Integer>,
+        sold -> Integer,
+        held -> Integer,
+    }
+}
+
+diesel::joinable!(ticket_types -> events (event_id));
+diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, password_reset_tokens, events, ticket_types);
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`: emails compare ignoring case.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}

@@ -1,0 +1,199 @@
+//! Accounts.
+
+use crate::SqliteStore;
+use crate::convert::{instant, micros, uuid};
+use crate::schema::{lower, users};
+use anyhow::Context;
+use async_trait::async_trait;
+use boxoffice_domain::UserId;
+use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository};
+use boxoffice_domain::user::{AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+struct UserRow {
+    id: String,
+    name: String,
+    email: String,
+    password_hash: String,
+    role: String,
+    active: bool,
+    created_at: i64,
+}
+
+impl UserRow {
+    fn into_credentials(self) -> anyhow::Result<Credentials> {
+        let password_hash = PasswordHash::new(self.password_hash.clone());
+        Ok(Credentials {
+            user: self.into_user()?,
+            password_hash,
+        })
+    }
+
+    fn into_user(self) -> anyhow::Result<User> {
+        Ok(User {
+            id: UserId::from_uuid(uuid(&self.id)?),
+            name: self.name,
+            email: self.email,
+            role: self.role.parse().map_err(anyhow::Error::msg)?,
+            active: self.active,
+            created_at: instant(self.created_at)?,
+        })
+    }
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct ProfileRow {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct AccountRow {
+    role: Option<&'static str>,
+    active: Option<bool>,
+}
+
+fn is_unique_violation(e: &DieselError) -> bool {
+    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+}
+
+fn find_row(c: &mut SqliteConnection, id: UserId) -> anyhow::Result<Option<UserRow>> {
+    users::table
+        .find(id.to_string())
+        .select(UserRow::as_select())
+        .first(c)
+        .optional()
+        .context("cannot read user")
+}
+
+#[async_trait]
+impl UserRepository for SqliteStore {
+    async fn create(&self, user: &NewUser) -> Result<User, CreateUserError> {
+        let row = UserRow {
+            id: user.id.to_string(),
+            name: user.name.as_str().to_owned(),
+            email: user.email.as_str().to_owned(),
+            password_hash: user.password_hash.as_str().to_owned(),
+            role: user.role.as_str().to_owned(),
+            active: true,
+            created_at: micros(user.created_at),
+        };
+        self.write(move |c| match diesel::insert_into(users::table).values(&row).execute(c) {
+            Ok(_) => Ok(Ok(row.into_user()?)),
+            Err(e) if is_unique_violation(&e) => Ok(Err(CreateUserError::EmailTaken)),
+            Err(e) => Err(anyhow::Error::new(e).context("cannot insert user")),
+        })
+        .await?
+    }
+
+    async fn find(&self, id: UserId) -> anyhow::Result<Option<User>> {
+        self.read(move |c| find_row(c, id)?.map(UserRow::into_user).transpose())
+            .await
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> anyhow::Result<Option<Credentials>> {
+        let email = email.to_owned();
+        self.read(move |c| {
+            users::table
+                .filter(lower(users::email).eq(lower(email)))
+                .select(UserRow::as_select())
+                .first(c)
+                .optional()
+                .context("cannot read user")?
+                .map(UserRow::into_credentials)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
+        self.read(move |c| find_row(c, id)?.map(UserRow::into_credentials).transpose())
+            .await
+    }
+
+    async fn update_profile(&self, id: UserId, changes: &ProfileChanges) -> Result<User, UpdateUserError> {
+        let row = ProfileRow {
+            name: changes.name.as_ref().map(|n| n.as_str().to_owned()),
+            email: changes.email.as_ref().map(|e| e.as_str().to_owned()),
+        };
+        self.write(move |c| {
+            if row.name.is_some() || row.email.is_some() {
+                match diesel::update(users::table.find(id.to_string())).set(&row).execute(c) {
+                    Ok(_) => {}
+                    Err(e) if is_unique_violation(&e) => return Ok(Err(UpdateUserError::EmailTaken)),
+                    Err(e) => return Err(anyhow::Error::new(e).context("cannot update user")),
+                }
+            }
+            Ok(match find_row(c, id)? {
+                Some(row) => Ok(row.into_user()?),
+                None => Err(UpdateUserError::NotFound),
+            })
+        })
+        .await?
+    }
+
+    async fn update_account(&self, id: UserId, changes: AccountChanges) -> Result<User, UpdateUserError> {
+        let row = AccountRow {
+            role: changes.role.map(|r| r.as_str()),
+            active: changes.active,
+        };
+        self.write(move |c| {
+            if row.role.is_some() || row.active.is_some() {
+                diesel::update(users::table.find(id.to_string()))
+                    .set(&row)
+                    .execute(c)
+                    .context("cannot update user")?;
+            }
+            Ok(match find_row(c, id)? {
+                Some(row) => Ok(row.into_user()?),
+                None => Err(UpdateUserError::NotFound),
+            })
+        })
+        .await?
+    }
+
+    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), UpdateUserError> {
+        let hash = hash.as_str().to_owned();
+        let updated = self
+            .write(move |c| {
+                diesel::update(users::table.find(id.to_string()))
+                    .set(users::password_hash.eq(hash))
+                    .execute(c)
+                    .context("cannot update password")
+            })
+            .await?;
+        if updated == 0 {
+            Err(UpdateUserError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn list(&self, page: &PageRequest<UserId>) -> anyhow::Result<Page<User, UserId>> {
+        let PageRequest { limit, after } = page.clone();
+        self.read(move |c| {
+            let mut query = users::table
+                .select(UserRow::as_select())
+                .order(users::id)
+                .limit(i64::from(limit) + 1)
+                .into_boxed();
+            if let Some(after) = after {
+                query = query.filter(users::id.gt(after.to_string()));
+            }
+            let rows = query
+                .load(c)
+                .context("cannot list users")?
+                .into_iter()
+                .map(UserRow::into_user)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(Page::from_rows(rows, limit, |u| u.id))
+        })
+        .await
+    }
+}
