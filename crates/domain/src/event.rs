@@ -77,10 +77,20 @@ impl EventDetails {
                 errors.push(FieldError::new(field, message));
             }
         };
-        check(text_fits(&self.name, 200), "name", "must be 1 to 200 characters");
-        check(text_fits(&self.venue, 200), "venue", "must be 1 to 200 characters");
         check(
-            self.description.as_deref().is_none_or(|d| d.chars().count() <= 5000),
+            text_fits(&self.name, 200),
+            "name",
+            "must be 1 to 200 characters",
+        );
+        check(
+            text_fits(&self.venue, 200),
+            "venue",
+            "must be 1 to 200 characters",
+        );
+        check(
+            self.description
+                .as_deref()
+                .is_none_or(|d| d.chars().count() <= 5000),
             "description",
             "must be at most 5000 characters",
         );
@@ -166,15 +176,24 @@ pub fn validate_ticket_types(types: &[NewTicketType], capacity: u32) -> Vec<Fiel
     for (i, t) in types.iter().enumerate() {
         let field = |name: &str| format!("ticket_types[{i}].{name}");
         if !text_fits(&t.name, 100) {
-            errors.push(FieldError::new(field("name"), "must be 1 to 100 characters"));
+            errors.push(FieldError::new(
+                field("name"),
+                "must be 1 to 100 characters",
+            ));
         } else if types[..i]
             .iter()
             .any(|other| other.name.trim().eq_ignore_ascii_case(t.name.trim()))
         {
-            errors.push(FieldError::new(field("name"), "must be unique within the event"));
+            errors.push(FieldError::new(
+                field("name"),
+                "must be unique within the event",
+            ));
         }
         if t.price_cents < 0 {
-            errors.push(FieldError::new(field("price_cents"), "must not be negative"));
+            errors.push(FieldError::new(
+                field("price_cents"),
+                "must not be negative",
+            ));
         }
         if t.quantity.is_some_and(|q| q == 0 || q > capacity) {
             errors.push(FieldError::new(
@@ -207,10 +226,9 @@ impl TicketType {
     /// Seats of this type that can still be taken when `event_free` seats are free event-wide.
     #[must_use]
     pub fn available(&self, event_free: u32) -> u32 {
-        self.quantity
-            .map_or(event_free, |q| {
-                q.saturating_sub(self.sold + self.held).min(event_free)
-            })
+        self.quantity.map_or(event_free, |q| {
+            q.saturating_sub(self.sold + self.held).min(event_free)
+        })
     }
 }
 
@@ -366,7 +384,10 @@ mod tests {
     use chrono::{Duration, TimeZone, Utc};
 
     pub(crate) fn details() -> EventDetails {
-        let starts_at = Utc.with_ymd_and_hms(2030, 5, 1, 18, 0, 0).single().expect("valid date");
+        let starts_at = Utc
+            .with_ymd_and_hms(2030, 5, 1, 18, 0, 0)
+            .single()
+            .expect("valid date");
         EventDetails {
             name: "RustConf".into(),
             description: None,
@@ -401,7 +422,14 @@ mod tests {
         let fields: Vec<_> = d.validate().into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["name", "ends_at", "latitude", "currency", "capacity", "sales_close_at"]
+            [
+                "name",
+                "ends_at",
+                "latitude",
+                "currency",
+                "capacity",
+                "sales_close_at"
+            ]
         );
     }
 
@@ -418,7 +446,11 @@ mod tests {
         let fields: Vec<_> = errors.into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["ticket_types[0].quantity", "ticket_types[1].name", "ticket_types[1].quantity"]
+            [
+                "ticket_types[0].quantity",
+                "ticket_types[1].name",
+                "ticket_types[1].quantity"
+            ]
         );
         assert_eq!(validate_ticket_types(&[], 100).len(), 1);
     }

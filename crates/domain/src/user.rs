@@ -240,7 +240,16 @@ mod tests {
             Email::parse(" Ann@Example.org ").map(|e| e.as_str().to_owned()),
             Ok("Ann@Example.org".to_owned())
         );
-        for bad in ["", "ann", "ann@", "@example.org", "ann@example", "a b@x.org", "a@b@c.org", "a@.org"] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.org",
+            "ann@example",
+            "a b@x.org",
+            "a@b@c.org",
+            "a@.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -250,13 +259,19 @@ mod tests {
         assert!(Password::parse("short").is_err());
         assert!(Password::parse("long enough").is_ok());
         assert!(Password::parse(&"x".repeat(73)).is_err());
-        assert_eq!(format!("{:?}", Password::parse("long enough")), "Ok(Password(..))");
+        assert_eq!(
+            format!("{:?}", Password::parse("long enough")),
+            "Ok(Password(..))"
+        );
     }
 
     #[test]
     fn names_are_trimmed_and_bounded() {
         assert!(PersonName::parse("   ").is_err());
-        assert_eq!(PersonName::parse(" Ann ").map(|n| n.as_str().to_owned()), Ok("Ann".to_owned()));
+        assert_eq!(
+            PersonName::parse(" Ann ").map(|n| n.as_str().to_owned()),
+            Ok("Ann".to_owned())
+        );
         assert!(PersonName::parse(&"x".repeat(101)).is_err());
     }
 

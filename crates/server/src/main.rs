@@ -1,1 +1,107 @@
-fn main() {}
+//! `boxoffice`: the event-ticket booking service's one binary.
+
+mod app;
+mod config;
+mod mailer;
+mod telemetry;
+
+use clap::{Parser, Subcommand};
+use config::{BcryptArgs, DatabaseArgs, LogArgs, ServeArgs};
+use std::process::ExitCode;
+
+/// Event-ticket booking that never oversells.
+#[derive(Debug, Parser)]
+#[command(name = "boxoffice", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Applies pending migrations, then serves the HTTP API.
+    Serve(ServeArgs),
+    /// Applies pending migrations and exits.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        log: LogArgs,
+    },
+    /// Manages accounts from the command line.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Creates an account with any role (the way to make the first admin).
+    Create(UserCreateArgs),
+}
+
+/// `boxoffice user create`.
+#[derive(Debug, clap::Args)]
+pub struct UserCreateArgs {
+    /// Email, unique ignoring case.
+    #[arg(long)]
+    email: String,
+    /// Password, at least 8 characters.
+    #[arg(long)]
+    password: String,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// attendee, organizer or admin.
+    #[arg(long, default_value = "attendee")]
+    role: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    bcrypt: BcryptArgs,
+    #[command(flatten)]
+    log: LogArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let log = match &cli.command {
+        Command::Serve(args) => &args.log,
+        Command::Migrate { log, .. } => log,
+        Command::User {
+            command: UserCommand::Create(args),
+        } => &args.log,
+    };
+    if let Err(error) = telemetry::init(log) {
+        eprintln!("error: {error:#}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => app::serve(args).await,
+            Command::Migrate { database, .. } => app::migrate(&database).await,
+            Command::User {
+                command: UserCommand::Create(args),
+            } => app::create_user(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "boxoffice stopped");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

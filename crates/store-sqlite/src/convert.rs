@@ -17,7 +17,8 @@ pub fn micros_opt(t: Option<Timestamp>) -> Option<i64> {
 
 /// A stored instant.
 pub fn instant(micros: i64) -> anyhow::Result<Timestamp> {
-    DateTime::from_timestamp_micros(micros).with_context(|| format!("instant {micros} out of range"))
+    DateTime::from_timestamp_micros(micros)
+        .with_context(|| format!("instant {micros} out of range"))
 }
 
 /// A stored optional instant.

@@ -164,7 +164,9 @@ fn with_ticket_types(c: &mut SqliteConnection, rows: Vec<EventRow>) -> anyhow::R
 }
 
 fn load_event(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Option<Event>> {
-    let Some(row) = find_row(c, id)? else { return Ok(None) };
+    let Some(row) = find_row(c, id)? else {
+        return Ok(None);
+    };
     Ok(with_ticket_types(c, vec![row])?.pop())
 }
 
@@ -269,7 +271,11 @@ impl EventRepository for SqliteStore {
         .await
     }
 
-    async fn update_details(&self, id: EventId, details: &EventDetails) -> Result<Event, UpdateEventError> {
+    async fn update_details(
+        &self,
+        id: EventId,
+        details: &EventDetails,
+    ) -> Result<Event, UpdateEventError> {
         let changes = DetailsRow::new(details)?;
         self.write(move |c| {
             let Some(row) = find_row(c, id)? else {
@@ -280,7 +286,9 @@ impl EventRepository for SqliteStore {
             }
             let taken = row.sold + row.held;
             if changes.capacity < taken {
-                return Ok(Err(UpdateEventError::CapacityBelowSold { taken: count(taken)? }));
+                return Ok(Err(UpdateEventError::CapacityBelowSold {
+                    taken: count(taken)?,
+                }));
             }
             diesel::update(events::table.find(id.to_string()))
                 .set(&changes)

@@ -74,7 +74,13 @@ diesel::table! {
 }
 
 diesel::joinable!(ticket_types -> events (event_id));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, password_reset_tokens, events, ticket_types);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    password_reset_tokens,
+    events,
+    ticket_types
+);
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`: emails compare ignoring case.

@@ -5,7 +5,9 @@ use crate::convert::{micros, uuid};
 use crate::schema::{password_reset_tokens as resets, refresh_tokens as refresh};
 use anyhow::Context;
 use async_trait::async_trait;
-use boxoffice_domain::ports::{NewRefreshToken, NewResetToken, RefreshSession, RotateError, TokenStore};
+use boxoffice_domain::ports::{
+    NewRefreshToken, NewResetToken, RefreshSession, RotateError, TokenStore,
+};
 use boxoffice_domain::secret::TokenHash;
 use boxoffice_domain::{Timestamp, TokenFamilyId, UserId};
 use diesel::prelude::*;
@@ -159,7 +161,11 @@ impl TokenStore for SqliteStore {
         .await
     }
 
-    async fn consume_reset(&self, presented: &TokenHash, now: Timestamp) -> anyhow::Result<Option<UserId>> {
+    async fn consume_reset(
+        &self,
+        presented: &TokenHash,
+        now: Timestamp,
+    ) -> anyhow::Result<Option<UserId>> {
         let presented = presented.as_str().to_owned();
         let now = micros(now);
         self.write(move |c| {

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use boxoffice_domain::UserId;
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository};
-use boxoffice_domain::user::{AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User};
+use boxoffice_domain::user::{
+    AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User,
+};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -60,7 +62,10 @@ struct AccountRow {
 }
 
 fn is_unique_violation(e: &DieselError) -> bool {
-    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 fn find_row(c: &mut SqliteConnection, id: UserId) -> anyhow::Result<Option<UserRow>> {
@@ -84,11 +89,13 @@ impl UserRepository for SqliteStore {
             active: true,
             created_at: micros(user.created_at),
         };
-        self.write(move |c| match diesel::insert_into(users::table).values(&row).execute(c) {
-            Ok(_) => Ok(Ok(row.into_user()?)),
-            Err(e) if is_unique_violation(&e) => Ok(Err(CreateUserError::EmailTaken)),
-            Err(e) => Err(anyhow::Error::new(e).context("cannot insert user")),
-        })
+        self.write(
+            move |c| match diesel::insert_into(users::table).values(&row).execute(c) {
+                Ok(_) => Ok(Ok(row.into_user()?)),
+                Err(e) if is_unique_violation(&e) => Ok(Err(CreateUserError::EmailTaken)),
+                Err(e) => Err(anyhow::Error::new(e).context("cannot insert user")),
+            },
+        )
         .await?
     }
 
@@ -117,16 +124,25 @@ impl UserRepository for SqliteStore {
             .await
     }
 
-    async fn update_profile(&self, id: UserId, changes: &ProfileChanges) -> Result<User, UpdateUserError> {
+    async fn update_profile(
+        &self,
+        id: UserId,
+        changes: &ProfileChanges,
+    ) -> Result<User, UpdateUserError> {
         let row = ProfileRow {
             name: changes.name.as_ref().map(|n| n.as_str().to_owned()),
             email: changes.email.as_ref().map(|e| e.as_str().to_owned()),
         };
         self.write(move |c| {
             if row.name.is_some() || row.email.is_some() {
-                match diesel::update(users::table.find(id.to_string())).set(&row).execute(c) {
+                match diesel::update(users::table.find(id.to_string()))
+                    .set(&row)
+                    .execute(c)
+                {
                     Ok(_) => {}
-                    Err(e) if is_unique_violation(&e) => return Ok(Err(UpdateUserError::EmailTaken)),
+                    Err(e) if is_unique_violation(&e) => {
+                        return Ok(Err(UpdateUserError::EmailTaken));
+                    }
                     Err(e) => return Err(anyhow::Error::new(e).context("cannot update user")),
                 }
             }
@@ -138,7 +154,11 @@ impl UserRepository for SqliteStore {
         .await?
     }
 
-    async fn update_account(&self, id: UserId, changes: AccountChanges) -> Result<User, UpdateUserError> {
+    async fn update_account(
+        &self,
+        id: UserId,
+        changes: AccountChanges,
+    ) -> Result<User, UpdateUserError> {
         let row = AccountRow {
             role: changes.role.map(|r| r.as_str()),
             active: changes.active,

@@ -1,4 +1,5 @@
 //! The port contract suite, against a fresh SQLite file per test.
+#![allow(clippy::expect_used)] // test setup: failing loudly is the point
 
 use boxoffice_contract::Stores;
 use boxoffice_store_sqlite::SqliteStore;

@@ -57,7 +57,11 @@ pub trait EventRepository: Send + Sync + 'static {
     /// same transaction.
     /// # Errors
     /// `NotFound`, `Cancelled`, or `CapacityBelowSold` when `details.capacity < sold + held`.
-    async fn update_details(&self, id: EventId, details: &EventDetails) -> Result<Event, UpdateEventError>;
+    async fn update_details(
+        &self,
+        id: EventId,
+        details: &EventDetails,
+    ) -> Result<Event, UpdateEventError>;
 
     /// Marks the event cancelled (idempotent).
     /// # Errors

@@ -93,5 +93,9 @@ pub trait TokenStore: Send + Sync + 'static {
     /// other reset token of its user, and says whose it was.
     /// # Errors
     /// Only when the store fails.
-    async fn consume_reset(&self, presented: &TokenHash, now: Timestamp) -> anyhow::Result<Option<UserId>>;
+    async fn consume_reset(
+        &self,
+        presented: &TokenHash,
+        now: Timestamp,
+    ) -> anyhow::Result<Option<UserId>>;
 }

@@ -1,6 +1,6 @@
+use crate::UserId;
 use crate::page::{Page, PageRequest};
 use crate::user::{AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User};
-use crate::UserId;
 use async_trait::async_trait;
 
 /// Why an account could not be created.
@@ -55,12 +55,20 @@ pub trait UserRepository: Send + Sync + 'static {
     /// Changes name and/or email.
     /// # Errors
     /// `NotFound`, or `EmailTaken` when the new email belongs to another account.
-    async fn update_profile(&self, id: UserId, changes: &ProfileChanges) -> Result<User, UpdateUserError>;
+    async fn update_profile(
+        &self,
+        id: UserId,
+        changes: &ProfileChanges,
+    ) -> Result<User, UpdateUserError>;
 
     /// Changes role and/or active flag.
     /// # Errors
     /// `NotFound` when there is no such account.
-    async fn update_account(&self, id: UserId, changes: AccountChanges) -> Result<User, UpdateUserError>;
+    async fn update_account(
+        &self,
+        id: UserId,
+        changes: AccountChanges,
+    ) -> Result<User, UpdateUserError>;
 
     /// Replaces the password hash.
     /// # Errors

@@ -4,7 +4,9 @@ use crate::ports::{
     PasswordHasher, RotateError, TokenStore, UpdateUserError, UserRepository,
 };
 use crate::secret::SecretToken;
-use crate::user::{AccountChanges, Email, NewUser, Password, PersonName, ProfileChanges, Role, User};
+use crate::user::{
+    AccountChanges, Email, NewUser, Password, PersonName, ProfileChanges, Role, User,
+};
 use crate::{Clock, TokenFamilyId, UserId};
 use chrono::Duration;
 use std::sync::Arc;
@@ -118,7 +120,9 @@ impl From<UpdateUserError> for AdminError {
         match e {
             UpdateUserError::NotFound => Self::NotFound,
             // Admin changes touch neither email nor name.
-            UpdateUserError::EmailTaken => Self::Backend(anyhow::anyhow!("unexpected email conflict")),
+            UpdateUserError::EmailTaken => {
+                Self::Backend(anyhow::anyhow!("unexpected email conflict"))
+            }
             UpdateUserError::Backend(e) => Self::Backend(e),
         }
     }
@@ -140,33 +144,20 @@ impl AccountService {
     /// Creates an attendee account.
     /// # Errors
     /// `EmailTaken`, or a port failure.
-    pub async fn register(&self, name: PersonName, email: Email, password: Password) -> Result<User, CreateUserError> {
-        self.create_user(name, email, password, Role::Attendee).await
-    }
-
-    /// Creates an account with any role (the CLI's `user create`).
-    /// # Errors
-    /// `EmailTaken`, or a port failure.
-    #[tracing::instrument(skip_all, fields(role = %role))]
-    pub async fn create_user(
+    pub async fn register(
         &self,
         name: PersonName,
         email: Email,
         password: Password,
-        role: Role,
     ) -> Result<User, CreateUserError> {
-        let password_hash = self.ports.hasher.hash(&password).await?;
-        let user = NewUser {
-            id: UserId::generate(),
+        let ports = &self.ports;
+        let new = NewAccount {
             name,
             email,
-            password_hash,
-            role,
-            created_at: self.ports.clock.now(),
+            password,
+            role: Role::Attendee,
         };
-        let user = self.ports.users.create(&user).await?;
-        tracing::info!(user_id = %user.id, "account created");
-        Ok(user)
+        create_account(&*ports.users, &*ports.hasher, &*ports.clock, new).await
     }
 
     /// Checks email and password and starts a session.
@@ -178,7 +169,11 @@ impl AccountService {
             self.ports.hasher.verify_decoy(password).await;
             return Err(LoginError::InvalidCredentials);
         };
-        let matches = self.ports.hasher.verify(password, &credentials.password_hash).await?;
+        let matches = self
+            .ports
+            .hasher
+            .verify(password, &credentials.password_hash)
+            .await?;
         if !matches || !credentials.user.active {
             return Err(LoginError::InvalidCredentials);
         }
@@ -236,7 +231,10 @@ impl AccountService {
             })?;
         let user = self.ports.users.find(session.user_id).await?;
         let Some(user) = user.filter(|u| u.active) else {
-            self.ports.tokens.revoke_all_refresh(session.user_id, now).await?;
+            self.ports
+                .tokens
+                .revoke_all_refresh(session.user_id, now)
+                .await?;
             return Err(TokenError::InvalidToken);
         };
         let access = self.ports.access.issue(&user, now)?;
@@ -276,7 +274,11 @@ impl AccountService {
     /// Changes the caller's name and/or email.
     /// # Errors
     /// `EmailTaken` when the email belongs to another account.
-    pub async fn update_profile(&self, user: UserId, changes: &ProfileChanges) -> Result<User, UpdateUserError> {
+    pub async fn update_profile(
+        &self,
+        user: UserId,
+        changes: &ProfileChanges,
+    ) -> Result<User, UpdateUserError> {
         self.ports.users.update_profile(user, changes).await
     }
 
@@ -284,14 +286,24 @@ impl AccountService {
     /// # Errors
     /// `InvalidCredentials` when `current` is wrong.
     #[tracing::instrument(skip_all, fields(user_id = %user))]
-    pub async fn change_password(&self, user: UserId, current: &str, new: Password) -> Result<(), ChangePasswordError> {
+    pub async fn change_password(
+        &self,
+        user: UserId,
+        current: &str,
+        new: Password,
+    ) -> Result<(), ChangePasswordError> {
         let credentials = self
             .ports
             .users
             .credentials_by_id(user)
             .await?
             .ok_or(ChangePasswordError::InvalidCredentials)?;
-        if !self.ports.hasher.verify(current, &credentials.password_hash).await? {
+        if !self
+            .ports
+            .hasher
+            .verify(current, &credentials.password_hash)
+            .await?
+        {
             return Err(ChangePasswordError::InvalidCredentials);
         }
         self.replace_password(user, &new).await?;
@@ -302,11 +314,18 @@ impl AccountService {
     /// Revokes the sessions first: if setting the hash then fails, the user is only logged out.
     async fn replace_password(&self, user: UserId, new: &Password) -> anyhow::Result<()> {
         let hash = self.ports.hasher.hash(new).await?;
-        self.ports.tokens.revoke_all_refresh(user, self.ports.clock.now()).await?;
-        self.ports.users.set_password(user, &hash).await.map_err(|e| match e {
-            UpdateUserError::Backend(e) => e,
-            other => anyhow::anyhow!(other),
-        })
+        self.ports
+            .tokens
+            .revoke_all_refresh(user, self.ports.clock.now())
+            .await?;
+        self.ports
+            .users
+            .set_password(user, &hash)
+            .await
+            .map_err(|e| match e {
+                UpdateUserError::Backend(e) => e,
+                other => anyhow::anyhow!(other),
+            })
     }
 
     /// Deactivates the caller's account and ends all their sessions.
@@ -314,17 +333,27 @@ impl AccountService {
     /// Only when a port fails.
     #[tracing::instrument(skip_all, fields(user_id = %user))]
     pub async fn deactivate(&self, user: UserId) -> Result<(), AdminError> {
-        let changes = AccountChanges { role: None, active: Some(false) };
+        let changes = AccountChanges {
+            role: None,
+            active: Some(false),
+        };
         self.change_account(user, changes).await?;
         tracing::info!("account deactivated");
         Ok(())
     }
 
     /// Applies `changes`; a deactivated account also loses all its sessions.
-    async fn change_account(&self, user: UserId, changes: AccountChanges) -> Result<User, AdminError> {
+    async fn change_account(
+        &self,
+        user: UserId,
+        changes: AccountChanges,
+    ) -> Result<User, AdminError> {
         let updated = self.ports.users.update_account(user, changes).await?;
         if changes.active == Some(false) {
-            self.ports.tokens.revoke_all_refresh(user, self.ports.clock.now()).await?;
+            self.ports
+                .tokens
+                .revoke_all_refresh(user, self.ports.clock.now())
+                .await?;
         }
         Ok(updated)
     }
@@ -374,7 +403,11 @@ impl AccountService {
     /// # Errors
     /// `InvalidToken` when the token is unknown, used or expired.
     #[tracing::instrument(skip_all)]
-    pub async fn confirm_password_reset(&self, token: &str, new: Password) -> Result<(), TokenError> {
+    pub async fn confirm_password_reset(
+        &self,
+        token: &str,
+        new: Password,
+    ) -> Result<(), TokenError> {
         let now = self.ports.clock.now();
         let user = self
             .ports
@@ -390,7 +423,11 @@ impl AccountService {
     /// Every account, for admins.
     /// # Errors
     /// `Forbidden` unless `actor` is an admin.
-    pub async fn list_users(&self, actor: &User, page: &PageRequest<UserId>) -> Result<Page<User, UserId>, AdminError> {
+    pub async fn list_users(
+        &self,
+        actor: &User,
+        page: &PageRequest<UserId>,
+    ) -> Result<Page<User, UserId>, AdminError> {
         require_admin(actor)?;
         Ok(self.ports.users.list(page).await?)
     }
@@ -399,12 +436,56 @@ impl AccountService {
     /// # Errors
     /// `Forbidden` unless `actor` is an admin; `NotFound` for an unknown id.
     #[tracing::instrument(skip_all, fields(actor = %actor.id, user_id = %id))]
-    pub async fn update_user(&self, actor: &User, id: UserId, changes: AccountChanges) -> Result<User, AdminError> {
+    pub async fn update_user(
+        &self,
+        actor: &User,
+        id: UserId,
+        changes: AccountChanges,
+    ) -> Result<User, AdminError> {
         require_admin(actor)?;
         let updated = self.change_account(id, changes).await?;
         tracing::info!(role = %updated.role, active = updated.active, "account changed by admin");
         Ok(updated)
     }
+}
+
+/// What an account is made from.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Display name.
+    pub name: PersonName,
+    /// Email, unique ignoring case.
+    pub email: Email,
+    /// Initial password.
+    pub password: Password,
+    /// Initial role.
+    pub role: Role,
+}
+
+/// Hashes the password and stores the account: registration and the CLI's `user create`
+/// both come here, so they cannot drift apart.
+/// # Errors
+/// `EmailTaken`, or a port failure.
+#[tracing::instrument(skip_all, fields(role = %new.role))]
+pub async fn create_account(
+    users: &dyn UserRepository,
+    hasher: &dyn PasswordHasher,
+    clock: &dyn Clock,
+    new: NewAccount,
+) -> Result<User, CreateUserError> {
+    let password_hash = hasher.hash(&new.password).await?;
+    let user = users
+        .create(&NewUser {
+            id: UserId::generate(),
+            name: new.name,
+            email: new.email,
+            password_hash,
+            role: new.role,
+            created_at: clock.now(),
+        })
+        .await?;
+    tracing::info!(user_id = %user.id, "account created");
+    Ok(user)
 }
 
 fn require_admin(actor: &User) -> Result<(), AdminError> {

@@ -119,7 +119,12 @@ impl EventService {
     /// # Errors
     /// `NotFound`, `Forbidden`, `Invalid`, `Cancelled` or `CapacityBelowSold`.
     #[tracing::instrument(skip_all, fields(event_id = %id, actor = %actor.id))]
-    pub async fn update(&self, actor: &User, id: EventId, changes: &EventChanges) -> Result<Event, EventError> {
+    pub async fn update(
+        &self,
+        actor: &User,
+        id: EventId,
+        changes: &EventChanges,
+    ) -> Result<Event, EventError> {
         let event = self.managed_event(actor, id).await?;
         let details = changes.apply_to(&event.details);
         let errors = details.validate();

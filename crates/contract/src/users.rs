@@ -1,0 +1,432 @@
+//! Contract of [`UserRepository`](boxoffice_domain::ports::UserRepository).
+
+use crate::Stores;
+use crate::fixtures::{new_user, now, user};
+use boxoffice_domain::UserId;
+use boxoffice_domain::page::PageRequest;
+use boxoffice_domain::ports::{CreateUserError, UpdateUserError};
+use boxoffice_domain::user::{
+    AccountChanges, Email, NewUser, PasswordHash, PersonName, ProfileChanges, Role, User,
+};
+use chrono::Duration;
+use futures_util::future::join_all;
+
+/// The user a store should return for `new`.
+fn expected(new: &NewUser) -> User {
+    User {
+        id: new.id,
+        name: new.name.as_str().to_owned(),
+        email: new.email.as_str().to_owned(),
+        role: new.role,
+        active: true,
+        created_at: new.created_at,
+    }
+}
+
+fn email(raw: &str) -> Email {
+    Email::parse(raw).expect("valid email")
+}
+
+/// `raw` with the letters picked by the bits of `i` in upper case.
+fn case_variant(raw: &str, i: usize) -> String {
+    raw.chars()
+        .enumerate()
+        .map(|(j, c)| {
+            if (i >> (j % 5)) & 1 == 1 {
+                c.to_ascii_uppercase()
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// `create` returns the account as given, and `find`/`credentials_by_id` read it back.
+pub async fn create_then_find(stores: Stores) {
+    let mut new = new_user("Ann.Example@Example.org");
+    new.role = Role::Admin;
+    let created = stores.users.create(&new).await.expect("create");
+    assert_eq!(created, expected(&new));
+    assert_eq!(
+        stores.users.find(new.id).await.expect("find"),
+        Some(created.clone())
+    );
+    let credentials = stores
+        .users
+        .credentials_by_id(new.id)
+        .await
+        .expect("credentials")
+        .expect("present");
+    assert_eq!(credentials.user, created);
+    assert_eq!(credentials.password_hash, new.password_hash);
+    assert_eq!(
+        stores
+            .users
+            .find(UserId::generate())
+            .await
+            .expect("find unknown"),
+        None
+    );
+    assert!(
+        stores
+            .users
+            .credentials_by_id(UserId::generate())
+            .await
+            .expect("unknown")
+            .is_none()
+    );
+}
+
+/// A second account with the same email in another case is refused; other emails are fine.
+pub async fn email_unique_ignoring_case(stores: Stores) {
+    let first = user(&stores, "ann@example.org").await;
+    let clash = stores.users.create(&new_user("ANN@Example.ORG")).await;
+    assert!(
+        matches!(clash, Err(CreateUserError::EmailTaken)),
+        "got {clash:?}"
+    );
+    stores
+        .users
+        .create(&new_user("ann2@example.org"))
+        .await
+        .expect("other email");
+    assert_eq!(
+        stores.users.find(first.id).await.expect("find"),
+        Some(first)
+    );
+}
+
+/// 20 simultaneous registrations of one email, in different cases, make one account.
+pub async fn concurrent_registrations_of_one_email_create_one_account(stores: Stores) {
+    let tasks = (0..20).map(|i| {
+        let stores = stores.clone();
+        tokio::spawn(async move {
+            let new = new_user(&case_variant("race.condition@example.org", i));
+            stores.users.create(&new).await
+        })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    let created = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(created, 1, "exactly one registration succeeds: {results:?}");
+    for result in &results {
+        assert!(
+            matches!(result, Ok(_) | Err(CreateUserError::EmailTaken)),
+            "got {result:?}"
+        );
+    }
+    let page = stores
+        .users
+        .list(&PageRequest {
+            limit: 100,
+            after: None,
+        })
+        .await
+        .expect("list");
+    assert_eq!(page.items.len(), 1);
+}
+
+/// Login finds the account and its hash whatever the case of the email.
+pub async fn credentials_by_email_ignores_case(stores: Stores) {
+    let new = new_user("Bob@Example.org");
+    stores.users.create(&new).await.expect("create");
+    let found = stores
+        .users
+        .credentials_by_email("bOB@example.ORG")
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(found.user, expected(&new));
+    assert_eq!(found.password_hash, new.password_hash);
+    let exact = stores
+        .users
+        .credentials_by_email("Bob@Example.org")
+        .await
+        .expect("lookup");
+    assert_eq!(exact.map(|c| c.user.id), Some(new.id));
+    assert!(
+        stores
+            .users
+            .credentials_by_email("bob@example.com")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+}
+
+/// `update_profile` changes the fields given and keeps the others.
+pub async fn update_profile_changes_only_given_fields(stores: Stores) {
+    let original = user(&stores, "carol@example.org").await;
+    let renamed = ProfileChanges {
+        name: Some(PersonName::parse("Carol New").expect("name")),
+        email: None,
+    };
+    let after_name = stores
+        .users
+        .update_profile(original.id, &renamed)
+        .await
+        .expect("rename");
+    assert_eq!(
+        after_name,
+        User {
+            name: "Carol New".into(),
+            ..original.clone()
+        }
+    );
+
+    let moved = ProfileChanges {
+        name: None,
+        email: Some(email("carol@new.example.org")),
+    };
+    let after_email = stores
+        .users
+        .update_profile(original.id, &moved)
+        .await
+        .expect("new email");
+    let want = User {
+        name: "Carol New".into(),
+        email: "carol@new.example.org".into(),
+        ..original.clone()
+    };
+    assert_eq!(after_email, want);
+
+    let unchanged = stores
+        .users
+        .update_profile(original.id, &ProfileChanges::default())
+        .await;
+    assert_eq!(unchanged.expect("no changes"), want);
+    assert_eq!(
+        stores.users.find(original.id).await.expect("find"),
+        Some(want.clone())
+    );
+    let by_new_email = stores
+        .users
+        .credentials_by_email("CAROL@new.example.org")
+        .await
+        .expect("lookup");
+    assert_eq!(by_new_email.map(|c| c.user), Some(want));
+    assert!(
+        stores
+            .users
+            .credentials_by_email("carol@example.org")
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+}
+
+/// Taking another account's email (in any case) is refused; one's own in a new case is fine.
+pub async fn update_profile_refuses_taken_email(stores: Stores) {
+    let dan = user(&stores, "dan@example.org").await;
+    let eve = user(&stores, "eve@example.org").await;
+    let steal = ProfileChanges {
+        name: Some(PersonName::parse("Not Eve").expect("name")),
+        email: Some(email("DAN@example.org")),
+    };
+    let refused = stores.users.update_profile(eve.id, &steal).await;
+    assert!(
+        matches!(refused, Err(UpdateUserError::EmailTaken)),
+        "got {refused:?}"
+    );
+    assert_eq!(
+        stores.users.find(eve.id).await.expect("find"),
+        Some(eve.clone()),
+        "nothing changed"
+    );
+
+    let recase = ProfileChanges {
+        name: None,
+        email: Some(email("Eve@Example.org")),
+    };
+    let recased = stores
+        .users
+        .update_profile(eve.id, &recase)
+        .await
+        .expect("own email");
+    assert_eq!(
+        recased,
+        User {
+            email: "Eve@Example.org".into(),
+            ..eve
+        }
+    );
+    assert_eq!(stores.users.find(dan.id).await.expect("find"), Some(dan));
+}
+
+/// Every update of an unknown account is `NotFound`.
+pub async fn update_unknown_user_is_not_found(stores: Stores) {
+    let ghost = UserId::generate();
+    let profile = ProfileChanges {
+        name: Some(PersonName::parse("Ghost").expect("name")),
+        email: None,
+    };
+    let result = stores.users.update_profile(ghost, &profile).await;
+    assert!(
+        matches!(result, Err(UpdateUserError::NotFound)),
+        "update_profile: {result:?}"
+    );
+    let account = AccountChanges {
+        role: Some(Role::Admin),
+        active: Some(false),
+    };
+    let result = stores.users.update_account(ghost, account).await;
+    assert!(
+        matches!(result, Err(UpdateUserError::NotFound)),
+        "update_account: {result:?}"
+    );
+    let result = stores
+        .users
+        .set_password(ghost, &PasswordHash::new("hash-ghost".into()))
+        .await;
+    assert!(
+        matches!(result, Err(UpdateUserError::NotFound)),
+        "set_password: {result:?}"
+    );
+}
+
+/// `set_password` replaces the hash that both credential lookups return.
+pub async fn set_password_replaces_hash(stores: Stores) {
+    let frank = user(&stores, "frank@example.org").await;
+    let other = user(&stores, "other@example.org").await;
+    let hash = PasswordHash::new("hash-new-password".into());
+    stores
+        .users
+        .set_password(frank.id, &hash)
+        .await
+        .expect("set password");
+    let by_id = stores
+        .users
+        .credentials_by_id(frank.id)
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(by_id.password_hash, hash);
+    assert_eq!(by_id.user, frank);
+    let by_email = stores
+        .users
+        .credentials_by_email("frank@example.org")
+        .await
+        .expect("lookup");
+    assert_eq!(by_email.expect("found").password_hash, hash);
+    let untouched = stores
+        .users
+        .credentials_by_id(other.id)
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_ne!(untouched.password_hash, hash);
+}
+
+/// `update_account` changes role and active flag independently.
+pub async fn update_account_changes_role_and_active(stores: Stores) {
+    let gil = user(&stores, "gil@example.org").await;
+    let promote = AccountChanges {
+        role: Some(Role::Organizer),
+        active: None,
+    };
+    let promoted = stores
+        .users
+        .update_account(gil.id, promote)
+        .await
+        .expect("promote");
+    assert_eq!(
+        promoted,
+        User {
+            role: Role::Organizer,
+            ..gil.clone()
+        }
+    );
+
+    let deactivate = AccountChanges {
+        role: None,
+        active: Some(false),
+    };
+    let deactivated = stores
+        .users
+        .update_account(gil.id, deactivate)
+        .await
+        .expect("deactivate");
+    let want = User {
+        role: Role::Organizer,
+        active: false,
+        ..gil.clone()
+    };
+    assert_eq!(deactivated, want);
+    assert_eq!(stores.users.find(gil.id).await.expect("find"), Some(want));
+
+    let both = AccountChanges {
+        role: Some(Role::Admin),
+        active: Some(true),
+    };
+    let restored = stores
+        .users
+        .update_account(gil.id, both)
+        .await
+        .expect("both");
+    assert_eq!(
+        restored,
+        User {
+            role: Role::Admin,
+            ..gil
+        }
+    );
+}
+
+/// `list` pages through every account oldest first, with no `next` on the last page.
+pub async fn list_pages_through_everyone_in_order(stores: Stores) {
+    let mut ids: Vec<UserId> = (0..5).map(|_| UserId::generate()).collect();
+    ids.sort();
+    let start = now() - Duration::minutes(10);
+    let mut everyone: Vec<User> = Vec::new();
+    // Inserted out of order, with names sorting backwards, so only id order passes.
+    for i in [3, 0, 4, 1, 2] {
+        let minutes = i64::try_from(i).expect("small");
+        let new = NewUser {
+            id: ids[i],
+            name: PersonName::parse(&format!("User {}", 9 - i)).expect("name"),
+            created_at: start + Duration::minutes(minutes),
+            ..new_user(&format!("user{i}@example.org"))
+        };
+        everyone.push(stores.users.create(&new).await.expect("create"));
+    }
+    everyone.sort_by_key(|u| u.id);
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    for expected_len in [2, 2, 1] {
+        let page = stores
+            .users
+            .list(&PageRequest { limit: 2, after })
+            .await
+            .expect("list");
+        assert_eq!(page.items.len(), expected_len);
+        seen.extend(page.items.iter().cloned());
+        if expected_len == 2 {
+            assert_eq!(
+                page.next,
+                page.items.last().map(|u| u.id),
+                "next is the last id"
+            );
+        } else {
+            assert_eq!(page.next, None, "last page");
+        }
+        after = page.next;
+    }
+    assert_eq!(seen, everyone);
+    let all = stores
+        .users
+        .list(&PageRequest {
+            limit: 5,
+            after: None,
+        })
+        .await
+        .expect("list");
+    assert_eq!(
+        (all.items, all.next),
+        (everyone, None),
+        "an exact fit has no next page"
+    );
+}

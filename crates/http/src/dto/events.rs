@@ -1,0 +1,305 @@
+use super::nullable;
+use boxoffice_domain::TicketTypeId;
+use boxoffice_domain::event::{
+    Availability, Event, EventChanges, EventDetails, EventStatus, NewTicketType, TicketType,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// The currency of events created without one.
+pub const DEFAULT_CURRENCY: &str = "EUR";
+
+/// A ticket type to create with its event.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TicketTypeRequest {
+    /// Name, unique within the event.
+    pub name: String,
+    /// Price in minor units of the event's currency.
+    pub price_cents: i64,
+    /// Seats of this type at most; absent = limited by the event's capacity only.
+    pub quantity: Option<u32>,
+}
+
+/// `POST /events`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateEventRequest {
+    /// Title, 1 to 200 characters.
+    pub name: String,
+    /// Longer text.
+    pub description: Option<String>,
+    /// Where it happens.
+    pub venue: String,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+    /// When it ends, after `starts_at`.
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Venue latitude.
+    pub latitude: Option<f64>,
+    /// Venue longitude.
+    pub longitude: Option<f64>,
+    /// ISO 4217 code (default EUR).
+    pub currency: Option<String>,
+    /// Seats across all ticket types, 1 to 1000000.
+    pub capacity: u32,
+    /// Most tickets one user may hold and book.
+    pub max_tickets_per_user: Option<u32>,
+    /// Sales start.
+    pub sales_open_at: Option<DateTime<Utc>>,
+    /// Sales end.
+    pub sales_close_at: Option<DateTime<Utc>>,
+    /// Ticket types; absent = one `General` type, price 0, sharing the capacity.
+    pub ticket_types: Option<Vec<TicketTypeRequest>>,
+}
+
+impl CreateEventRequest {
+    /// The organizer's fields and ticket types, for the domain to validate.
+    #[must_use]
+    pub fn into_domain(self) -> (EventDetails, Option<Vec<NewTicketType>>) {
+        let details = EventDetails {
+            name: self.name.trim().to_owned(),
+            description: self.description,
+            venue: self.venue.trim().to_owned(),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            latitude: self.latitude,
+            longitude: self.longitude,
+            currency: self.currency.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned()),
+            capacity: self.capacity,
+            max_tickets_per_user: self.max_tickets_per_user,
+            sales_open_at: self.sales_open_at,
+            sales_close_at: self.sales_close_at,
+        };
+        let types = self.ticket_types.map(|types| {
+            types
+                .into_iter()
+                .map(|t| NewTicketType {
+                    id: TicketTypeId::generate(),
+                    name: t.name.trim().to_owned(),
+                    price_cents: t.price_cents,
+                    quantity: t.quantity,
+                })
+                .collect()
+        });
+        (details, types)
+    }
+}
+
+/// `PATCH /events/{id}`: absent fields stay, `null` clears an optional field.
+/// Ticket types are not changed here.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[allow(clippy::option_option)]
+pub struct UpdateEventRequest {
+    /// New title.
+    pub name: Option<String>,
+    /// New description, or `null` to clear.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// New venue.
+    pub venue: Option<String>,
+    /// New start.
+    pub starts_at: Option<DateTime<Utc>>,
+    /// New end, or `null` to clear.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub ends_at: Option<Option<DateTime<Utc>>>,
+    /// New latitude, or `null` to clear.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<f64>)]
+    pub latitude: Option<Option<f64>>,
+    /// New longitude, or `null` to clear.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<f64>)]
+    pub longitude: Option<Option<f64>>,
+    /// New currency.
+    pub currency: Option<String>,
+    /// New capacity; below sold + held is 409 `capacity_below_sold`.
+    pub capacity: Option<u32>,
+    /// New per-user limit, or `null` to clear.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub max_tickets_per_user: Option<Option<u32>>,
+    /// New sales start, or `null` to clear.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub sales_open_at: Option<Option<DateTime<Utc>>>,
+    /// New sales end, or `null` to clear.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub sales_close_at: Option<Option<DateTime<Utc>>>,
+}
+
+impl From<UpdateEventRequest> for EventChanges {
+    fn from(r: UpdateEventRequest) -> Self {
+        Self {
+            name: r.name.map(|n| n.trim().to_owned()),
+            description: r.description,
+            venue: r.venue.map(|v| v.trim().to_owned()),
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+            latitude: r.latitude,
+            longitude: r.longitude,
+            currency: r.currency,
+            capacity: r.capacity,
+            max_tickets_per_user: r.max_tickets_per_user,
+            sales_open_at: r.sales_open_at,
+            sales_close_at: r.sales_close_at,
+        }
+    }
+}
+
+/// Seat counts of an event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AvailabilityDto {
+    /// Seats in all.
+    pub capacity: u32,
+    /// Seats in confirmed bookings.
+    pub sold: u32,
+    /// Seats in live holds.
+    pub held: u32,
+    /// `capacity - sold - held`, never negative.
+    pub available: u32,
+    /// Waiting waitlist entries.
+    pub waitlist_count: u32,
+}
+
+impl From<Availability> for AvailabilityDto {
+    fn from(a: Availability) -> Self {
+        Self {
+            capacity: a.capacity,
+            sold: a.sold,
+            held: a.held,
+            available: a.available,
+            waitlist_count: a.waitlist_count,
+        }
+    }
+}
+
+/// A ticket type with its seat counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketTypeDto {
+    /// Type id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Price in minor units.
+    pub price_cents: i64,
+    /// Cap on this type, `null` when only the event's capacity limits it.
+    pub quantity: Option<u32>,
+    /// Seats of this type sold.
+    pub sold: u32,
+    /// Seats of this type held.
+    pub held: u32,
+    /// Seats of this type that can still be taken.
+    pub available: u32,
+}
+
+impl TicketTypeDto {
+    fn new(t: TicketType, event_free: u32) -> Self {
+        Self {
+            id: t.id.as_uuid(),
+            available: t.available(event_free),
+            name: t.name,
+            price_cents: t.price_cents,
+            quantity: t.quantity,
+            sold: t.sold,
+            held: t.held,
+        }
+    }
+}
+
+/// Whether an event still takes bookings.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatusDto {
+    /// Bookable within its sales window.
+    Scheduled,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// An event with its ticket types and availability.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    /// Event id.
+    pub id: Uuid,
+    /// Its organizer.
+    pub organizer_id: Uuid,
+    /// Title.
+    pub name: String,
+    /// Longer text.
+    pub description: Option<String>,
+    /// Where it happens.
+    pub venue: String,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+    /// When it ends.
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Venue latitude.
+    pub latitude: Option<f64>,
+    /// Venue longitude.
+    pub longitude: Option<f64>,
+    /// ISO 4217 code of the prices.
+    pub currency: String,
+    /// Seats across all types.
+    pub capacity: u32,
+    /// Most tickets one user may hold and book.
+    pub max_tickets_per_user: Option<u32>,
+    /// Sales start.
+    pub sales_open_at: Option<DateTime<Utc>>,
+    /// Sales end.
+    pub sales_close_at: Option<DateTime<Utc>>,
+    /// Scheduled or cancelled.
+    pub status: EventStatusDto,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Ticket types in creation order.
+    pub ticket_types: Vec<TicketTypeDto>,
+    /// Seat counts.
+    pub availability: AvailabilityDto,
+}
+
+impl From<Event> for EventDto {
+    fn from(event: Event) -> Self {
+        let availability = event.availability();
+        let d = event.details;
+        Self {
+            id: event.id.as_uuid(),
+            organizer_id: event.organizer_id.as_uuid(),
+            name: d.name,
+            description: d.description,
+            venue: d.venue,
+            starts_at: d.starts_at,
+            ends_at: d.ends_at,
+            latitude: d.latitude,
+            longitude: d.longitude,
+            currency: d.currency,
+            capacity: d.capacity,
+            max_tickets_per_user: d.max_tickets_per_user,
+            sales_open_at: d.sales_open_at,
+            sales_close_at: d.sales_close_at,
+            status: match event.status {
+                EventStatus::Scheduled => EventStatusDto::Scheduled,
+                EventStatus::Cancelled => EventStatusDto::Cancelled,
+            },
+            created_at: event.created_at,
+            ticket_types: event
+                .ticket_types
+                .into_iter()
+                .map(|t| TicketTypeDto::new(t, availability.available))
+                .collect(),
+            availability: availability.into(),
+        }
+    }
+}
+
+/// `GET /events` filters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EventListParams {
+    /// Only events starting at or after this instant (default: now).
+    pub from: Option<DateTime<Utc>>,
+    /// Only events whose name or venue contains this text, ignoring case.
+    pub q: Option<String>,
+}

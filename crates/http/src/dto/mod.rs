@@ -1,0 +1,21 @@
+//! The JSON shapes of the API, separate from the domain types they carry.
+
+mod events;
+mod page;
+mod users;
+
+pub use events::*;
+pub use page::*;
+pub use users::*;
+
+use serde::{Deserialize, Deserializer};
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`) in PATCH bodies.
+#[allow(clippy::option_option)]
+fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,336 @@
+//! Every error leaves as `application/problem+json` (RFC 9457) with a stable `code`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use boxoffice_domain::ports::{CreateUserError, UpdateUserError};
+use boxoffice_domain::services::{
+    AdminError, AuthError, ChangePasswordError, EventError, LoginError, TokenError,
+};
+use boxoffice_domain::validation::FieldError;
+use serde::Serialize;
+use std::fmt;
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// The field, as the client named it.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind of problem.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// Stable snake_case code clients branch on.
+    pub code: String,
+    /// Invalid fields, for `validation_failed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Vec<FieldProblem>,
+}
+
+impl ApiError {
+    /// An error with a status, a code and a message for the client.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+
+    /// 422 `validation_failed` listing the invalid fields.
+    #[must_use]
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let mut error = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "The request has invalid fields.",
+        );
+        error.errors = errors
+            .into_iter()
+            .map(|e| FieldProblem {
+                field: e.field,
+                message: e.message,
+            })
+            .collect();
+        error
+    }
+
+    /// 422 `validation_failed` for one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    /// 404 `not_found`.
+    #[must_use]
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "No such resource.")
+    }
+
+    /// 401 `unauthorized`.
+    #[must_use]
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "A valid bearer access token is required.",
+        )
+    }
+
+    /// 403 `forbidden`.
+    #[must_use]
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "You are not allowed to do this.",
+        )
+    }
+
+    /// 500 `internal_error`; the cause is logged with the request id, never sent.
+    #[must_use]
+    pub fn internal(cause: &anyhow::Error) -> Self {
+        tracing::error!(error = format!("{cause:#}"), "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Something went wrong on our side. The request id identifies it in our logs.",
+        )
+    }
+
+    /// A generic problem for a status produced outside our handlers (actix's own 404/405...).
+    #[must_use]
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, detail) = match status.as_u16() {
+            400 => ("bad_request", "The request could not be understood."),
+            401 => ("unauthorized", "A valid bearer access token is required."),
+            403 => ("forbidden", "You are not allowed to do this."),
+            404 => ("not_found", "No such resource."),
+            405 => (
+                "method_not_allowed",
+                "This resource does not support this method.",
+            ),
+            413 => ("payload_too_large", "The request body is too large."),
+            415 => (
+                "unsupported_media_type",
+                "Send the body as application/json.",
+            ),
+            429 => ("rate_limited", "Too many requests; retry later."),
+            503 => (
+                "service_unavailable",
+                "The service is temporarily unavailable.",
+            ),
+            500..=599 => ("internal_error", "Something went wrong on our side."),
+            _ => ("error", "The request failed."),
+        };
+        Self::new(status, code, detail)
+    }
+
+    /// The stable code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("https://boxoffice.dev/problems/{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        Self::internal(&e)
+    }
+}
+
+impl From<CreateUserError> for ApiError {
+    fn from(e: CreateUserError) -> Self {
+        match e {
+            CreateUserError::EmailTaken => email_taken(),
+            CreateUserError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<UpdateUserError> for ApiError {
+    fn from(e: UpdateUserError) -> Self {
+        match e {
+            UpdateUserError::NotFound => Self::not_found(),
+            UpdateUserError::EmailTaken => email_taken(),
+            UpdateUserError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+fn email_taken() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "email_taken",
+        "An account with this email already exists.",
+    )
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+        "The email or password is wrong.",
+    )
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::InvalidCredentials => invalid_credentials(),
+            LoginError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<ChangePasswordError> for ApiError {
+    fn from(e: ChangePasswordError) -> Self {
+        match e {
+            ChangePasswordError::InvalidCredentials => invalid_credentials(),
+            ChangePasswordError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::InvalidToken => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "The token is invalid, expired or already used.",
+            ),
+            TokenError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unauthorized => Self::unauthorized(),
+            AuthError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Forbidden => Self::forbidden(),
+            AdminError::NotFound => Self::not_found(),
+            AdminError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<EventError> for ApiError {
+    fn from(e: EventError) -> Self {
+        match e {
+            EventError::NotFound => Self::not_found(),
+            EventError::Forbidden => Self::forbidden(),
+            EventError::Invalid(errors) => Self::validation(errors),
+            EventError::Cancelled => Self::new(
+                StatusCode::CONFLICT,
+                "event_cancelled",
+                "The event is cancelled.",
+            ),
+            EventError::CapacityBelowSold { taken } => Self::new(
+                StatusCode::CONFLICT,
+                "capacity_below_sold",
+                format!("Capacity cannot go below the {taken} seats already sold or held."),
+            ),
+            EventError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_web::test]
+    async fn problems_carry_code_status_and_fields() {
+        let error = ApiError::validation(vec![FieldError::new("capacity", "must be positive")]);
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+            Some(PROBLEM_JSON.as_bytes())
+        );
+        let body = to_bytes(response.into_body()).await.expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(json["status"], 422);
+        assert_eq!(json["code"], "validation_failed");
+        assert_eq!(json["errors"][0]["field"], "capacity");
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_do_not_leak_their_cause() {
+        let response =
+            ApiError::from(anyhow::anyhow!("password=hunter2 connection refused")).error_response();
+        let body = to_bytes(response.into_body()).await.expect("body");
+        assert!(!String::from_utf8_lossy(&body).contains("hunter2"));
+    }
+}

@@ -1,0 +1,93 @@
+//! `/api/v1/events*`: publishing, listing, changing and cancelling events.
+
+use crate::AppState;
+use crate::dto::{
+    CreateEventRequest, EventDto, EventListParams, PageDto, PageParams, UpdateEventRequest,
+};
+use crate::error::{ApiError, Problem};
+use crate::extract::AuthUser;
+use actix_web::{HttpResponse, web};
+use boxoffice_domain::EventId;
+use boxoffice_domain::event::{EventChanges, EventQuery};
+use uuid::Uuid;
+
+/// Publishes an event (organizers and admins).
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("bearer" = [])), request_body = CreateEventRequest,
+    responses((status = 201, body = EventDto), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, description = "`validation_failed`", body = Problem)))]
+pub async fn create_event(
+    state: web::Data<AppState>,
+    AuthUser(user): AuthUser,
+    body: web::Json<CreateEventRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (details, ticket_types) = body.into_inner().into_domain();
+    let event = state.events.create(&user, details, ticket_types).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/events/{}", event.id)))
+        .json(EventDto::from(event)))
+}
+
+/// Scheduled events, upcoming first (by `starts_at`, then `id`).
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventListParams, PageParams),
+    responses((status = 200, body = PageDto<EventDto>), (status = 422, body = Problem)))]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    filters: web::Query<EventListParams>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let filters = filters.into_inner();
+    let query = EventQuery {
+        from: filters.from.unwrap_or_else(|| state.clock.now()),
+        text: filters
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty()),
+        page: page.to_request()?,
+    };
+    let page = state.events.list(&query).await?;
+    Ok(HttpResponse::Ok().json(PageDto::from_page(page, EventDto::from)))
+}
+
+/// One event with its availability.
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events", params(("id" = Uuid, Path, description = "Event id")),
+    responses((status = 200, body = EventDto), (status = 404, body = Problem)))]
+pub async fn get_event(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let event = state.events.get(EventId::from_uuid(*id)).await?;
+    Ok(HttpResponse::Ok().json(EventDto::from(event)))
+}
+
+/// Changes an event (its organizer and admins).
+#[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Event id")), request_body = UpdateEventRequest,
+    responses((status = 200, body = EventDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "`capacity_below_sold`, `event_cancelled`", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn update_event(
+    state: web::Data<AppState>,
+    AuthUser(user): AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateEventRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let changes = EventChanges::from(body.into_inner());
+    let event = state
+        .events
+        .update(&user, EventId::from_uuid(*id), &changes)
+        .await?;
+    Ok(HttpResponse::Ok().json(EventDto::from(event)))
+}
+
+/// Cancels an event (its organizer and admins).
+#[utoipa::path(delete, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Event id")),
+    responses((status = 204, description = "Cancelled"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn cancel_event(
+    state: web::Data<AppState>,
+    AuthUser(user): AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state.events.cancel(&user, EventId::from_uuid(*id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

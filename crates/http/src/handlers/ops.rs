@@ -1,0 +1,59 @@
+//! Operations endpoints outside `/api/v1`: health and metrics.
+
+use crate::AppState;
+use crate::error::ApiError;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "Alive")))]
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// Readiness: every configured store answers.
+#[utoipa::path(get, path = "/health/ready", tag = "operations",
+    responses((status = 200, description = "Ready"), (status = 503, description = "A store does not answer")))]
+pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let mut checks = serde_json::Map::new();
+    let mut ready = true;
+    for check in &state.health {
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(2), check.ping()).await;
+        let status = match answer {
+            Ok(Ok(())) => "ok",
+            Ok(Err(error)) => {
+                tracing::warn!(dependency = check.name(), error = %error, "readiness check failed");
+                "unavailable"
+            }
+            Err(_) => {
+                tracing::warn!(dependency = check.name(), "readiness check timed out");
+                "unavailable"
+            }
+        };
+        ready &= status == "ok";
+        checks.insert(check.name().to_owned(), status.into());
+    }
+    if ready {
+        Ok(HttpResponse::Ok().json(json!({"status": "ok", "checks": checks})))
+    } else {
+        let down: Vec<_> = checks
+            .iter()
+            .filter(|(_, s)| *s != "ok")
+            .map(|(name, _)| name.as_str())
+            .collect();
+        Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!("Not ready: {} unavailable.", down.join(", ")),
+        ))
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Metrics")))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body((state.render_metrics)())
+}

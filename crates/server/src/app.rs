@@ -1,0 +1,157 @@
+//! The composition root: opens the configured store, builds the use cases on its ports,
+//! and runs the commands.
+
+use crate::UserCreateArgs;
+use crate::config::{self, Database, DatabaseArgs, ServeArgs};
+use crate::mailer::LogMailer;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
+use boxoffice_domain::ports::{EventRepository, HealthCheck, TokenStore, UserRepository};
+use boxoffice_domain::services::{
+    AccountPorts, AccountService, AccountSettings, EventService, NewAccount, create_account,
+};
+use boxoffice_domain::user::{Email, Password, PersonName, Role};
+use boxoffice_domain::{Clock, SystemClock};
+use boxoffice_http::AppState;
+use boxoffice_store_postgres::PgStore;
+use boxoffice_store_sqlite::SqliteStore;
+use chrono::Duration;
+use std::sync::Arc;
+
+/// The ports one store provides.
+struct Stores {
+    users: Arc<dyn UserRepository>,
+    tokens: Arc<dyn TokenStore>,
+    events: Arc<dyn EventRepository>,
+    health: Arc<dyn HealthCheck>,
+}
+
+impl Stores {
+    fn from<S>(store: S) -> Self
+    where
+        S: UserRepository + TokenStore + EventRepository + HealthCheck,
+    {
+        let store = Arc::new(store);
+        Self {
+            users: store.clone(),
+            tokens: store.clone(),
+            events: store.clone(),
+            health: store,
+        }
+    }
+}
+
+/// Opens the store `DATABASE_URL` names and applies pending migrations.
+async fn open_stores(args: &DatabaseArgs) -> anyhow::Result<(Database, Stores)> {
+    let database = Database::parse(&args.database_url)?;
+    let stores = match &database {
+        Database::Sqlite(path) => {
+            let path = path
+                .to_str()
+                .context("the SQLite path is not valid UTF-8")?;
+            let store = SqliteStore::open(path).await?;
+            log_migrations(store.migrate().await?);
+            Stores::from(store)
+        }
+        Database::Postgres(url) => {
+            log_migrations(boxoffice_store_postgres::run_migrations(url).await?);
+            let store: PgStore =
+                boxoffice_store_postgres::connect(url, args.database_max_connections as usize)
+                    .await?;
+            Stores::from(store)
+        }
+    };
+    Ok((database, stores))
+}
+
+fn log_migrations(applied: Vec<String>) {
+    if applied.is_empty() {
+        tracing::info!("database schema is up to date");
+    }
+    for name in applied {
+        tracing::info!(migration = %name, "applied migration");
+    }
+}
+
+/// `boxoffice migrate`.
+pub async fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
+    open_stores(args).await.map(drop)
+}
+
+/// `boxoffice user create`.
+pub async fn create_user(args: UserCreateArgs) -> anyhow::Result<()> {
+    let invalid = |field: &str, message: String| anyhow::anyhow!("--{field} {message}");
+    let new = NewAccount {
+        name: PersonName::parse(&args.name).map_err(|m| invalid("name", m))?,
+        email: Email::parse(&args.email).map_err(|m| invalid("email", m))?,
+        password: Password::parse(&args.password).map_err(|m| invalid("password", m))?,
+        role: args.role.parse::<Role>().map_err(|m| invalid("role", m))?,
+    };
+    let (_, stores) = open_stores(&args.database).await?;
+    let hasher = BcryptHasher::new(args.bcrypt.bcrypt_cost)?;
+    let user = create_account(&*stores.users, &hasher, &SystemClock, new)
+        .await
+        .context("cannot create the user")?;
+    println!("created {} {} ({})", user.role, user.email, user.id);
+    Ok(())
+}
+
+/// `boxoffice serve`.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (database, stores) = open_stores(&args.database).await?;
+    let secret = config::jwt_secret(args.jwt_secret.as_deref(), &database)?;
+    if args.redis_url.is_some() {
+        tracing::warn!("REDIS_URL is set, but this version keeps all shared state in the database");
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let accounts = AccountService::new(
+        AccountPorts {
+            users: stores.users,
+            tokens: stores.tokens,
+            hasher: Arc::new(BcryptHasher::new(args.bcrypt.bcrypt_cost)?),
+            access: Arc::new(JwtAccessTokens::new(
+                &secret,
+                Duration::seconds(i64::from(args.access_token_ttl_secs)),
+            )),
+            mailer: Arc::new(LogMailer),
+            clock: clock.clone(),
+        },
+        AccountSettings {
+            refresh_ttl: Duration::seconds(i64::from(args.refresh_token_ttl_secs)),
+            ..AccountSettings::default()
+        },
+    );
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let state = web::Data::new(AppState {
+        accounts: Arc::new(accounts),
+        events: Arc::new(EventService::new(stores.events, clock.clone())),
+        health: vec![stores.health],
+        clock,
+        render_metrics: Arc::new(move || metrics.render()),
+    });
+
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(boxoffice_http::observe::observe))
+            .configure(boxoffice_http::routes)
+    })
+    .shutdown_timeout(30)
+    .bind(args.addr)
+    .with_context(|| format!("cannot listen on {}", args.addr))?;
+    for addr in server.addrs() {
+        tracing::info!(
+            %addr,
+            store = match database { Database::Sqlite(_) => "sqlite", Database::Postgres(_) => "postgres" },
+            hold_ttl_secs = args.hold_ttl_secs,
+            "listening"
+        );
+    }
+    server.run().await.context("the HTTP server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! Configuration: every setting comes from an environment variable (or the matching flag),
+//! and `boxoffice serve --help` lists them all.
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Which store `DATABASE_URL` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded store, in this file.
+    Sqlite(PathBuf),
+    /// A Postgres server.
+    Postgres(String),
+}
+
+impl Database {
+    /// Reads `sqlite://PATH` or `postgres://...`.
+    ///
+    /// # Errors
+    /// For any other scheme or an empty path.
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() {
+                bail!("DATABASE_URL {url:?} names no file; use sqlite://PATH");
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            bail!("DATABASE_URL must start with sqlite:// or postgres://");
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://boxoffice.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Most Postgres connections this process opens.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_max_connections: u32,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines for a terminal.
+    Pretty,
+    /// One JSON object per line, with the request id, for log collectors.
+    Json,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Args)]
+pub struct LogArgs {
+    /// `pretty` for a terminal, `json` for production.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+
+    /// Log filter, e.g. `info` or `info,boxoffice_http=debug`.
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub log_filter: String,
+}
+
+/// Settings of `boxoffice serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the log says which).
+    #[arg(long, env = "BOXOFFICE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// `redis://HOST:PORT` (optional; the Redis adapters arrive with the multi-instance work).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// HS256 signing secret, at least 32 bytes. Unset with SQLite: generated and kept
+    /// beside the database file. Required with Postgres.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub access_token_ttl_secs: u32,
+
+    /// Lifetime of refresh tokens, in seconds (default 30 days).
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 2_592_000,
+        value_parser = clap::value_parser!(u32).range(1..))]
+    pub refresh_token_ttl_secs: u32,
+
+    #[command(flatten)]
+    pub bcrypt: BcryptArgs,
+
+    /// Lifetime of seat holds, in seconds.
+    #[arg(long, env = "HOLD_TTL_SECS", default_value_t = 600,
+        value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub hold_ttl_secs: u32,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// Password hashing cost.
+#[derive(Debug, Clone, Args)]
+pub struct BcryptArgs {
+    /// bcrypt cost factor, 4 to 31 (each step doubles the time; 12 takes ~270 ms).
+    #[arg(long, env = "BCRYPT_COST", default_value_t = 12,
+        value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+}
+
+/// The shortest signing secret accepted.
+const MIN_SECRET_BYTES: usize = 32;
+
+/// The JWT signing secret: the configured one, or for SQLite one kept beside the database.
+///
+/// # Errors
+/// When the secret is too short, missing with Postgres, or its file cannot be used.
+pub fn jwt_secret(configured: Option<&str>, database: &Database) -> anyhow::Result<Vec<u8>> {
+    match (configured, database) {
+        (Some(secret), _) if secret.len() < MIN_SECRET_BYTES => {
+            bail!("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
+        }
+        (Some(secret), _) => Ok(secret.as_bytes().to_vec()),
+        (None, Database::Postgres(_)) => bail!(
+            "JWT_SECRET is required with a Postgres DATABASE_URL: every instance must sign with the same secret"
+        ),
+        (None, Database::Sqlite(path)) => stored_secret(&secret_path(path)),
+    }
+}
+
+fn secret_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".jwt-secret");
+    PathBuf::from(name)
+}
+
+fn stored_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    if path.exists() {
+        let secret = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
+        let secret = secret.trim();
+        if secret.len() < MIN_SECRET_BYTES {
+            bail!(
+                "the JWT secret in {} is shorter than {MIN_SECRET_BYTES} bytes",
+                path.display()
+            );
+        }
+        tracing::warn!(file = %path.display(), "JWT_SECRET is not set; using the secret stored beside the database");
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let secret: String = {
+        use rand::RngCore;
+        let mut bytes = [0u8; 48];
+        rand::rng().fill_bytes(&mut bytes);
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create the JWT secret file {}", path.display()))?;
+    file.write_all(secret.as_bytes())
+        .with_context(|| format!("cannot write the JWT secret file {}", path.display()))?;
+    tracing::warn!(
+        file = %path.display(),
+        "JWT_SECRET is not set; generated one and stored it beside the database (mode 0600). Set JWT_SECRET in production"
+    );
+    Ok(secret.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_the_store() {
+        assert_eq!(
+            Database::parse("sqlite://boxoffice.db").ok(),
+            Some(Database::Sqlite("boxoffice.db".into()))
+        );
+        assert_eq!(
+            Database::parse("sqlite:///var/lib/b.db").ok(),
+            Some(Database::Sqlite("/var/lib/b.db".into()))
+        );
+        assert!(matches!(
+            Database::parse("postgres://u@h/db"),
+            Ok(Database::Postgres(_))
+        ));
+        assert!(Database::parse("mysql://x").is_err());
+        assert!(Database::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn secrets_are_checked_generated_and_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::Sqlite(dir.path().join("b.db"));
+        assert!(jwt_secret(Some("short"), &db).is_err());
+        assert!(jwt_secret(None, &Database::Postgres("postgres://x".into())).is_err());
+        let first = jwt_secret(None, &db).expect("generated");
+        let second = jwt_secret(None, &db).expect("reused");
+        assert_eq!(first, second);
+        let mode = std::fs::metadata(dir.path().join("b.db.jwt-secret"))
+            .expect("file")
+            .permissions();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(mode.mode() & 0o777, 0o600);
+    }
+}
