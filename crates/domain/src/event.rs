@@ -379,10 +379,11 @@ pub struct EventQuery {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests_support {
     use super::*;
     use chrono::{Duration, TimeZone, Utc};
 
+    /// Valid details of an event in 2030.
     pub(crate) fn details() -> EventDetails {
         let starts_at = Utc
             .with_ymd_and_hms(2030, 5, 1, 18, 0, 0)
@@ -403,6 +404,13 @@ mod tests {
             sales_close_at: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::details;
+    use super::*;
+    use chrono::{Duration, Utc};
 
     #[test]
     fn valid_details_pass() {

@@ -6,7 +6,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 pub type Timestamp = DateTime<Utc>;
 
 /// Where the current time comes from.
-#[cfg_attr(feature = "mocks", mockall::automock)]
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait Clock: Send + Sync + 'static {
     /// The current instant, truncated to microseconds.
     fn now(&self) -> Timestamp;

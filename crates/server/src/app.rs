@@ -44,9 +44,8 @@ impl Stores {
 }
 
 /// Opens the store `DATABASE_URL` names and applies pending migrations.
-async fn open_stores(args: &DatabaseArgs) -> anyhow::Result<(Database, Stores)> {
-    let database = Database::parse(&args.database_url)?;
-    let stores = match &database {
+async fn open_stores(database: &Database, args: &DatabaseArgs) -> anyhow::Result<Stores> {
+    let stores = match database {
         Database::Sqlite(path) => {
             let path = path
                 .to_str()
@@ -63,7 +62,7 @@ async fn open_stores(args: &DatabaseArgs) -> anyhow::Result<(Database, Stores)> 
             Stores::from(store)
         }
     };
-    Ok((database, stores))
+    Ok(stores)
 }
 
 fn log_migrations(applied: Vec<String>) {
@@ -77,7 +76,8 @@ fn log_migrations(applied: Vec<String>) {
 
 /// `boxoffice migrate`.
 pub async fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
-    open_stores(args).await.map(drop)
+    let database = Database::parse(&args.database_url)?;
+    open_stores(&database, args).await.map(drop)
 }
 
 /// `boxoffice user create`.
@@ -89,7 +89,8 @@ pub async fn create_user(args: UserCreateArgs) -> anyhow::Result<()> {
         password: Password::parse(&args.password).map_err(|m| invalid("password", m))?,
         role: args.role.parse::<Role>().map_err(|m| invalid("role", m))?,
     };
-    let (_, stores) = open_stores(&args.database).await?;
+    let database = Database::parse(&args.database.database_url)?;
+    let stores = open_stores(&database, &args.database).await?;
     let hasher = BcryptHasher::new(args.bcrypt.bcrypt_cost)?;
     let user = create_account(&*stores.users, &hasher, &SystemClock, new)
         .await
@@ -100,8 +101,9 @@ pub async fn create_user(args: UserCreateArgs) -> anyhow::Result<()> {
 
 /// `boxoffice serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (database, stores) = open_stores(&args.database).await?;
+    let database = Database::parse(&args.database.database_url)?;
     let secret = config::jwt_secret(args.jwt_secret.as_deref(), &database)?;
+    let stores = open_stores(&database, &args.database).await?;
     if args.redis_url.is_some() {
         tracing::warn!("REDIS_URL is set, but this version keeps all shared state in the database");
     }

@@ -44,13 +44,14 @@ pub struct DatabaseArgs {
     #[arg(
         long,
         env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
         default_value = "sqlite://boxoffice.db",
         hide_env_values = true
     )]
     pub database_url: String,
 
     /// Most Postgres connections this process opens.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16,
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_name = "DATABASE_MAX_CONNECTIONS", default_value_t = 16,
         value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_max_connections: u32,
 }
@@ -68,11 +69,16 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct LogArgs {
     /// `pretty` for a terminal, `json` for production.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
 
     /// Log filter, e.g. `info` or `info,boxoffice_http=debug`.
-    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    #[arg(
+        long,
+        env = "RUST_LOG",
+        value_name = "RUST_LOG",
+        default_value = "info"
+    )]
     pub log_filter: String,
 }
 
@@ -80,28 +86,43 @@ pub struct LogArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the log says which).
-    #[arg(long, env = "BOXOFFICE_ADDR", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "BOXOFFICE_ADDR",
+        value_name = "BOXOFFICE_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
     pub addr: SocketAddr,
 
     #[command(flatten)]
     pub database: DatabaseArgs,
 
     /// `redis://HOST:PORT` (optional; the Redis adapters arrive with the multi-instance work).
-    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        value_name = "REDIS_URL",
+        hide_env_values = true
+    )]
     pub redis_url: Option<String>,
 
     /// HS256 signing secret, at least 32 bytes. Unset with SQLite: generated and kept
     /// beside the database file. Required with Postgres.
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "JWT_SECRET",
+        value_name = "JWT_SECRET",
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<String>,
 
     /// Lifetime of access tokens, in seconds.
-    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900,
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", value_name = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub access_token_ttl_secs: u32,
 
     /// Lifetime of refresh tokens, in seconds (default 30 days).
-    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 2_592_000,
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", value_name = "REFRESH_TOKEN_TTL_SECS", default_value_t = 2_592_000,
         value_parser = clap::value_parser!(u32).range(1..))]
     pub refresh_token_ttl_secs: u32,
 
@@ -109,7 +130,7 @@ pub struct ServeArgs {
     pub bcrypt: BcryptArgs,
 
     /// Lifetime of seat holds, in seconds.
-    #[arg(long, env = "HOLD_TTL_SECS", default_value_t = 600,
+    #[arg(long, env = "HOLD_TTL_SECS", value_name = "HOLD_TTL_SECS", default_value_t = 600,
         value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub hold_ttl_secs: u32,
 
@@ -121,7 +142,7 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, Args)]
 pub struct BcryptArgs {
     /// bcrypt cost factor, 4 to 31 (each step doubles the time; 12 takes ~270 ms).
-    #[arg(long, env = "BCRYPT_COST", default_value_t = 12,
+    #[arg(long, env = "BCRYPT_COST", value_name = "BCRYPT_COST", default_value_t = 12,
         value_parser = clap::value_parser!(u32).range(4..=31))]
     pub bcrypt_cost: u32,
 }

@@ -495,3 +495,7 @@ fn require_admin(actor: &User) -> Result<(), AdminError> {
         Err(AdminError::Forbidden)
     }
 }
+
+#[cfg(test)]
+#[path = "accounts_tests.rs"]
+mod tests;

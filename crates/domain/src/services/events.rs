@@ -156,3 +156,7 @@ impl EventService {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "events_tests.rs"]
+mod tests;

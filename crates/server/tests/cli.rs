@@ -1,0 +1,100 @@
+//! The binary's command line: help lists every setting, bad configuration fails with one
+//! clear line and never a panic.
+
+use std::process::Command;
+
+fn boxoffice() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_boxoffice"));
+    command.env_clear().env("RUST_LOG", "warn");
+    command
+}
+
+#[test]
+fn serve_help_lists_every_environment_variable() {
+    let output = boxoffice()
+        .args(["serve", "--help"])
+        .output()
+        .expect("run boxoffice");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for var in [
+        "BOXOFFICE_ADDR",
+        "DATABASE_URL",
+        "DATABASE_MAX_CONNECTIONS",
+        "REDIS_URL",
+        "JWT_SECRET",
+        "ACCESS_TOKEN_TTL_SECS",
+        "REFRESH_TOKEN_TTL_SECS",
+        "BCRYPT_COST",
+        "HOLD_TTL_SECS",
+        "LOG_FORMAT",
+        "RUST_LOG",
+    ] {
+        assert!(
+            help.contains(var),
+            "`serve --help` does not mention {var}:\n{help}"
+        );
+    }
+}
+
+fn fails_cleanly(env: &[(&str, &str)], expected: &str) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = boxoffice();
+    command
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("BOXOFFICE_ADDR", "127.0.0.1:0");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("run boxoffice");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "should fail: {env:?}");
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+    assert!(
+        stderr.contains(expected),
+        "expected {expected:?} in: {stderr}"
+    );
+}
+
+#[test]
+fn bad_configuration_fails_with_a_clear_message() {
+    fails_cleanly(
+        &[("DATABASE_URL", "mysql://x")],
+        "DATABASE_URL must start with sqlite:// or postgres://",
+    );
+    fails_cleanly(&[("BCRYPT_COST", "99")], "BCRYPT_COST");
+    fails_cleanly(&[("BOXOFFICE_ADDR", "nowhere")], "BOXOFFICE_ADDR");
+    fails_cleanly(&[("LOG_FORMAT", "xml")], "LOG_FORMAT");
+    fails_cleanly(
+        &[("JWT_SECRET", "short")],
+        "JWT_SECRET must be at least 32 bytes",
+    );
+    fails_cleanly(
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+        "JWT_SECRET is required",
+    );
+}
+
+#[test]
+fn user_create_refuses_bad_input() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = boxoffice()
+        .current_dir(dir.path())
+        .args([
+            "user",
+            "create",
+            "--email",
+            "not-an-email",
+            "--password",
+            "password123",
+            "--name",
+            "A",
+        ])
+        .output()
+        .expect("run boxoffice");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--email must be a valid email address")
+    );
+}
