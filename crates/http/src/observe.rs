@@ -135,8 +135,7 @@ mod tests {
         let error =
             test::try_call_service(&app, test::TestRequest::get().uri("/panic").to_request())
                 .await
-                .err()
-                .expect("a panic becomes an error response");
+                .expect_err("a panic becomes an error response");
         let response = error.error_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
