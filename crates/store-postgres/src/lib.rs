@@ -1,1 +1,128 @@
-//! placeholder
+//! The production store of boxoffice: every port in `boxoffice_domain::ports` that lives
+//! in a database, over Postgres with diesel-async and a deadpool pool.
+//!
+//! Each port operation runs in one transaction of its own; rows that are read and then
+//! written are locked with `SELECT ... FOR UPDATE`. No libpq: diesel-async speaks to
+//! Postgres through tokio-postgres.
+
+mod events;
+mod models;
+mod schema;
+mod tokens;
+mod users;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use boxoffice_domain::ports::HealthCheck;
+use diesel::connection::SimpleConnection as _;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
+use std::time::Duration;
+
+/// The Postgres schema, applied by [`run_migrations`].
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// How long to wait for a pooled connection, a new connection or a recycle check.
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Taken for the duration of a migration run, so two instances starting together do not
+/// apply the same migration twice. Any constant works; this is "boxoffi" in ASCII.
+const MIGRATION_LOCK_KEY: i64 = 0x0062_6f78_6f66_6669;
+
+/// Every database port over one connection pool. Cheap to clone.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("pool", &self.pool.status())
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// A connection from the pool.
+    async fn conn(&self) -> anyhow::Result<Object<AsyncPgConnection>> {
+        self.pool
+            .get()
+            .await
+            .context("no Postgres connection available")
+    }
+}
+
+/// Builds a pool of at most `max_connections` connections to `url` and checks that one
+/// connection works. Does not apply migrations: see [`run_migrations`].
+///
+/// # Errors
+/// When the pool cannot be built or Postgres does not answer.
+pub async fn connect(url: &str, max_connections: usize) -> anyhow::Result<PgStore> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    let pool = Pool::builder(manager)
+        .max_size(max_connections.max(1))
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(POOL_TIMEOUT))
+        .create_timeout(Some(POOL_TIMEOUT))
+        .recycle_timeout(Some(POOL_TIMEOUT))
+        .build()
+        .context("cannot build the Postgres connection pool")?;
+    let store = PgStore { pool };
+    store.ping().await.context("cannot reach Postgres")?;
+    Ok(store)
+}
+
+/// Applies the migrations `url` has not seen yet (none when it is up to date).
+///
+/// Runs on a blocking thread through diesel's sync migration harness: diesel-async's own
+/// harness calls `block_in_place`, which panics on a current-thread runtime.
+///
+/// # Errors
+/// When Postgres cannot be reached or a migration fails.
+pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        use diesel::Connection as _;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .context("cannot connect to Postgres to migrate")?;
+        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+            .context("cannot take the migration lock")?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("Postgres migration failed");
+        let unlocked = conn
+            .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+            .context("cannot release the migration lock");
+        for version in applied? {
+            tracing::info!(%version, "applied Postgres migration");
+        }
+        unlocked
+    })
+    .await
+    .context("the migration task panicked")?
+}
+
+#[async_trait]
+impl HealthCheck for PgStore {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        let mut conn = self.conn().await?;
+        diesel::sql_query("SELECT 1")
+            .execute(&mut conn)
+            .await
+            .context("Postgres did not answer SELECT 1")?;
+        Ok(())
+    }
+}

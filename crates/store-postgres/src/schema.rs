@@ -1,0 +1,86 @@
+//! Diesel's view of `migrations/postgres`: keep it in step with the SQL by hand.
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        family_id -> Uuid,
+        user_id -> Uuid,
+        issued_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        rotated_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Uuid,
+        organizer_id -> Uuid,
+        name -> Text,
+        description -> Nullable<Text>,
+        venue -> Text,
+        starts_at -> Timestamptz,
+        ends_at -> Nullable<Timestamptz>,
+        latitude -> Nullable<Float8>,
+        longitude -> Nullable<Float8>,
+        currency -> Text,
+        capacity -> Int4,
+        max_tickets_per_user -> Nullable<Int4>,
+        sales_open_at -> Nullable<Timestamptz>,
+        sales_close_at -> Nullable<Timestamptz>,
+        status -> Text,
+        sold -> Int4,
+        held -> Int4,
+        waitlist_count -> Int4,
+        created_at -> Timestamptz,
+        cancelled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    ticket_types (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        position -> Int4,
+        name -> Text,
+        price_cents -> Int8,
+        quantity -> Nullable<Int4>,
+        sold -> Int4,
+        held -> Int4,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::joinable!(events -> users (organizer_id));
+diesel::joinable!(ticket_types -> events (event_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    password_reset_tokens,
+    events,
+    ticket_types,
+);

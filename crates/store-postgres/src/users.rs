@@ -1,0 +1,191 @@
+//! [`UserRepository`] over the `users` table.
+
+use crate::PgStore;
+use crate::models::{NewUserRow, UserRow};
+use crate::schema::users;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use boxoffice_domain::UserId;
+use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository};
+use boxoffice_domain::user::{
+    AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User,
+};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::RunQueryDsl;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// The unique index that makes emails unique ignoring case.
+const EMAIL_KEY: &str = "users_email_lower_key";
+
+/// Whether `error` is the violation of [`EMAIL_KEY`].
+fn is_email_taken(error: &DieselError) -> bool {
+    matches!(error, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+        if info.constraint_name() == Some(EMAIL_KEY))
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct ProfileChangeset<'a> {
+    name: Option<&'a str>,
+    email: Option<&'a str>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct AccountChangeset<'a> {
+    role: Option<&'a str>,
+    active: Option<bool>,
+}
+
+impl PgStore {
+    async fn credentials_where_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
+        let mut conn = self.conn().await?;
+        users::table
+            .find(id.as_uuid())
+            .select(UserRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .with_context(|| format!("cannot read user {id}"))?
+            .map(UserRow::into_credentials)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl UserRepository for PgStore {
+    async fn create(&self, user: &NewUser) -> Result<User, CreateUserError> {
+        let mut conn = self.conn().await?;
+        let row = diesel::insert_into(users::table)
+            .values(NewUserRow::from(user))
+            .returning(UserRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .map_err(|e| {
+                if is_email_taken(&e) {
+                    CreateUserError::EmailTaken
+                } else {
+                    anyhow::Error::new(e).context("cannot insert user").into()
+                }
+            })?;
+        Ok(row.into_user()?)
+    }
+
+    async fn find(&self, id: UserId) -> anyhow::Result<Option<User>> {
+        Ok(self.credentials_where_id(id).await?.map(|c| c.user))
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> anyhow::Result<Option<Credentials>> {
+        let mut conn = self.conn().await?;
+        users::table
+            .filter(lower(users::email).eq(lower(email)))
+            .select(UserRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .context("cannot look up user by email")?
+            .map(UserRow::into_credentials)
+            .transpose()
+    }
+
+    async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
+        self.credentials_where_id(id).await
+    }
+
+    async fn update_profile(
+        &self,
+        id: UserId,
+        changes: &ProfileChanges,
+    ) -> Result<User, UpdateUserError> {
+        let changeset = ProfileChangeset {
+            name: changes.name.as_ref().map(|n| n.as_str()),
+            email: changes.email.as_ref().map(|e| e.as_str()),
+        };
+        if changeset.name.is_none() && changeset.email.is_none() {
+            // Diesel refuses an UPDATE without columns; nothing to change is a read.
+            return self.find(id).await?.ok_or(UpdateUserError::NotFound);
+        }
+        let mut conn = self.conn().await?;
+        let row = diesel::update(users::table.find(id.as_uuid()))
+            .set(changeset)
+            .returning(UserRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .map_err(|e| {
+                if is_email_taken(&e) {
+                    UpdateUserError::EmailTaken
+                } else {
+                    anyhow::Error::new(e)
+                        .context(format!("cannot update user {id}"))
+                        .into()
+                }
+            })?
+            .ok_or(UpdateUserError::NotFound)?;
+        Ok(row.into_user()?)
+    }
+
+    async fn update_account(
+        &self,
+        id: UserId,
+        changes: AccountChanges,
+    ) -> Result<User, UpdateUserError> {
+        let changeset = AccountChangeset {
+            role: changes.role.map(|r| r.as_str()),
+            active: changes.active,
+        };
+        if changeset.role.is_none() && changeset.active.is_none() {
+            return self.find(id).await?.ok_or(UpdateUserError::NotFound);
+        }
+        let mut conn = self.conn().await?;
+        let row = diesel::update(users::table.find(id.as_uuid()))
+            .set(changeset)
+            .returning(UserRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .with_context(|| format!("cannot update account {id}"))?
+            .ok_or(UpdateUserError::NotFound)?;
+        Ok(row.into_user()?)
+    }
+
+    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), UpdateUserError> {
+        let mut conn = self.conn().await?;
+        let updated = diesel::update(users::table.find(id.as_uuid()))
+            .set(users::password_hash.eq(hash.as_str()))
+            .execute(&mut conn)
+            .await
+            .with_context(|| format!("cannot set the password of user {id}"))?;
+        if updated == 0 {
+            return Err(UpdateUserError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn list(&self, page: &PageRequest<UserId>) -> anyhow::Result<Page<User, UserId>> {
+        let mut conn = self.conn().await?;
+        // Ids are UUIDv7, made when the account is: id order is creation order, and the
+        // id alone is the page key.
+        let mut query = users::table
+            .select(UserRow::as_select())
+            .order(users::id.asc())
+            .limit(i64::from(page.limit) + 1)
+            .into_boxed();
+        if let Some(after) = page.after {
+            query = query.filter(users::id.gt(after.as_uuid()));
+        }
+        let rows = query.load(&mut conn).await.context("cannot list users")?;
+        let page = Page::from_rows(rows, page.limit, |row: &UserRow| UserId::from_uuid(row.id));
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(UserRow::into_user)
+                .collect::<anyhow::Result<_>>()?,
+            next: page.next,
+        })
+    }
+}
