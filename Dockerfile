@@ -10,6 +10,7 @@ RUN useradd --system --home /var/lib/boxoffice boxoffice && mkdir -p /var/lib/bo
 COPY --from=build /src/target/release/boxoffice /usr/local/bin/boxoffice
 USER boxoffice
 WORKDIR /var/lib/boxoffice
+ENV BOXOFFICE_ADDR=0.0.0.0:8080
 EXPOSE 8080
 ENTRYPOINT ["boxoffice"]
 CMD ["serve"]

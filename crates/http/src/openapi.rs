@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 /// The whole API, served at `/api/openapi.json` and browsable at `/docs`.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "boxoffice", description = "Event-ticket booking: events, holds, bookings and a FIFO waitlist."),
+    info(title = "boxoffice", description = "Event-ticket booking service: accounts and events."),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout,
         auth::request_password_reset, auth::confirm_password_reset,

@@ -126,6 +126,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
     );
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Full("http_request_duration_seconds".to_owned()),
+            &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+        )
+        .context("cannot configure the metrics buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
     let state = web::Data::new(AppState {

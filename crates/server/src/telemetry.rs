@@ -20,7 +20,7 @@ pub fn init(args: &LogArgs) -> anyhow::Result<()> {
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .try_init(),
     };
     installed.map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))

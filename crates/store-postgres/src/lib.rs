@@ -79,16 +79,17 @@ pub async fn connect(url: &str, max_connections: usize) -> anyhow::Result<PgStor
     Ok(store)
 }
 
-/// Applies the migrations `url` has not seen yet (none when it is up to date).
+/// Applies the migrations `url` has not seen yet and returns their names (none when it
+/// is up to date).
 ///
 /// Runs on a blocking thread through diesel's sync migration harness: diesel-async's own
 /// harness calls `block_in_place`, which panics on a current-thread runtime.
 ///
 /// # Errors
 /// When Postgres cannot be reached or a migration fails.
-pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
+pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
     let url = url.to_owned();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         use diesel::Connection as _;
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
             .context("cannot connect to Postgres to migrate")?;
@@ -102,10 +103,9 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<()> {
         let unlocked = conn
             .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
             .context("cannot release the migration lock");
-        for version in applied? {
-            tracing::info!(%version, "applied Postgres migration");
-        }
-        unlocked
+        let applied = applied?;
+        unlocked?;
+        Ok(applied)
     })
     .await
     .context("the migration task panicked")?

@@ -43,7 +43,7 @@ struct Pragmas;
 impl Pragmas {
     fn apply(conn: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
         conn.batch_execute(&format!(
-            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA synchronous = NORMAL;"
+            "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA synchronous = FULL;"
         ))
     }
 }
