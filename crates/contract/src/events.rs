@@ -29,6 +29,7 @@ fn query(
         from,
         text: text.map(str::to_owned),
         page: PageRequest { limit, after },
+        now: now(),
     }
 }
 
@@ -91,7 +92,7 @@ pub async fn create_then_find_with_ticket_types(stores: Stores) {
             .collect(),
     };
     assert_eq!(created, want);
-    assert_eq!(stores.events.find(new.id).await.expect("find"), Some(want));
+    assert_eq!(stores.events.find(new.id, now()).await.expect("find"), Some(want));
 }
 
 /// `find` of an id no event has is `None`.
@@ -99,7 +100,7 @@ pub async fn find_unknown_is_none(stores: Stores) {
     let org = organizer(&stores).await;
     event(&stores, &org, event_details(base())).await;
     assert_eq!(
-        stores.events.find(EventId::generate()).await.expect("find"),
+        stores.events.find(EventId::generate(), now()).await.expect("find"),
         None
     );
 }
@@ -336,7 +337,7 @@ pub async fn update_details_replaces_fields(stores: Stores) {
     let want = Event { details, ..created };
     assert_eq!(updated, want);
     assert_eq!(
-        stores.events.find(want.id).await.expect("find"),
+        stores.events.find(want.id, now()).await.expect("find"),
         Some(want.clone())
     );
     let listed = stores
@@ -376,7 +377,7 @@ pub async fn update_refuses_unknown_and_cancelled(stores: Stores) {
         "got {refused:?}"
     );
     assert_eq!(
-        stores.events.find(created.id).await.expect("find"),
+        stores.events.find(created.id, now()).await.expect("find"),
         Some(cancelled)
     );
 }
@@ -407,11 +408,11 @@ pub async fn cancel_is_idempotent(stores: Stores) {
         want
     );
     assert_eq!(
-        stores.events.find(created.id).await.expect("find"),
+        stores.events.find(created.id, now()).await.expect("find"),
         Some(want)
     );
     assert_eq!(
-        stores.events.find(other.id).await.expect("find"),
+        stores.events.find(other.id, now()).await.expect("find"),
         Some(other),
         "others untouched"
     );

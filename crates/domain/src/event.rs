@@ -376,6 +376,8 @@ pub struct EventQuery {
     pub text: Option<String>,
     /// Which page.
     pub page: crate::page::PageRequest<EventCursor>,
+    /// The instant seat counts are computed at.
+    pub now: Timestamp,
 }
 
 #[cfg(test)]

@@ -61,3 +61,15 @@ id_type!(
     /// Identifies a chain of rotated refresh tokens (one login session).
     TokenFamilyId
 );
+id_type!(
+    /// Identifies a hold: seats taken for a limited time, awaiting confirmation.
+    HoldId
+);
+id_type!(
+    /// Identifies a booking.
+    BookingId
+);
+id_type!(
+    /// Identifies a waitlist entry.
+    WaitlistEntryId
+);

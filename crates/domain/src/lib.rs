@@ -3,15 +3,17 @@
 //! This crate knows nothing of HTTP, SQL or Redis. Adapters implement the traits in
 //! [`ports`]; the edge calls the use cases in [`services`].
 
+pub mod booking;
 pub mod event;
 pub mod ids;
 pub mod page;
 pub mod ports;
+pub mod seats;
 pub mod secret;
 pub mod services;
 pub mod time;
 pub mod user;
 pub mod validation;
 
-pub use ids::{EventId, TicketTypeId, TokenFamilyId, UserId};
+pub use ids::{BookingId, EventId, HoldId, TicketTypeId, TokenFamilyId, UserId, WaitlistEntryId};
 pub use time::{Clock, SystemClock, Timestamp};

@@ -117,7 +117,7 @@ impl EventRepository for PgStore {
         .with_context(|| format!("cannot create event {}", event.id))
     }
 
-    async fn find(&self, id: EventId) -> anyhow::Result<Option<Event>> {
+    async fn find(&self, id: EventId, _now: Timestamp) -> anyhow::Result<Option<Event>> {
         let mut conn = self.conn().await?;
         // One snapshot for the event and its types, so their counters agree.
         conn.build_transaction()

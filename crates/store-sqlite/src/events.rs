@@ -229,7 +229,7 @@ impl EventRepository for SqliteStore {
         .await
     }
 
-    async fn find(&self, id: EventId) -> anyhow::Result<Option<Event>> {
+    async fn find(&self, id: EventId, _now: Timestamp) -> anyhow::Result<Option<Event>> {
         self.read(move |c| load_event(c, id)).await
     }
 

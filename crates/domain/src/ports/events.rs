@@ -43,18 +43,20 @@ pub trait EventRepository: Send + Sync + 'static {
     /// Only when the store fails.
     async fn create(&self, event: &NewEvent) -> anyhow::Result<Event>;
 
-    /// The event with its ticket types and counters.
+    /// The event with its ticket types and counters as of `now`: holds that expired by
+    /// `now` no longer count as held, even before they are cleaned up.
     /// # Errors
     /// Only when the store fails.
-    async fn find(&self, id: EventId) -> anyhow::Result<Option<Event>>;
+    async fn find(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<Event>>;
 
-    /// Scheduled events matching `query`, by `starts_at` then id.
+    /// Scheduled events matching `query`, by `starts_at` then id, with counters as of
+    /// `query.now` (as in [`EventRepository::find`]).
     /// # Errors
     /// Only when the store fails.
     async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>>;
 
     /// Replaces the organizer's fields, checking the capacity against the counters in the
-    /// same transaction.
+    /// same transaction; a raised capacity promotes the waitlist in that transaction.
     /// # Errors
     /// `NotFound`, `Cancelled`, or `CapacityBelowSold` when `details.capacity < sold + held`.
     async fn update_details(
@@ -63,7 +65,8 @@ pub trait EventRepository: Send + Sync + 'static {
         details: &EventDetails,
     ) -> Result<Event, UpdateEventError>;
 
-    /// Marks the event cancelled (idempotent).
+    /// Marks the event cancelled (idempotent), and in the same transaction cancels its
+    /// confirmed bookings, releases its live holds and closes its waitlist.
     /// # Errors
     /// `NotFound` when there is no such event.
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError>;

@@ -1,6 +1,7 @@
 //! The ports: what the domain needs from the outside world, as small traits of whole
 //! operations. Each adapter runs one operation in one transaction of its own.
 
+mod booking;
 mod events;
 mod health;
 mod mailer;
@@ -8,6 +9,7 @@ mod security;
 mod tokens;
 mod users;
 
+pub use booking::*;
 pub use events::*;
 pub use health::*;
 pub use mailer::*;

@@ -112,7 +112,7 @@ impl EventService {
     /// # Errors
     /// `NotFound` for an unknown id.
     pub async fn get(&self, id: EventId) -> Result<Event, EventError> {
-        self.events.find(id).await?.ok_or(EventError::NotFound)
+        self.events.find(id, self.clock.now()).await?.ok_or(EventError::NotFound)
     }
 
     /// Changes an event; only its organizer and admins may.

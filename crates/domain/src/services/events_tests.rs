@@ -109,7 +109,7 @@ async fn only_the_owner_or_an_admin_changes_an_event() {
     let mut repo = MockEventRepository::new();
     let found = event.clone();
     repo.expect_find()
-        .returning(move |_| Ok(Some(found.clone())));
+        .returning(move |_, _| Ok(Some(found.clone())));
     let updated = event.clone();
     repo.expect_update_details()
         .times(2)
@@ -147,7 +147,7 @@ async fn capacity_below_sold_is_passed_on() {
     });
     let mut repo = MockEventRepository::new();
     repo.expect_find()
-        .returning(move |_| Ok(Some(event.clone())));
+        .returning(move |_, _| Ok(Some(event.clone())));
     repo.expect_update_details()
         .returning(|_, _| Err(UpdateEventError::CapacityBelowSold { taken: 7 }));
     let changes = EventChanges {

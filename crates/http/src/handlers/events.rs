@@ -36,8 +36,10 @@ pub async fn list_events(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let filters = filters.into_inner();
+    let now = state.clock.now();
     let query = EventQuery {
-        from: filters.from.unwrap_or_else(|| state.clock.now()),
+        from: filters.from.unwrap_or(now),
+        now,
         text: filters
             .q
             .map(|q| q.trim().to_owned())
