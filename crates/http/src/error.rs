@@ -3,9 +3,13 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use boxoffice_domain::ports::{CreateUserError, UpdateUserError};
+use boxoffice_domain::ports::{
+    BookError, CancelBookingError, ConfirmHoldError, CreateUserError, HoldError, JoinWaitlistError,
+    LeaveWaitlistError, UpdateUserError,
+};
+use boxoffice_domain::seats::SaleRefusal;
 use boxoffice_domain::services::{
-    AdminError, AuthError, ChangePasswordError, EventError, LoginError, TokenError,
+    AccessError, AdminError, AuthError, ChangePasswordError, EventError, LoginError, TokenError,
 };
 use boxoffice_domain::validation::FieldError;
 use serde::Serialize;
@@ -298,6 +302,124 @@ impl From<EventError> for ApiError {
                 format!("Capacity cannot go below the {taken} seats already sold or held."),
             ),
             EventError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+fn conflict(code: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, code, detail)
+}
+
+impl From<SaleRefusal> for ApiError {
+    fn from(refusal: SaleRefusal) -> Self {
+        match refusal {
+            SaleRefusal::EventCancelled => conflict("event_cancelled", "The event is cancelled."),
+            SaleRefusal::SalesClosed => conflict("sales_closed", "Tickets for this event are not on sale now."),
+            SaleRefusal::PurchaseLimitExceeded { limit, already } => conflict(
+                "purchase_limit_exceeded",
+                format!("At most {limit} tickets per person; you already have {already}."),
+            ),
+        }
+    }
+}
+
+fn sold_out(available: u32) -> ApiError {
+    conflict("sold_out", format!("Not enough tickets left: {available} available."))
+}
+
+fn already_waitlisted() -> ApiError {
+    conflict("already_waitlisted", "You are already on the waitlist for this event and ticket type.")
+}
+
+impl From<HoldError> for ApiError {
+    fn from(e: HoldError) -> Self {
+        match e {
+            HoldError::NotFound => Self::not_found(),
+            HoldError::Refused(refusal) => refusal.into(),
+            HoldError::SoldOut { available } => sold_out(available),
+            HoldError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<ConfirmHoldError> for ApiError {
+    fn from(e: ConfirmHoldError) -> Self {
+        match e {
+            ConfirmHoldError::NotFound => Self::not_found(),
+            ConfirmHoldError::Expired => Self::new(
+                StatusCode::GONE,
+                "hold_expired",
+                "The hold expired before it was confirmed; its seats were released.",
+            ),
+            ConfirmHoldError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<BookError> for ApiError {
+    fn from(e: BookError) -> Self {
+        match e {
+            BookError::NotFound => Self::not_found(),
+            BookError::Refused(refusal) => refusal.into(),
+            BookError::SoldOut { available } => sold_out(available),
+            BookError::AlreadyWaitlisted => already_waitlisted(),
+            BookError::IdempotencyKeyReused => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with a different request.",
+            ),
+            BookError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<CancelBookingError> for ApiError {
+    fn from(e: CancelBookingError) -> Self {
+        match e {
+            CancelBookingError::NotFound => Self::not_found(),
+            CancelBookingError::AlreadyCancelled => conflict("already_cancelled", "The booking is already cancelled."),
+            CancelBookingError::TooMany { booked } => {
+                Self::invalid_field("quantity", format!("must be at most the {booked} tickets booked"))
+            }
+            CancelBookingError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<JoinWaitlistError> for ApiError {
+    fn from(e: JoinWaitlistError) -> Self {
+        match e {
+            JoinWaitlistError::NotFound => Self::not_found(),
+            JoinWaitlistError::Refused(refusal) => refusal.into(),
+            JoinWaitlistError::AlreadyWaitlisted => already_waitlisted(),
+            JoinWaitlistError::TicketsAvailable => conflict(
+                "tickets_available",
+                "Enough tickets are available: book them instead of waiting.",
+            ),
+            JoinWaitlistError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<LeaveWaitlistError> for ApiError {
+    fn from(e: LeaveWaitlistError) -> Self {
+        match e {
+            LeaveWaitlistError::NotFound => Self::not_found(),
+            LeaveWaitlistError::NotWaiting(status) => conflict(
+                "not_waiting",
+                format!("The entry is {} and no longer in the queue.", status.as_str()),
+            ),
+            LeaveWaitlistError::Backend(e) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::NotFound => Self::not_found(),
+            AccessError::Forbidden => Self::forbidden(),
+            AccessError::Backend(e) => Self::internal(&e),
         }
     }
 }

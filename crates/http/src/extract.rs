@@ -47,6 +47,23 @@ fn json_problem(error: &JsonPayloadError) -> ApiError {
     }
 }
 
+/// Bodies read as raw bytes (an optional JSON body) share the JSON size limit.
+#[must_use]
+pub fn payload_config() -> web::PayloadConfig {
+    web::PayloadConfig::new(MAX_JSON_BODY)
+}
+
+/// Parses an optional JSON body: empty means `T::default()`.
+///
+/// # Errors
+/// 400 `malformed_json` or 422 `validation_failed`, as for required JSON bodies.
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| json_problem(&JsonPayloadError::Deserialize(e)))
+}
+
 /// The field serde names in "missing field `x`" / "unknown field `x`", else `body`.
 fn field_of(message: &str) -> &str {
     let named = ["missing field `", "unknown field `", "duplicate field `"]

@@ -14,9 +14,9 @@ pub use openapi::ApiDoc;
 use actix_web::{HttpResponse, Resource, web};
 use boxoffice_domain::Clock;
 use boxoffice_domain::ports::HealthCheck;
-use boxoffice_domain::services::{AccountService, EventService};
+use boxoffice_domain::services::{AccountService, BookingService, EventService};
 use error::ApiError;
-use handlers::{auth, events, ops, users};
+use handlers::{analytics, auth, bookings, events, holds, ops, users, waitlist};
 use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
@@ -27,6 +27,8 @@ pub struct AppState {
     pub accounts: Arc<AccountService>,
     /// Events.
     pub events: Arc<EventService>,
+    /// Holds, bookings, waitlists and analytics.
+    pub bookings: Arc<BookingService>,
     /// Dependencies `/health/ready` checks.
     pub health: Vec<Arc<dyn HealthCheck>>,
     /// The time, for defaults such as "events from now".
@@ -50,6 +52,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::json_config())
         .app_data(extract::path_config())
         .app_data(extract::query_config())
+        .app_data(extract::payload_config())
         .service(
             web::scope("/api/v1")
                 .service(resource("/auth/register").route(web::post().to(auth::register)))
@@ -85,7 +88,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(events::get_event))
                         .route(web::patch().to(events::update_event))
                         .route(web::delete().to(events::cancel_event)),
-                ),
+                )
+                .service(resource("/events/{id}/holds").route(web::post().to(holds::create_hold)))
+                .service(
+                    resource("/holds/{id}")
+                        .route(web::get().to(holds::get_hold))
+                        .route(web::delete().to(holds::release_hold)),
+                )
+                .service(resource("/holds/{id}/confirm").route(web::post().to(holds::confirm_hold)))
+                .service(resource("/events/{id}/bookings").route(web::post().to(bookings::book)))
+                .service(resource("/bookings/{id}").route(web::get().to(bookings::get_booking)))
+                .service(resource("/bookings/{id}/cancel").route(web::post().to(bookings::cancel_booking)))
+                .service(
+                    resource("/events/{id}/waitlist")
+                        .route(web::post().to(waitlist::join))
+                        .route(web::get().to(waitlist::event_queue)),
+                )
+                .service(resource("/waitlist/{id}").route(web::delete().to(waitlist::leave)))
+                .service(resource("/analytics/events").route(web::get().to(analytics::events))),
         )
         .service(resource("/health/live").route(web::get().to(ops::live)))
         .service(resource("/health/ready").route(web::get().to(ops::ready)))

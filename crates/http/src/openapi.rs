@@ -2,28 +2,37 @@
 
 use crate::dto::*;
 use crate::error::{FieldProblem, Problem};
-use crate::handlers::{auth, events, ops, users};
+use crate::handlers::{analytics, auth, bookings, events, holds, ops, users, waitlist};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 /// The whole API, served at `/api/openapi.json` and browsable at `/docs`.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "boxoffice", description = "Event-ticket booking service: accounts and events."),
+    info(title = "boxoffice", description = "Event-ticket booking: events, holds, bookings and a strict FIFO waitlist that never oversell."),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout,
         auth::request_password_reset, auth::confirm_password_reset,
         users::me, users::update_me, users::change_password, users::deactivate_me,
         users::list_users, users::update_user,
         events::create_event, events::list_events, events::get_event, events::update_event, events::cancel_event,
+        holds::create_hold, holds::get_hold, holds::confirm_hold, holds::release_hold,
+        bookings::book, bookings::get_booking, bookings::cancel_booking, bookings::my_bookings,
+        waitlist::join, waitlist::event_queue, waitlist::leave, waitlist::my_entries,
+        analytics::events,
         ops::live, ops::ready, ops::metrics,
     ),
-    components(schemas(Problem, FieldProblem, UserDto, TokensDto, RoleDto, EventDto, TicketTypeDto, AvailabilityDto)),
+    components(schemas(Problem, FieldProblem, UserDto, TokensDto, RoleDto, EventDto, TicketTypeDto, AvailabilityDto,
+        HoldDto, BookingDto, WaitlistEntryDto, BookingOutcomeDto, EventAnalyticsDto)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Registration, login and sessions"),
         (name = "users", description = "Accounts"),
         (name = "events", description = "Events and ticket types"),
+        (name = "holds", description = "Seats reserved for a while, then confirmed"),
+        (name = "bookings", description = "Direct bookings and cancellations"),
+        (name = "waitlist", description = "Strict FIFO queues for sold-out events"),
+        (name = "analytics", description = "Figures for organizers and admins"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

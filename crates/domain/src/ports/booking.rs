@@ -212,6 +212,11 @@ pub trait Bookings: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Booking, CancelBookingError>;
 
+    /// Deletes idempotency keys recorded before `before`; returns how many.
+    /// # Errors
+    /// Only when the store fails.
+    async fn forget_idempotency_keys(&self, before: Timestamp) -> anyhow::Result<u64>;
+
     /// `user`'s bookings, newest first, optionally of one status.
     /// # Errors
     /// Only when the store fails.

@@ -1,7 +1,9 @@
 //! Use cases: what the edge calls. They check permissions, validate, and call the ports.
 
 mod accounts;
+mod bookings;
 mod events;
 
 pub use accounts::*;
+pub use bookings::*;
 pub use events::*;

@@ -1,9 +1,11 @@
 //! The JSON shapes of the API, separate from the domain types they carry.
 
+mod bookings;
 mod events;
 mod page;
 mod users;
 
+pub use bookings::*;
 pub use events::*;
 pub use page::*;
 pub use users::*;

@@ -67,15 +67,21 @@ impl PageParams {
     }
 }
 
-impl CursorKey for boxoffice_domain::UserId {
-    fn to_cursor_text(&self) -> String {
-        self.to_string()
-    }
+macro_rules! display_cursor {
+    ($($key:ty),*) => {$(
+        impl CursorKey for $key {
+            fn to_cursor_text(&self) -> String {
+                self.to_string()
+            }
 
-    fn from_cursor_text(text: &str) -> Option<Self> {
-        text.parse().ok()
-    }
+            fn from_cursor_text(text: &str) -> Option<Self> {
+                text.parse().ok()
+            }
+        }
+    )*};
 }
+
+display_cursor!(boxoffice_domain::UserId, boxoffice_domain::BookingId, u64);
 
 impl CursorKey for boxoffice_domain::event::EventCursor {
     fn to_cursor_text(&self) -> String {

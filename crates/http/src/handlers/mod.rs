@@ -1,6 +1,10 @@
 //! Request handlers: parse the DTO, call one use case, shape the answer.
 
+pub mod analytics;
 pub mod auth;
+pub mod bookings;
 pub mod events;
+pub mod holds;
 pub mod ops;
 pub mod users;
+pub mod waitlist;

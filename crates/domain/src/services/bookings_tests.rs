@@ -1,0 +1,200 @@
+//! Unit tests of the booking use cases, with mocked ports.
+
+use super::*;
+use crate::booking::{BookingSource, BookingStatus};
+use crate::event::{Event, EventStatus, tests_support::details};
+use crate::ports::{MockAnalytics, MockBookings, MockEventRepository, MockReservations, MockWaitlists};
+use crate::time::MockClock;
+
+struct Mocks {
+    reservations: MockReservations,
+    bookings: MockBookings,
+    analytics: MockAnalytics,
+    events: MockEventRepository,
+}
+
+impl Mocks {
+    fn new() -> Self {
+        Self {
+            reservations: MockReservations::new(),
+            bookings: MockBookings::new(),
+            analytics: MockAnalytics::new(),
+            events: MockEventRepository::new(),
+        }
+    }
+
+    fn service(self) -> BookingService {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(Utc::now);
+        BookingService::new(
+            BookingPorts {
+                reservations: Arc::new(self.reservations),
+                bookings: Arc::new(self.bookings),
+                waitlists: Arc::new(MockWaitlists::new()),
+                analytics: Arc::new(self.analytics),
+                events: Arc::new(self.events),
+                clock: Arc::new(clock),
+            },
+            Duration::minutes(10),
+        )
+    }
+}
+
+fn user(role: Role) -> User {
+    User {
+        id: UserId::generate(),
+        name: "U".into(),
+        email: "u@example.org".into(),
+        role,
+        active: true,
+        created_at: Utc::now(),
+    }
+}
+
+fn booking_of(user: UserId, event: EventId) -> Booking {
+    Booking {
+        id: BookingId::generate(),
+        event_id: event,
+        ticket_type_id: TicketTypeId::generate(),
+        user_id: user,
+        quantity: 2,
+        status: BookingStatus::Confirmed,
+        source: BookingSource::Direct,
+        created_at: Utc::now(),
+        cancelled_at: None,
+    }
+}
+
+fn event_by(organizer: UserId) -> Event {
+    Event {
+        id: EventId::generate(),
+        organizer_id: organizer,
+        details: details(),
+        status: EventStatus::Scheduled,
+        created_at: Utc::now(),
+        sold: 0,
+        held: 0,
+        waitlist_count: 0,
+        ticket_types: vec![],
+    }
+}
+
+fn intent(quantity: u32, key: Option<&str>) -> BookingIntent {
+    BookingIntent {
+        event_id: EventId::from_uuid(uuid::Uuid::nil()),
+        ticket_type_id: None,
+        quantity: Quantity::new(quantity).expect("valid"),
+        on_sold_out: OnSoldOut::Waitlist,
+        allow_partial: false,
+        idempotency_key: key.map(str::to_owned),
+    }
+}
+
+#[test]
+fn request_hash_tells_repeats_from_reuse() {
+    assert_eq!(intent(2, Some("a")).request_hash(), intent(2, Some("b")).request_hash());
+    assert_ne!(intent(2, None).request_hash(), intent(3, None).request_hash());
+    let mut partial = intent(2, None);
+    partial.allow_partial = true;
+    assert_ne!(partial.request_hash(), intent(2, None).request_hash());
+}
+
+#[tokio::test]
+async fn bookings_carry_the_key_and_its_hash_to_the_store() {
+    let mut m = Mocks::new();
+    let want = intent(2, Some("key-1")).request_hash();
+    m.bookings
+        .expect_book()
+        .withf(move |r, _| {
+            r.idempotency.as_ref().is_some_and(|i| i.key == "key-1" && i.request_hash == want)
+                && r.seats.quantity.get() == 2
+        })
+        .times(1)
+        .returning(|_, _| {
+            Ok(BookingOutcome {
+                booking: None,
+                waitlist_entry: None,
+            })
+        });
+    m.service()
+        .book(UserId::generate(), intent(2, Some("key-1")))
+        .await
+        .expect("booked");
+}
+
+#[tokio::test]
+async fn bookings_are_seen_by_owner_organizer_and_admin_only() {
+    let owner = user(Role::Attendee);
+    let organizer = user(Role::Organizer);
+    let event = event_by(organizer.id);
+    let booking = booking_of(owner.id, event.id);
+    let mut m = Mocks::new();
+    let found = booking.clone();
+    m.bookings.expect_find_booking().returning(move |_| Ok(Some(found.clone())));
+    m.events.expect_find().returning(move |_, _| Ok(Some(event.clone())));
+    let service = m.service();
+    assert!(service.booking(&owner, booking.id).await.is_ok());
+    assert!(service.booking(&organizer, booking.id).await.is_ok());
+    assert!(service.booking(&user(Role::Admin), booking.id).await.is_ok());
+    for stranger in [user(Role::Attendee), user(Role::Organizer)] {
+        assert!(matches!(service.booking(&stranger, booking.id).await, Err(AccessError::NotFound)));
+    }
+}
+
+#[tokio::test]
+async fn strangers_cannot_cancel_and_learn_nothing() {
+    let owner = user(Role::Attendee);
+    let booking = booking_of(owner.id, EventId::generate());
+    let mut m = Mocks::new();
+    m.bookings.expect_find_booking().returning(move |_| Ok(Some(booking.clone())));
+    m.bookings.expect_cancel_booking().never();
+    let result = m
+        .service()
+        .cancel_booking(&user(Role::Organizer), BookingId::generate(), None)
+        .await;
+    assert!(matches!(result, Err(CancelBookingError::NotFound)));
+}
+
+fn stats(name: &str, capacity: u32, sold: u32, cancelled: u32) -> EventStats {
+    EventStats {
+        event_id: EventId::generate(),
+        name: name.into(),
+        capacity,
+        sold,
+        held: 0,
+        booked_since: 0,
+        cancelled,
+        waitlist_count: 0,
+    }
+}
+
+#[tokio::test]
+async fn analytics_rank_by_utilisation_and_scope_by_role() {
+    let organizer = user(Role::Organizer);
+    let id = organizer.id;
+    let mut m = Mocks::new();
+    m.analytics
+        .expect_event_stats()
+        .withf(move |org, since| *org == Some(id) && *since <= Utc::now())
+        .returning(|_, _| Ok(vec![stats("half", 100, 50, 50), stats("full", 10, 10, 0), stats("none", 5, 0, 0)]));
+    let reports = m.service().analytics(&organizer).await.expect("reports");
+    let names: Vec<_> = reports.iter().map(|r| r.stats.name.as_str()).collect();
+    assert_eq!(names, ["full", "half", "none"]);
+    assert!((reports[1].utilisation - 0.5).abs() < f64::EPSILON);
+    assert!((reports[1].cancellation_rate - 0.5).abs() < f64::EPSILON);
+    assert!(reports[2].cancellation_rate.abs() < f64::EPSILON, "no sales, no rate");
+
+    let attendee_view = Mocks::new().service().analytics(&user(Role::Attendee)).await;
+    assert!(matches!(attendee_view, Err(AccessError::Forbidden)));
+}
+
+#[tokio::test]
+async fn expiry_runs_batches_until_one_is_short() {
+    let mut m = Mocks::new();
+    let mut answers = vec![500, 500, 7].into_iter();
+    m.reservations
+        .expect_expire_holds()
+        .times(3)
+        .returning(move |_, _| Ok(answers.next().unwrap_or(0)));
+    assert_eq!(m.service().expire_due_holds().await.expect("expired"), 1007);
+}

@@ -1,0 +1,122 @@
+//! `/api/v1/events/{id}/bookings`, `/api/v1/bookings/{id}` and `/api/v1/users/me/bookings`.
+
+use crate::AppState;
+use crate::dto::{BookRequestDto, BookingDto, BookingOutcomeDto, BookingStatusFilter, CancelRequest, PageDto, PageParams};
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, optional_json};
+use actix_web::{HttpRequest, HttpResponse, web};
+use boxoffice_domain::booking::Quantity;
+use boxoffice_domain::services::BookingIntent;
+use boxoffice_domain::{BookingId, EventId, TicketTypeId};
+use uuid::Uuid;
+
+/// The header that makes a booking request safe to repeat.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or_default();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid_field(
+            IDEMPOTENCY_KEY,
+            "must be 1 to 255 printable ASCII characters",
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// Books tickets, or joins the waitlist for them (see `on_sold_out` and `allow_partial`).
+/// Repeats with the same `Idempotency-Key` and body return the first outcome and book nothing.
+#[utoipa::path(post, path = "/api/v1/events/{id}/bookings", tag = "bookings", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Event id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes repeats book once")),
+    request_body = BookRequestDto,
+    responses((status = 201, description = "Booked (maybe with a waitlist entry for the rest)", body = BookingOutcomeDto),
+        (status = 202, description = "Waitlisted", body = BookingOutcomeDto), (status = 404, body = Problem),
+        (status = 409, description = "`sold_out`, `purchase_limit_exceeded`, `sales_closed`, `event_cancelled`, `already_waitlisted`", body = Problem),
+        (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem)))]
+pub async fn book(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    AuthUser(user): AuthUser,
+    event: web::Path<Uuid>,
+    body: web::Json<BookRequestDto>,
+) -> Result<HttpResponse, ApiError> {
+    let intent = BookingIntent {
+        event_id: EventId::from_uuid(*event),
+        ticket_type_id: body.ticket_type_id.map(TicketTypeId::from_uuid),
+        quantity: Quantity::new(body.quantity).map_err(|m| ApiError::invalid_field("quantity", m))?,
+        on_sold_out: body.on_sold_out.into(),
+        allow_partial: body.allow_partial,
+        idempotency_key: idempotency_key(&req)?,
+    };
+    let outcome = state.bookings.book(user.id, intent).await?;
+    let mut response = match &outcome.booking {
+        Some(booking) => {
+            metrics::counter!("bookings_total", "source" => "direct").increment(1);
+            let mut created = HttpResponse::Created();
+            created.insert_header(("Location", format!("/api/v1/bookings/{}", booking.id)));
+            created
+        }
+        None => HttpResponse::Accepted(),
+    };
+    if outcome.waitlist_entry.is_some() {
+        metrics::counter!("waitlist_joins_total").increment(1);
+    }
+    Ok(response.json(BookingOutcomeDto::from(outcome)))
+}
+
+/// One booking (its owner, its event's organizer, admins).
+#[utoipa::path(get, path = "/api/v1/bookings/{id}", tag = "bookings", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Booking id")),
+    responses((status = 200, body = BookingDto), (status = 404, body = Problem)))]
+pub async fn get_booking(
+    state: web::Data<AppState>,
+    AuthUser(user): AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let booking = state.bookings.booking(&user, BookingId::from_uuid(*id)).await?;
+    Ok(HttpResponse::Ok().json(BookingDto::from(booking)))
+}
+
+/// Cancels all of a booking, or `quantity` tickets of it (its owner, admins).
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Booking id")), request_body(content = Option<CancelRequest>),
+    responses((status = 200, body = BookingDto), (status = 404, body = Problem),
+        (status = 409, description = "`already_cancelled`", body = Problem),
+        (status = 422, description = "quantity above what is booked", body = Problem)))]
+pub async fn cancel_booking(
+    state: web::Data<AppState>,
+    AuthUser(user): AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let request: CancelRequest = optional_json(&body)?;
+    let quantity = request
+        .quantity
+        .map(|q| Quantity::new(q).map_err(|m| ApiError::invalid_field("quantity", m)))
+        .transpose()?;
+    let booking = state
+        .bookings
+        .cancel_booking(&user, BookingId::from_uuid(*id), quantity)
+        .await?;
+    metrics::counter!("cancellations_total").increment(1);
+    Ok(HttpResponse::Ok().json(BookingDto::from(booking)))
+}
+
+/// The caller's bookings, newest first.
+#[utoipa::path(get, path = "/api/v1/users/me/bookings", tag = "bookings", security(("bearer" = [])),
+    params(BookingStatusFilter, PageParams),
+    responses((status = 200, body = PageDto<BookingDto>), (status = 401, body = Problem)))]
+pub async fn my_bookings(
+    state: web::Data<AppState>,
+    AuthUser(user): AuthUser,
+    filter: web::Query<BookingStatusFilter>,
+    page: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let status = filter.status.map(Into::into);
+    let page = state.bookings.my_bookings(user.id, status, &page.to_request()?).await?;
+    Ok(HttpResponse::Ok().json(PageDto::from_page(page, BookingDto::from)))
+}
