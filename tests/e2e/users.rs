@@ -1,0 +1,375 @@
+//! `/api/v1/users*`: the caller's own account, and account administration by admins.
+
+use crate::support::{
+    Reply, all_pages, api, assert_user, event_body, get, login, me, refresh, reset_token_mailed_to,
+    text, tokens,
+};
+use boxoffice_e2e::TestServer;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+async fn patch_me(server: &TestServer, token: &str, body: Value) -> Reply {
+    api(server, "PATCH", "/users/me", Some(token), Some(body)).await
+}
+
+async fn change_password(server: &TestServer, token: &str, current: &str, new: &str) -> Reply {
+    api(
+        server,
+        "PUT",
+        "/users/me/password",
+        Some(token),
+        Some(json!({"current_password": current, "new_password": new})),
+    )
+    .await
+}
+
+async fn patch_user(server: &TestServer, token: &str, id: &str, body: Value) -> Reply {
+    api(
+        server,
+        "PATCH",
+        &format!("/users/{id}"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+crate::on_both_stores!(me_returns_the_caller, super::me_returns_the_caller_body);
+async fn me_returns_the_caller_body(server: TestServer) {
+    let (token, registered) = server.attendee("kai.me@example.org").await;
+    let reply = me(&server, &token).await;
+    let user = reply.ok(200);
+    assert_user(user, "Test User", "kai.me@example.org", "attendee", true);
+    assert_eq!(user, &registered);
+
+    api(&server, "GET", "/users/me", None, None)
+        .await
+        .problem(401, "unauthorized");
+}
+
+crate::on_both_stores!(update_me_changes_name_and_email, super::update_me_body);
+async fn update_me_body(server: TestServer) {
+    let (token, original) = server.attendee("kim.patch@example.org").await;
+    server.attendee("lee.patch@example.org").await;
+
+    let renamed = patch_me(&server, &token, json!({"name": "Kim Park"})).await;
+    let renamed = renamed.ok(200);
+    assert_user(
+        renamed,
+        "Kim Park",
+        "kim.patch@example.org",
+        "attendee",
+        true,
+    );
+    assert_eq!(renamed["id"], original["id"]);
+    assert_eq!(renamed["created_at"], original["created_at"]);
+
+    let moved = patch_me(&server, &token, json!({"email": "kim.new@example.org"})).await;
+    assert_user(
+        moved.ok(200),
+        "Kim Park",
+        "kim.new@example.org",
+        "attendee",
+        true,
+    );
+    tokens(&server, "kim.new@example.org", "password123").await;
+    login(&server, "kim.patch@example.org", "password123")
+        .await
+        .problem(401, "invalid_credentials");
+
+    // Another account's email, in any case, is taken; nothing changes.
+    for taken in ["lee.patch@example.org", "LEE.Patch@Example.org"] {
+        patch_me(
+            &server,
+            &token,
+            json!({"email": taken, "name": "Should Not Stick"}),
+        )
+        .await
+        .problem(409, "email_taken");
+    }
+    // Changing only the case of one's own email is not a conflict.
+    let recased = patch_me(&server, &token, json!({"email": "Kim.New@example.org"})).await;
+    assert_eq!(recased.ok(200)["email"], "Kim.New@example.org");
+
+    let fields = patch_me(&server, &token, json!({"email": "nope"}))
+        .await
+        .invalid_fields();
+    assert_eq!(fields, ["email"]);
+    let fields = patch_me(&server, &token, json!({"name": "  "}))
+        .await
+        .invalid_fields();
+    assert_eq!(fields, ["name"]);
+
+    // An empty patch changes nothing.
+    let unchanged = patch_me(&server, &token, json!({})).await;
+    assert_user(
+        unchanged.ok(200),
+        "Kim Park",
+        "Kim.New@example.org",
+        "attendee",
+        true,
+    );
+    assert_eq!(
+        &me(&server, &token).await.ok(200).clone(),
+        unchanged.ok(200)
+    );
+
+    patch_me(&server, "", json!({"name": "X"}))
+        .await
+        .problem(401, "unauthorized");
+}
+
+crate::on_both_stores!(
+    change_password_revokes_sessions,
+    super::change_password_body
+);
+async fn change_password_body(server: TestServer) {
+    let email = "max.password@example.org";
+    let (token, _) = server.attendee(email).await;
+    let session = tokens(&server, email, "password123").await;
+
+    change_password(&server, &token, "wrong-password", "new-password-1")
+        .await
+        .problem(401, "invalid_credentials");
+    let fields = change_password(&server, &token, "password123", "short")
+        .await
+        .invalid_fields();
+    assert_eq!(fields, ["new_password"]);
+    // Neither attempt changed anything.
+    refresh(&server, &text(&session, "refresh_token"))
+        .await
+        .ok(200);
+    let session = tokens(&server, email, "password123").await;
+
+    change_password(&server, &token, "password123", "new-password-1")
+        .await
+        .empty(204);
+    refresh(&server, &text(&session, "refresh_token"))
+        .await
+        .problem(401, "invalid_token");
+    login(&server, email, "password123")
+        .await
+        .problem(401, "invalid_credentials");
+    tokens(&server, email, "new-password-1").await;
+
+    api(
+        &server,
+        "PUT",
+        "/users/me/password",
+        None,
+        Some(json!({"current_password": "new-password-1", "new_password": "new-password-2"})),
+    )
+    .await
+    .problem(401, "unauthorized");
+}
+
+crate::on_both_stores!(delete_me_deactivates, super::delete_me_deactivates_body);
+async fn delete_me_deactivates_body(mut server: TestServer) {
+    let email = "ned.delete@example.org";
+    let (token, _) = server.attendee(email).await;
+    let session = tokens(&server, email, "password123").await;
+
+    api(&server, "DELETE", "/users/me", Some(&token), None)
+        .await
+        .empty(204);
+    login(&server, email, "password123")
+        .await
+        .problem(401, "invalid_credentials");
+    me(&server, &token).await.problem(401, "unauthorized");
+    me(&server, &text(&session, "access_token"))
+        .await
+        .problem(401, "unauthorized");
+    refresh(&server, &text(&session, "refresh_token"))
+        .await
+        .problem(401, "invalid_token");
+
+    // No password-reset mail goes to a deactivated account (the request still says 202).
+    let reset = |email: &str| json!({"email": email});
+    api(
+        &server,
+        "POST",
+        "/auth/password-reset",
+        None,
+        Some(reset(email)),
+    )
+    .await
+    .empty(202);
+    let active = "nia.active@example.org";
+    server.attendee(active).await;
+    api(
+        &server,
+        "POST",
+        "/auth/password-reset",
+        None,
+        Some(reset(active)),
+    )
+    .await
+    .empty(202);
+    reset_token_mailed_to(&mut server, active).await;
+    assert!(
+        !server
+            .logs()
+            .lines()
+            .any(|line| line.contains("outgoing mail") && line.contains(email)),
+        "a reset mail went to a deactivated account"
+    );
+}
+
+crate::on_both_stores!(admins_list_users_in_pages, super::admins_list_users_body);
+async fn admins_list_users_body(server: TestServer) {
+    let admin = server
+        .user_with_role("ada.admin@example.org", "admin")
+        .await;
+    let mut expected = BTreeSet::from([text(me(&server, &admin).await.ok(200), "id")]);
+    for n in 1..=4 {
+        let (_, user) = server.attendee(&format!("user{n}.list@example.org")).await;
+        expected.insert(text(&user, "id"));
+    }
+
+    let pages = all_pages(&server, "/users?limit=2", Some(&admin), 2).await;
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 2, 1]);
+    let listed: Vec<String> = pages.iter().flatten().map(|u| text(u, "id")).collect();
+    assert_eq!(
+        listed.iter().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "every account exactly once"
+    );
+    assert_eq!(listed.len(), expected.len(), "no account twice");
+    for user in pages.iter().flatten() {
+        let email = text(user, "email");
+        let (name, role) = if email.starts_with("ada.") {
+            ("Staff", "admin")
+        } else {
+            ("Test User", "attendee")
+        };
+        assert_user(user, name, &email, role, true);
+    }
+
+    // Default page size (20) holds all five; the last page has no cursor.
+    let reply = get(&server, "/users", Some(&admin)).await;
+    let page = reply.ok(200);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(5));
+    assert_eq!(page["next_cursor"], Value::Null);
+
+    for bad in ["/users?limit=0", "/users?limit=101"] {
+        let fields = get(&server, bad, Some(&admin)).await.invalid_fields();
+        assert_eq!(fields, ["limit"], "{bad}");
+    }
+    let fields = get(&server, "/users?cursor=garbage", Some(&admin))
+        .await
+        .invalid_fields();
+    assert_eq!(fields, ["cursor"]);
+    get(&server, "/users?limit=100", Some(&admin)).await.ok(200);
+
+    let attendee = server.login("user1.list@example.org", "password123").await;
+    get(&server, "/users", Some(&attendee))
+        .await
+        .problem(403, "forbidden");
+    let organizer = server
+        .user_with_role("org.list@example.org", "organizer")
+        .await;
+    get(&server, "/users", Some(&organizer))
+        .await
+        .problem(403, "forbidden");
+    get(&server, "/users", None)
+        .await
+        .problem(401, "unauthorized");
+}
+
+crate::on_both_stores!(
+    admins_change_roles_and_deactivate,
+    super::admins_change_accounts_body
+);
+async fn admins_change_accounts_body(server: TestServer) {
+    let admin = server
+        .user_with_role("ari.admin@example.org", "admin")
+        .await;
+    let admin_id = text(me(&server, &admin).await.ok(200), "id");
+    let email = "tom.managed@example.org";
+    let (token, user) = server.attendee(email).await;
+    let id = text(&user, "id");
+    let session = tokens(&server, email, "password123").await;
+
+    // Attendees cannot create events...
+    let event = event_body("Promoted Gig", json!({}));
+    api(
+        &server,
+        "POST",
+        "/events",
+        Some(&token),
+        Some(event.clone()),
+    )
+    .await
+    .problem(403, "forbidden");
+    // ...until an admin makes them an organizer, which takes effect at once.
+    let promoted = patch_user(&server, &admin, &id, json!({"role": "organizer"})).await;
+    let promoted = promoted.ok(200);
+    assert_user(promoted, "Test User", email, "organizer", true);
+    assert_eq!(promoted["id"], user["id"]);
+    api(&server, "POST", "/events", Some(&token), Some(event))
+        .await
+        .ok(201);
+
+    // Deactivation: the access token, the refresh token and the password stop working.
+    let deactivated = patch_user(&server, &admin, &id, json!({"active": false})).await;
+    assert_user(deactivated.ok(200), "Test User", email, "organizer", false);
+    me(&server, &token).await.problem(401, "unauthorized");
+    refresh(&server, &text(&session, "refresh_token"))
+        .await
+        .problem(401, "invalid_token");
+    login(&server, email, "password123")
+        .await
+        .problem(401, "invalid_credentials");
+
+    // Reactivated, with both fields at once.
+    let back = patch_user(
+        &server,
+        &admin,
+        &id,
+        json!({"role": "attendee", "active": true}),
+    )
+    .await;
+    assert_user(back.ok(200), "Test User", email, "attendee", true);
+    let fresh = tokens(&server, email, "password123").await;
+    assert_eq!(
+        me(&server, &text(&fresh, "access_token")).await.ok(200)["role"],
+        "attendee"
+    );
+
+    // The listing shows the change.
+    let reply = get(&server, "/users", Some(&admin)).await;
+    let listed = reply.ok(200)["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|u| u["id"] == user["id"])
+        .cloned()
+        .expect("user listed");
+    assert_user(&listed, "Test User", email, "attendee", true);
+
+    // Errors.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    patch_user(&server, &admin, &unknown, json!({"active": false}))
+        .await
+        .problem(404, "not_found");
+    patch_user(&server, &admin, "not-a-uuid", json!({"active": false}))
+        .await
+        .problem(404, "not_found");
+    patch_user(&server, &admin, &id, json!({"role": "superuser"}))
+        .await
+        .problem(422, "validation_failed");
+    let attendee = text(&fresh, "access_token");
+    patch_user(&server, &attendee, &admin_id, json!({"active": false}))
+        .await
+        .problem(403, "forbidden");
+    patch_user(&server, &attendee, &id, json!({"role": "admin"}))
+        .await
+        .problem(403, "forbidden");
+    assert_eq!(me(&server, &attendee).await.ok(200)["role"], "attendee");
+    patch_user(&server, "", &id, json!({"role": "admin"}))
+        .await
+        .problem(401, "unauthorized");
+    // The admin is still active after the attendee's attempt.
+    me(&server, &admin).await.ok(200);
+}
