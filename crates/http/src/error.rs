@@ -161,6 +161,12 @@ impl ApiError {
         self.code
     }
 
+    /// The first invalid field named, for `validation_failed`.
+    #[must_use]
+    pub fn first_field(&self) -> Option<&str> {
+        self.errors.first().map(|e| e.field.as_str())
+    }
+
     fn problem(&self) -> Problem {
         Problem {
             kind: format!("https://boxoffice.dev/problems/{}", self.code),
@@ -314,7 +320,10 @@ impl From<SaleRefusal> for ApiError {
     fn from(refusal: SaleRefusal) -> Self {
         match refusal {
             SaleRefusal::EventCancelled => conflict("event_cancelled", "The event is cancelled."),
-            SaleRefusal::SalesClosed => conflict("sales_closed", "Tickets for this event are not on sale now."),
+            SaleRefusal::SalesClosed => conflict(
+                "sales_closed",
+                "Tickets for this event are not on sale now.",
+            ),
             SaleRefusal::PurchaseLimitExceeded { limit, already } => conflict(
                 "purchase_limit_exceeded",
                 format!("At most {limit} tickets per person; you already have {already}."),
@@ -324,11 +333,17 @@ impl From<SaleRefusal> for ApiError {
 }
 
 fn sold_out(available: u32) -> ApiError {
-    conflict("sold_out", format!("Not enough tickets left: {available} available."))
+    conflict(
+        "sold_out",
+        format!("Not enough tickets left: {available} available."),
+    )
 }
 
 fn already_waitlisted() -> ApiError {
-    conflict("already_waitlisted", "You are already on the waitlist for this event and ticket type.")
+    conflict(
+        "already_waitlisted",
+        "You are already on the waitlist for this event and ticket type.",
+    )
 }
 
 impl From<HoldError> for ApiError {
@@ -377,10 +392,13 @@ impl From<CancelBookingError> for ApiError {
     fn from(e: CancelBookingError) -> Self {
         match e {
             CancelBookingError::NotFound => Self::not_found(),
-            CancelBookingError::AlreadyCancelled => conflict("already_cancelled", "The booking is already cancelled."),
-            CancelBookingError::TooMany { booked } => {
-                Self::invalid_field("quantity", format!("must be at most the {booked} tickets booked"))
+            CancelBookingError::AlreadyCancelled => {
+                conflict("already_cancelled", "The booking is already cancelled.")
             }
+            CancelBookingError::TooMany { booked } => Self::invalid_field(
+                "quantity",
+                format!("must be at most the {booked} tickets booked"),
+            ),
             CancelBookingError::Backend(e) => Self::internal(&e),
         }
     }
@@ -407,7 +425,10 @@ impl From<LeaveWaitlistError> for ApiError {
             LeaveWaitlistError::NotFound => Self::not_found(),
             LeaveWaitlistError::NotWaiting(status) => conflict(
                 "not_waiting",
-                format!("The entry is {} and no longer in the queue.", status.as_str()),
+                format!(
+                    "The entry is {} and no longer in the queue.",
+                    status.as_str()
+                ),
             ),
             LeaveWaitlistError::Backend(e) => Self::internal(&e),
         }

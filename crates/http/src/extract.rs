@@ -3,10 +3,10 @@
 use crate::AppState;
 use crate::error::ApiError;
 use actix_web::dev::Payload;
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use boxoffice_domain::user::User;
 use std::future::Future;
 use std::pin::Pin;
@@ -14,43 +14,106 @@ use std::pin::Pin;
 /// The largest JSON body accepted.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// JSON bodies: size limit, and problems for bad content type, syntax and shape.
-#[must_use]
-pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(MAX_JSON_BODY)
-        .error_handler(|error, _req| json_problem(&error).into())
-}
-
-fn json_problem(error: &JsonPayloadError) -> ApiError {
-    match error {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("The body is larger than {MAX_JSON_BODY} bytes."),
-            )
-        }
-        JsonPayloadError::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the body as application/json.",
-        ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            ApiError::invalid_field(field_of(&e.to_string()), serde_message(&e.to_string()))
-        }
-        other => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            format!("The body is not valid JSON: {other}"),
-        ),
-    }
-}
-
-/// Bodies read as raw bytes (an optional JSON body) share the JSON size limit.
+/// Bodies (JSON or optional JSON) are read up to this size; larger ones get 413.
 #[must_use]
 pub fn payload_config() -> web::PayloadConfig {
     web::PayloadConfig::new(MAX_JSON_BODY)
+}
+
+/// A JSON request body. Unlike actix's own, its errors name the offending field
+/// (`ticket_types[1].price_cents`), and every failure is a problem: 415 for another
+/// content type, 413 past [`MAX_JSON_BODY`], 400 `malformed_json`, 422 `validation_failed`.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    /// The parsed body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.mime_type().ok().flatten().is_some_and(|mime| {
+        mime.type_() == "application"
+            && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+    })
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Send the body as application/json.",
+                ));
+            }
+            let body = body.await.map_err(|e| payload_problem(&e))?;
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+fn payload_problem(error: &actix_web::Error) -> ApiError {
+    if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("The body is larger than {MAX_JSON_BODY} bytes."),
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("The body could not be read: {error}"),
+        )
+    }
+}
+
+/// Parses JSON, naming the field at fault.
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = inner.to_string();
+        if inner.is_data() {
+            let field = if path == "." {
+                field_of(&message)
+            } else {
+                &path
+            };
+            ApiError::invalid_field(field, serde_message(&message))
+        } else {
+            malformed_json(&message)
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| malformed_json(&e.to_string()))?;
+    Ok(value)
+}
+
+fn malformed_json(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        format!("The body is not valid JSON: {}", serde_message(message)),
+    )
 }
 
 /// Parses an optional JSON body: empty means `T::default()`.
@@ -61,7 +124,7 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> R
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| json_problem(&JsonPayloadError::Deserialize(e)))
+    parse_json(body)
 }
 
 /// The field serde names in "missing field `x`" / "unknown field `x`", else `body`.
@@ -129,6 +192,43 @@ impl FromRequest for AuthUser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)] // only parsed
+    struct Body {
+        name: String,
+        types: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)] // only parsed
+    struct Item {
+        price: u32,
+    }
+
+    fn failure(body: &str) -> (&'static str, String) {
+        let error = parse_json::<Body>(body.as_bytes()).expect_err("should fail");
+        let problem = format!("{error}");
+        (error.code(), problem)
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let (code, problem) = failure(r#"{"name": "a", "types": [{"price": 1}, {"price": "x"}]}"#);
+        assert_eq!(code, "validation_failed");
+        assert!(problem.contains("validation_failed"), "{problem}");
+        let error = parse_json::<Body>(br#"{"name": "a", "types": [{"price": 1}, {"price": -1}]}"#)
+            .expect_err("negative price");
+        assert_eq!(error.first_field(), Some("types[1].price"));
+        let error = parse_json::<Body>(br#"{"types": []}"#).expect_err("missing name");
+        assert_eq!(error.first_field(), Some("name"));
+        assert_eq!(failure(r#"{"name": "a""#).0, "malformed_json");
+        assert_eq!(
+            failure(r#"{"name": "a", "types": []} trailing"#).0,
+            "malformed_json"
+        );
+        assert!(parse_json::<Body>(br#" {"name": "a", "types": []} "#).is_ok());
+    }
 
     #[test]
     fn serde_field_names_are_found() {

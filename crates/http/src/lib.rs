@@ -11,7 +11,7 @@ mod validate;
 
 pub use openapi::ApiDoc;
 
-use actix_web::{HttpResponse, Resource, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use boxoffice_domain::Clock;
 use boxoffice_domain::ports::HealthCheck;
 use boxoffice_domain::services::{AccountService, BookingService, EventService};
@@ -37,79 +37,80 @@ pub struct AppState {
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
 }
 
-/// A resource whose unsupported methods answer 405 `method_not_allowed`.
-fn resource(path: &str) -> Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<HttpResponse, _>(ApiError::from_status(
-            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-        ))
-    }))
+/// 405 `method_not_allowed`, with the `Allow` header RFC 9110 asks for.
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    let mut response =
+        ApiError::from_status(actix_web::http::StatusCode::METHOD_NOT_ALLOWED).error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
+}
+
+/// A resource with its routes; other methods answer 405 naming the allowed ones.
+macro_rules! resource {
+    ($path:expr $(, $method:ident => $handler:expr)+ $(,)?) => {{
+        let allow = [$(stringify!($method).to_uppercase()),+].join(", ");
+        web::resource($path)
+            $(.route(web::$method().to($handler)))+
+            .default_service(web::to(move || {
+                let response = method_not_allowed(&allow);
+                async move { response }
+            }))
+    }};
 }
 
 /// Registers every route, the extractor configuration and the fallback for unknown paths.
 /// Wrap the `App` with `from_fn(observe::observe)` as well.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(extract::json_config())
-        .app_data(extract::path_config())
+    cfg.app_data(extract::path_config())
         .app_data(extract::query_config())
         .app_data(extract::payload_config())
         .service(
             web::scope("/api/v1")
-                .service(resource("/auth/register").route(web::post().to(auth::register)))
-                .service(resource("/auth/login").route(web::post().to(auth::login)))
-                .service(resource("/auth/refresh").route(web::post().to(auth::refresh)))
-                .service(resource("/auth/logout").route(web::post().to(auth::logout)))
+                .service(resource!("/auth/register", post => auth::register))
+                .service(resource!("/auth/login", post => auth::login))
+                .service(resource!("/auth/refresh", post => auth::refresh))
+                .service(resource!("/auth/logout", post => auth::logout))
                 .service(
-                    resource("/auth/password-reset")
-                        .route(web::post().to(auth::request_password_reset)),
+                    resource!("/auth/password-reset", post => auth::request_password_reset),
                 )
                 .service(
-                    resource("/auth/password-reset/confirm")
-                        .route(web::post().to(auth::confirm_password_reset)),
+                    resource!("/auth/password-reset/confirm", post => auth::confirm_password_reset),
                 )
                 .service(
-                    resource("/users/me")
-                        .route(web::get().to(users::me))
-                        .route(web::patch().to(users::update_me))
-                        .route(web::delete().to(users::deactivate_me)),
+                    resource!("/users/me", get => users::me, patch => users::update_me, delete => users::deactivate_me),
                 )
                 .service(
-                    resource("/users/me/password").route(web::put().to(users::change_password)),
+                    resource!("/users/me/password", put => users::change_password),
                 )
-                .service(resource("/users").route(web::get().to(users::list_users)))
-                .service(resource("/users/{id}").route(web::patch().to(users::update_user)))
+                .service(resource!("/users", get => users::list_users))
+                .service(resource!("/users/{id}", patch => users::update_user))
                 .service(
-                    resource("/events")
-                        .route(web::post().to(events::create_event))
-                        .route(web::get().to(events::list_events)),
+                    resource!("/events", post => events::create_event, get => events::list_events),
                 )
                 .service(
-                    resource("/events/{id}")
-                        .route(web::get().to(events::get_event))
-                        .route(web::patch().to(events::update_event))
-                        .route(web::delete().to(events::cancel_event)),
+                    resource!("/events/{id}", get => events::get_event, patch => events::update_event, delete => events::cancel_event),
                 )
-                .service(resource("/events/{id}/holds").route(web::post().to(holds::create_hold)))
+                .service(resource!("/events/{id}/holds", post => holds::create_hold))
                 .service(
-                    resource("/holds/{id}")
-                        .route(web::get().to(holds::get_hold))
-                        .route(web::delete().to(holds::release_hold)),
+                    resource!("/holds/{id}", get => holds::get_hold, delete => holds::release_hold),
                 )
-                .service(resource("/holds/{id}/confirm").route(web::post().to(holds::confirm_hold)))
-                .service(resource("/events/{id}/bookings").route(web::post().to(bookings::book)))
-                .service(resource("/bookings/{id}").route(web::get().to(bookings::get_booking)))
-                .service(resource("/bookings/{id}/cancel").route(web::post().to(bookings::cancel_booking)))
+                .service(resource!("/holds/{id}/confirm", post => holds::confirm_hold))
+                .service(resource!("/events/{id}/bookings", post => bookings::book))
+                .service(resource!("/bookings/{id}", get => bookings::get_booking))
+                .service(resource!("/bookings/{id}/cancel", post => bookings::cancel_booking))
                 .service(
-                    resource("/events/{id}/waitlist")
-                        .route(web::post().to(waitlist::join))
-                        .route(web::get().to(waitlist::event_queue)),
+                    resource!("/events/{id}/waitlist", post => waitlist::join, get => waitlist::event_queue),
                 )
-                .service(resource("/waitlist/{id}").route(web::delete().to(waitlist::leave)))
-                .service(resource("/analytics/events").route(web::get().to(analytics::events))),
+                .service(resource!("/waitlist/{id}", delete => waitlist::leave))
+                .service(resource!("/analytics/events", get => analytics::events)),
         )
-        .service(resource("/health/live").route(web::get().to(ops::live)))
-        .service(resource("/health/ready").route(web::get().to(ops::ready)))
-        .service(resource("/metrics").route(web::get().to(ops::metrics)))
+        .service(resource!("/health/live", get => ops::live))
+        .service(resource!("/health/ready", get => ops::ready))
+        .service(resource!("/metrics", get => ops::metrics))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
         .service(web::resource("/docs").route(web::get().to(|| async {
             HttpResponse::PermanentRedirect()
@@ -119,4 +120,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::not_found())
         }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::StatusCode;
+    use actix_web::http::header::ALLOW;
+    use actix_web::{App, test};
+
+    #[actix_web::test]
+    async fn unsupported_methods_name_the_allowed_ones() {
+        let app = test::init_service(App::new().configure(routes)).await;
+        let request = test::TestRequest::put().uri("/api/v1/events").to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            response.headers().get(ALLOW).map(|v| v.as_bytes()),
+            Some(&b"POST, GET"[..])
+        );
+        let body: serde_json::Value = test::read_body_json(response).await;
+        assert_eq!(body["code"], "method_not_allowed");
+
+        let request = test::TestRequest::get()
+            .uri("/api/v1/nothing-here")
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
 }

@@ -1,5 +1,6 @@
 use boxoffice_domain::booking::{
-    Booking, BookingOutcome, BookingSource, BookingStatus, Hold, OnSoldOut, WaitlistEntry, WaitlistStatus,
+    Booking, BookingOutcome, BookingSource, BookingStatus, Hold, OnSoldOut, WaitlistEntry,
+    WaitlistStatus,
 };
 use boxoffice_domain::services::EventReport;
 use chrono::{DateTime, Utc};

@@ -10,7 +10,10 @@ use actix_web::{HttpResponse, web};
 /// for organizers.
 #[utoipa::path(get, path = "/api/v1/analytics/events", tag = "analytics", security(("bearer" = [])),
     responses((status = 200, body = Vec<EventAnalyticsDto>), (status = 403, body = Problem)))]
-pub async fn events(state: web::Data<AppState>, AuthUser(user): AuthUser) -> Result<HttpResponse, ApiError> {
+pub async fn events(
+    state: web::Data<AppState>,
+    AuthUser(user): AuthUser,
+) -> Result<HttpResponse, ApiError> {
     let reports = state.bookings.analytics(&user).await?;
     let rows: Vec<EventAnalyticsDto> = reports.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(rows))

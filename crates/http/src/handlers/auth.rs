@@ -6,6 +6,7 @@ use crate::dto::{
     TokensDto, UserDto,
 };
 use crate::error::{ApiError, Problem};
+use crate::extract::Json;
 use crate::validate::fields3;
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::user::{Email, Password, PersonName};
@@ -16,7 +17,7 @@ use boxoffice_domain::user::{Email, Password, PersonName};
         (status = 422, description = "`validation_failed`", body = Problem)))]
 pub async fn register(
     state: web::Data<AppState>,
-    body: web::Json<RegisterRequest>,
+    body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (name, email, password) = fields3(
         ("name", PersonName::parse(&body.name)),
@@ -34,7 +35,7 @@ pub async fn register(
     responses((status = 200, body = TokensDto), (status = 401, description = "`invalid_credentials`", body = Problem)))]
 pub async fn login(
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tokens = state.accounts.login(&body.email, &body.password).await?;
     Ok(HttpResponse::Ok().json(TokensDto::from(tokens)))
@@ -46,7 +47,7 @@ pub async fn login(
     responses((status = 200, body = TokensDto), (status = 401, description = "`invalid_token`", body = Problem)))]
 pub async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tokens = state.accounts.refresh(&body.refresh_token).await?;
     Ok(HttpResponse::Ok().json(TokensDto::from(tokens)))
@@ -57,7 +58,7 @@ pub async fn refresh(
     responses((status = 204, description = "Logged out")))]
 pub async fn logout(
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.accounts.logout(&body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -68,7 +69,7 @@ pub async fn logout(
     responses((status = 202, description = "Accepted, whether or not the account exists")))]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
-    body: web::Json<PasswordResetRequest>,
+    body: Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
     state.accounts.request_password_reset(&body.email).await?;
     Ok(HttpResponse::Accepted().finish())
@@ -80,7 +81,7 @@ pub async fn request_password_reset(
         (status = 401, description = "`invalid_token`", body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm_password_reset(
     state: web::Data<AppState>,
-    body: web::Json<PasswordResetConfirm>,
+    body: Json<PasswordResetConfirm>,
 ) -> Result<HttpResponse, ApiError> {
     let password = Password::parse(&body.new_password)
         .map_err(|m| ApiError::invalid_field("new_password", m))?;

@@ -1,9 +1,12 @@
 //! `/api/v1/events/{id}/bookings`, `/api/v1/bookings/{id}` and `/api/v1/users/me/bookings`.
 
 use crate::AppState;
-use crate::dto::{BookRequestDto, BookingDto, BookingOutcomeDto, BookingStatusFilter, CancelRequest, PageDto, PageParams};
+use crate::dto::{
+    BookRequestDto, BookingDto, BookingOutcomeDto, BookingStatusFilter, CancelRequest, PageDto,
+    PageParams,
+};
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, optional_json};
+use crate::extract::{AuthUser, Json, optional_json};
 use actix_web::{HttpRequest, HttpResponse, web};
 use boxoffice_domain::booking::Quantity;
 use boxoffice_domain::services::BookingIntent;
@@ -42,12 +45,13 @@ pub async fn book(
     req: HttpRequest,
     AuthUser(user): AuthUser,
     event: web::Path<Uuid>,
-    body: web::Json<BookRequestDto>,
+    body: Json<BookRequestDto>,
 ) -> Result<HttpResponse, ApiError> {
     let intent = BookingIntent {
         event_id: EventId::from_uuid(*event),
         ticket_type_id: body.ticket_type_id.map(TicketTypeId::from_uuid),
-        quantity: Quantity::new(body.quantity).map_err(|m| ApiError::invalid_field("quantity", m))?,
+        quantity: Quantity::new(body.quantity)
+            .map_err(|m| ApiError::invalid_field("quantity", m))?,
         on_sold_out: body.on_sold_out.into(),
         allow_partial: body.allow_partial,
         idempotency_key: idempotency_key(&req)?,
@@ -77,7 +81,10 @@ pub async fn get_booking(
     AuthUser(user): AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let booking = state.bookings.booking(&user, BookingId::from_uuid(*id)).await?;
+    let booking = state
+        .bookings
+        .booking(&user, BookingId::from_uuid(*id))
+        .await?;
     Ok(HttpResponse::Ok().json(BookingDto::from(booking)))
 }
 
@@ -117,6 +124,9 @@ pub async fn my_bookings(
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let status = filter.status.map(Into::into);
-    let page = state.bookings.my_bookings(user.id, status, &page.to_request()?).await?;
+    let page = state
+        .bookings
+        .my_bookings(user.id, status, &page.to_request()?)
+        .await?;
     Ok(HttpResponse::Ok().json(PageDto::from_page(page, BookingDto::from)))
 }

@@ -5,7 +5,7 @@ use crate::dto::{
     CreateEventRequest, EventDto, EventListParams, PageDto, PageParams, UpdateEventRequest,
 };
 use crate::error::{ApiError, Problem};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, Json};
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::EventId;
 use boxoffice_domain::event::{EventChanges, EventQuery};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 pub async fn create_event(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
-    body: web::Json<CreateEventRequest>,
+    body: Json<CreateEventRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (details, ticket_types) = body.into_inner().into_domain();
     let event = state.events.create(&user, details, ticket_types).await?;
@@ -71,7 +71,7 @@ pub async fn update_event(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateEventRequest>,
+    body: Json<UpdateEventRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let changes = EventChanges::from(body.into_inner());
     let event = state

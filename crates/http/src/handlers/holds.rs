@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::dto::{BookingDto, HoldDto, SeatsRequest};
 use crate::error::{ApiError, Problem};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, Json};
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::booking::Quantity;
 use boxoffice_domain::ports::SeatRequest;
@@ -11,12 +11,17 @@ use boxoffice_domain::{EventId, HoldId, TicketTypeId, UserId};
 use uuid::Uuid;
 
 /// The seats a hold or waitlist request asks for.
-pub(crate) fn seat_request(user: UserId, event: Uuid, body: &SeatsRequest) -> Result<SeatRequest, ApiError> {
+pub(crate) fn seat_request(
+    user: UserId,
+    event: Uuid,
+    body: &SeatsRequest,
+) -> Result<SeatRequest, ApiError> {
     Ok(SeatRequest {
         event_id: EventId::from_uuid(event),
         ticket_type_id: body.ticket_type_id.map(TicketTypeId::from_uuid),
         user_id: user,
-        quantity: Quantity::new(body.quantity).map_err(|m| ApiError::invalid_field("quantity", m))?,
+        quantity: Quantity::new(body.quantity)
+            .map_err(|m| ApiError::invalid_field("quantity", m))?,
     })
 }
 
@@ -30,7 +35,7 @@ pub async fn create_hold(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     event: web::Path<Uuid>,
-    body: web::Json<SeatsRequest>,
+    body: Json<SeatsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = seat_request(user.id, *event, &body)?;
     let hold = state.bookings.hold(&request).await?;
@@ -49,7 +54,10 @@ pub async fn get_hold(
     AuthUser(user): AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let hold = state.bookings.hold_of(user.id, HoldId::from_uuid(*id)).await?;
+    let hold = state
+        .bookings
+        .hold_of(user.id, HoldId::from_uuid(*id))
+        .await?;
     Ok(HttpResponse::Ok().json(HoldDto::from(hold)))
 }
 
@@ -63,7 +71,10 @@ pub async fn confirm_hold(
     AuthUser(user): AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let booking = state.bookings.confirm_hold(user.id, HoldId::from_uuid(*id)).await?;
+    let booking = state
+        .bookings
+        .confirm_hold(user.id, HoldId::from_uuid(*id))
+        .await?;
     metrics::counter!("bookings_total", "source" => "hold").increment(1);
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/bookings/{}", booking.id)))
@@ -79,6 +90,9 @@ pub async fn release_hold(
     AuthUser(user): AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    state.bookings.release_hold(user.id, HoldId::from_uuid(*id)).await?;
+    state
+        .bookings
+        .release_hold(user.id, HoldId::from_uuid(*id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -5,7 +5,7 @@ use crate::dto::{
     ChangePasswordRequest, PageDto, PageParams, UpdateMeRequest, UpdateUserRequest, UserDto,
 };
 use crate::error::{ApiError, Problem};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, Json};
 use crate::validate::fields2;
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::UserId;
@@ -26,7 +26,7 @@ pub async fn me(AuthUser(user): AuthUser) -> HttpResponse {
 pub async fn update_me(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
-    body: web::Json<UpdateMeRequest>,
+    body: Json<UpdateMeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (name, email) = fields2(
         (
@@ -50,7 +50,7 @@ pub async fn update_me(
 pub async fn change_password(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
-    body: web::Json<ChangePasswordRequest>,
+    body: Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let new = Password::parse(&body.new_password)
         .map_err(|m| ApiError::invalid_field("new_password", m))?;
@@ -95,7 +95,7 @@ pub async fn update_user(
     state: web::Data<AppState>,
     AuthUser(admin): AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUserRequest>,
+    body: Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let changes = AccountChanges {
         role: body.role.map(Into::into),

@@ -4,7 +4,7 @@ use super::holds::seat_request;
 use crate::AppState;
 use crate::dto::{PageDto, PageParams, SeatsRequest, WaitlistEntryDto, WaitlistStatusFilter};
 use crate::error::{ApiError, Problem};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, Json};
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::booking::WaitlistStatus;
 use boxoffice_domain::{EventId, WaitlistEntryId};
@@ -20,7 +20,7 @@ pub async fn join(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     event: web::Path<Uuid>,
-    body: web::Json<SeatsRequest>,
+    body: Json<SeatsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = seat_request(user.id, *event, &body)?;
     let entry = state.bookings.join_waitlist(&request).await?;
@@ -43,7 +43,12 @@ pub async fn event_queue(
     let status = filter.status.map_or(WaitlistStatus::Waiting, Into::into);
     let page = state
         .bookings
-        .event_waitlist(&user, EventId::from_uuid(*event), status, &page.to_request()?)
+        .event_waitlist(
+            &user,
+            EventId::from_uuid(*event),
+            status,
+            &page.to_request()?,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(PageDto::from_page(page, WaitlistEntryDto::from)))
 }
@@ -73,6 +78,9 @@ pub async fn my_entries(
     AuthUser(user): AuthUser,
     page: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = state.bookings.my_waitlist(user.id, &page.to_request()?).await?;
+    let page = state
+        .bookings
+        .my_waitlist(user.id, &page.to_request()?)
+        .await?;
     Ok(HttpResponse::Ok().json(PageDto::from_page(page, WaitlistEntryDto::from)))
 }
