@@ -429,3 +429,308 @@ pub fn urlencode(value: &str) -> String {
         })
         .collect()
 }
+
+// ---------------------------------------------------------------------------------------
+// The booking engine: holds, bookings, waitlists.
+
+/// A Booking document's fields the contract fixes, as a test expects them.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect<'a> {
+    pub event_id: &'a str,
+    pub user_id: &'a str,
+    pub quantity: u64,
+    pub status: &'a str,
+}
+
+/// An attendee (registered and logged in): (token, id).
+pub async fn attendee(server: &TestServer, email: &str) -> (String, String) {
+    let (token, user) = server.attendee(email).await;
+    (token, text(&user, "id"))
+}
+
+/// `n` attendees registered concurrently, emails `{prefix}{i}@example.org`: (token, id).
+pub async fn attendees(server: &TestServer, prefix: &str, n: usize) -> Vec<(String, String)> {
+    let mut all = Vec::with_capacity(n);
+    let emails: Vec<String> = (0..n).map(|i| format!("{prefix}{i}@example.org")).collect();
+    for chunk in emails.chunks(25) {
+        let made =
+            futures_util::future::join_all(chunk.iter().map(|email| attendee(server, email))).await;
+        all.extend(made);
+    }
+    all
+}
+
+/// `GET /events/{id}` (anonymous), asserting 200.
+pub async fn event(server: &TestServer, id: &str) -> Value {
+    get(server, &format!("/events/{id}"), None)
+        .await
+        .ok(200)
+        .clone()
+}
+
+/// The id of an event's first ticket type.
+#[track_caller]
+pub fn first_type(event: &Value) -> String {
+    text(&event["ticket_types"][0], "id")
+}
+
+/// Asserts an event's availability: `{capacity, sold, held, available, waitlist_count}`
+/// with `available = capacity - sold - held`; returns the event.
+pub async fn assert_seats(
+    server: &TestServer,
+    id: &str,
+    capacity: u64,
+    sold: u64,
+    held: u64,
+    waitlist_count: u64,
+    context: &str,
+) -> Value {
+    let event = event(server, id).await;
+    assert_eq!(
+        event["availability"],
+        json!({
+            "capacity": capacity,
+            "sold": sold,
+            "held": held,
+            "available": capacity - sold - held,
+            "waitlist_count": waitlist_count,
+        }),
+        "availability {context}; event: {event}"
+    );
+    event
+}
+
+/// `POST /events/{id}/bookings`.
+pub async fn book(server: &TestServer, token: &str, event_id: &str, body: Value) -> Reply {
+    api(
+        server,
+        "POST",
+        &format!("/events/{event_id}/bookings"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// `POST /events/{id}/bookings` with an `Idempotency-Key`.
+pub async fn book_with_key(
+    server: &TestServer,
+    token: &str,
+    event_id: &str,
+    body: &Value,
+    key: &str,
+) -> Reply {
+    let request = server
+        .client
+        .post(server.url(&format!("/api/v1/events/{event_id}/bookings")))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body);
+    send(request).await
+}
+
+/// Books `quantity` seats that must be free: asserts 201 with a booking and no waitlist
+/// entry; returns the booking.
+pub async fn booked(server: &TestServer, token: &str, event_id: &str, quantity: u64) -> Value {
+    let reply = book(server, token, event_id, json!({"quantity": quantity})).await;
+    let outcome = reply.ok(201);
+    assert_eq!(
+        outcome["waitlist_entry"],
+        Value::Null,
+        "a booking that fits makes no entry: {outcome}"
+    );
+    outcome["booking"].clone()
+}
+
+/// Books `quantity` seats that are not free (default `on_sold_out`): asserts 202 with a
+/// waitlist entry and no booking; returns the entry.
+pub async fn queued(server: &TestServer, token: &str, event_id: &str, quantity: u64) -> Value {
+    let reply = book(server, token, event_id, json!({"quantity": quantity})).await;
+    let outcome = reply.ok(202);
+    assert_eq!(
+        outcome["booking"],
+        Value::Null,
+        "a sold-out booking books nothing: {outcome}"
+    );
+    outcome["waitlist_entry"].clone()
+}
+
+/// `POST /events/{id}/holds`.
+pub async fn hold(server: &TestServer, token: &str, event_id: &str, body: Value) -> Reply {
+    api(
+        server,
+        "POST",
+        &format!("/events/{event_id}/holds"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// `POST /events/{id}/waitlist`.
+pub async fn join(server: &TestServer, token: &str, event_id: &str, body: Value) -> Reply {
+    api(
+        server,
+        "POST",
+        &format!("/events/{event_id}/waitlist"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// `POST /bookings/{id}/cancel` with an optional body.
+pub async fn cancel(
+    server: &TestServer,
+    token: &str,
+    booking_id: &str,
+    body: Option<Value>,
+) -> Reply {
+    api(
+        server,
+        "POST",
+        &format!("/bookings/{booking_id}/cancel"),
+        Some(token),
+        body,
+    )
+    .await
+}
+
+/// Every item of a listing at `path` (which may carry a query), read in pages of 100.
+pub async fn every_item(server: &TestServer, path: &str, token: &str) -> Vec<Value> {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    all_pages(
+        server,
+        &format!("{path}{separator}limit=100"),
+        Some(token),
+        100,
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The caller's bookings (`query` like "" or "?status=confirmed").
+pub async fn my_bookings(server: &TestServer, token: &str, query: &str) -> Vec<Value> {
+    every_item(server, &format!("/users/me/bookings{query}"), token).await
+}
+
+/// The caller's waitlist entries, newest first.
+pub async fn my_entries(server: &TestServer, token: &str) -> Vec<Value> {
+    every_item(server, "/users/me/waitlist", token).await
+}
+
+/// An event's waitlist as its organizer or an admin sees it (`query` like "" or
+/// "?status=promoted").
+pub async fn event_queue(
+    server: &TestServer,
+    token: &str,
+    event_id: &str,
+    query: &str,
+) -> Vec<Value> {
+    every_item(
+        server,
+        &format!("/events/{event_id}/waitlist{query}"),
+        token,
+    )
+    .await
+}
+
+/// The values of `field` in `items`, as text.
+#[track_caller]
+pub fn column(items: &[Value], field: &str) -> Vec<String> {
+    items.iter().map(|item| text(item, field)).collect()
+}
+
+/// Asserts a Booking document.
+#[track_caller]
+pub fn assert_booking(booking: &Value, expect: Expect<'_>, source: &str) {
+    uuid(booking, "id");
+    assert_eq!(booking["event_id"], expect.event_id, "booking {booking}");
+    uuid(booking, "ticket_type_id");
+    assert_eq!(booking["user_id"], expect.user_id, "booking {booking}");
+    assert_eq!(booking["quantity"], expect.quantity, "booking {booking}");
+    assert_eq!(booking["status"], expect.status, "booking {booking}");
+    assert_eq!(booking["source"], source, "booking {booking}");
+    assert_recent(booking, "created_at");
+    if expect.status == "cancelled" {
+        assert_recent(booking, "cancelled_at");
+    } else {
+        assert_eq!(booking["cancelled_at"], Value::Null, "booking {booking}");
+    }
+}
+
+/// Asserts a WaitlistEntry document (`position` only for waiting entries).
+#[track_caller]
+pub fn assert_entry(entry: &Value, expect: Expect<'_>, position: Option<u64>) {
+    uuid(entry, "id");
+    assert_eq!(entry["event_id"], expect.event_id, "entry {entry}");
+    uuid(entry, "ticket_type_id");
+    assert_eq!(entry["user_id"], expect.user_id, "entry {entry}");
+    assert_eq!(entry["quantity"], expect.quantity, "entry {entry}");
+    assert_eq!(entry["status"], expect.status, "entry {entry}");
+    assert_eq!(entry["position"], json!(position), "entry {entry}");
+    if expect.status == "promoted" {
+        uuid(entry, "booking_id");
+    } else {
+        assert_eq!(entry["booking_id"], Value::Null, "entry {entry}");
+    }
+    assert_recent(entry, "created_at");
+}
+
+/// Asserts a Hold document; `ttl_secs` is the server's `HOLD_TTL_SECS`.
+#[track_caller]
+pub fn assert_hold(
+    hold: &Value,
+    event_id: &str,
+    ticket_type_id: &str,
+    quantity: u64,
+    ttl_secs: i64,
+) {
+    uuid(hold, "id");
+    assert_eq!(hold["event_id"], event_id, "hold {hold}");
+    assert_eq!(hold["ticket_type_id"], ticket_type_id, "hold {hold}");
+    assert_eq!(hold["quantity"], quantity, "hold {hold}");
+    let left = (time(hold, "expires_at") - Utc::now()).num_seconds();
+    assert!(
+        (ttl_secs - 30..=ttl_secs + 2).contains(&left),
+        "a hold expires HOLD_TTL_SECS = {ttl_secs} after it is made; {left} s left: {hold}"
+    );
+}
+
+/// Asserts a status and a problem+json body with this `code`, without fixing the status to
+/// one value (for cases the contract leaves open between `statuses`).
+#[track_caller]
+pub fn assert_problem_in(
+    reply: &Reply,
+    statuses: &[u16],
+    code_by_status: impl Fn(u16) -> &'static str,
+) {
+    assert!(
+        statuses.contains(&reply.status),
+        "expected one of {statuses:?}, got {}: {}",
+        reply.status,
+        reply.body
+    );
+    reply.problem(reply.status, code_by_status(reply.status));
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, for at most `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "{what}: not seen within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -31,6 +31,7 @@ pub struct TestServer {
     pub client: reqwest::Client,
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
+    env: Vec<(String, String)>,
     _dir: TempDir,
     _database: Option<TestDatabase>,
 }
@@ -75,47 +76,46 @@ impl TestServer {
                 (db.url().to_owned(), Some(db))
             }
         };
-        let mut command = Command::new(binary());
-        command
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("BOXOFFICE_ADDR", "127.0.0.1:0")
-            .env("DATABASE_URL", &database_url)
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("BCRYPT_COST", "4")
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("start boxoffice");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().expect("stdout");
-        let sink = logs.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().expect("log lock").push(line);
-            }
-        });
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let (child, logs) = spawn_server(&database_url, &env);
         let mut server = Self {
             base: String::new(),
             client: reqwest::Client::new(),
             child,
             logs,
+            env,
             _dir: dir,
             _database: database,
         };
-        let addr = server
+        server.await_listening().await;
+        Some(server)
+    }
+
+    /// Stops the server (SIGKILL, no graceful shutdown) and starts a new one with the same
+    /// environment on the same database; `base` then points at the new one. Its logs
+    /// replace the old ones.
+    pub async fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, logs) = spawn_server(&self.database_url(), &self.env);
+        self.child = child;
+        self.logs = logs;
+        self.base = String::new();
+        self.await_listening().await;
+    }
+
+    /// Waits for the "listening" log line and points `base` at its address.
+    async fn await_listening(&mut self) {
+        let addr = self
             .wait_for_log(Duration::from_secs(60), |line| {
                 (line["message"] == "listening")
                     .then(|| line["addr"].as_str().map(ToOwned::to_owned))?
             })
             .await;
-        server.base = format!("http://{addr}");
-        Some(server)
+        self.base = format!("http://{addr}");
     }
 
     /// The first value `pick` finds in a JSON log line, waiting up to `timeout` for it.
@@ -258,6 +258,36 @@ impl TestServer {
             None => format!("sqlite://{}", self._dir.path().join("e2e.db").display()),
         }
     }
+}
+
+/// Starts `boxoffice serve` on `database_url` with `env`, collecting its stdout lines.
+fn spawn_server(database_url: &str, env: &[(String, String)]) -> (Child, Arc<Mutex<Vec<String>>>) {
+    let mut command = Command::new(binary());
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("BOXOFFICE_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", database_url)
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("BCRYPT_COST", "4")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("start boxoffice");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let stdout = child.stdout.take().expect("stdout");
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            sink.lock().expect("log lock").push(line);
+        }
+    });
+    (child, logs)
 }
 
 impl Drop for TestServer {

@@ -1,7 +1,8 @@
 //! Contract of [`EventRepository`](boxoffice_domain::ports::EventRepository).
 //!
-//! `CapacityBelowSold` is not covered yet: no port can sell or hold seats until the
-//! booking engine exists.
+//! `CapacityBelowSold` and promotion on a raised capacity need seats sold and held: the
+//! engine suite covers them (`bookings::capacity_cannot_drop_below_sold_and_held`,
+//! `waitlist::raised_capacity_promotes`).
 
 use crate::Stores;
 use crate::fixtures::{event, event_details, new_event, now, organizer, ticket_type};
@@ -92,7 +93,10 @@ pub async fn create_then_find_with_ticket_types(stores: Stores) {
             .collect(),
     };
     assert_eq!(created, want);
-    assert_eq!(stores.events.find(new.id, now()).await.expect("find"), Some(want));
+    assert_eq!(
+        stores.events.find(new.id, now()).await.expect("find"),
+        Some(want)
+    );
 }
 
 /// `find` of an id no event has is `None`.
@@ -100,7 +104,11 @@ pub async fn find_unknown_is_none(stores: Stores) {
     let org = organizer(&stores).await;
     event(&stores, &org, event_details(base())).await;
     assert_eq!(
-        stores.events.find(EventId::generate(), now()).await.expect("find"),
+        stores
+            .events
+            .find(EventId::generate(), now())
+            .await
+            .expect("find"),
         None
     );
 }
@@ -331,7 +339,7 @@ pub async fn update_details_replaces_fields(stores: Stores) {
     };
     let updated = stores
         .events
-        .update_details(created.id, &details)
+        .update_details(created.id, &details, now())
         .await
         .expect("update");
     let want = Event { details, ..created };
@@ -354,7 +362,7 @@ pub async fn update_refuses_unknown_and_cancelled(stores: Stores) {
     let details = event_details(base());
     let unknown = stores
         .events
-        .update_details(EventId::generate(), &details)
+        .update_details(EventId::generate(), &details, now())
         .await;
     assert!(
         matches!(unknown, Err(UpdateEventError::NotFound)),
@@ -371,7 +379,10 @@ pub async fn update_refuses_unknown_and_cancelled(stores: Stores) {
         name: "Renamed".to_owned(),
         ..details
     };
-    let refused = stores.events.update_details(created.id, &renamed).await;
+    let refused = stores
+        .events
+        .update_details(created.id, &renamed, now())
+        .await;
     assert!(
         matches!(refused, Err(UpdateEventError::Cancelled)),
         "got {refused:?}"

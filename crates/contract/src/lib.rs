@@ -3,13 +3,21 @@
 //! with [`port_contract!`].
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // test code: failing loudly is the point
 
-use boxoffice_domain::ports::{EventRepository, TokenStore, UserRepository};
+use boxoffice_domain::ports::{
+    Analytics, Bookings, EventRepository, Reservations, TokenStore, UserRepository, Waitlists,
+};
 use std::sync::Arc;
 
+pub mod analytics;
+pub mod bookings;
+pub mod engine;
 pub mod events;
 pub mod fixtures;
+pub mod holds;
+pub mod invariants;
 pub mod tokens;
 pub mod users;
+pub mod waitlist;
 
 /// The ports of one store, all over the same fresh, empty database.
 #[derive(Clone)]
@@ -56,6 +64,82 @@ macro_rules! port_contract {
             events::update_details_replaces_fields,
             events::update_refuses_unknown_and_cancelled,
             events::cancel_is_idempotent,
+        );
+    };
+    (@tests $setup:path; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $test() {
+                let Some((stores, _guard)) = $setup().await else { return };
+                $crate::$module::$test(stores).await;
+            }
+        )*
+    };
+}
+
+/// The ports of the booking engine of one store, all over the same fresh, empty database.
+#[derive(Clone)]
+pub struct EngineStores {
+    pub users: Arc<dyn UserRepository>,
+    pub events: Arc<dyn EventRepository>,
+    pub reservations: Arc<dyn Reservations>,
+    pub bookings: Arc<dyn Bookings>,
+    pub waitlists: Arc<dyn Waitlists>,
+    pub analytics: Arc<dyn Analytics>,
+}
+
+/// Instantiates every booking-engine contract test as a `#[tokio::test]`.
+///
+/// `$setup` is an async fn returning `Option<(EngineStores, G)>`, with the same meaning
+/// as for [`port_contract!`]. Test names do not clash with those of `port_contract!`, so
+/// both macros may be used in one file.
+#[macro_export]
+macro_rules! engine_contract {
+    ($setup:path) => {
+        $crate::engine_contract!(@tests $setup;
+            holds::hold_then_find,
+            holds::hold_refuses_unknown_and_oversized_requests,
+            holds::confirm_turns_hold_into_booking,
+            holds::release_returns_seats_at_once,
+            holds::expired_hold_stops_counting_and_sweep_promotes,
+            holds::expire_holds_takes_oldest_first_up_to_limit,
+            holds::confirm_at_or_after_expiry_is_expired_and_never_booked,
+            holds::confirm_racing_expire_holds_ends_each_hold_once,
+            holds::concurrent_holds_never_exceed_capacity,
+            holds::concurrent_sweepers_expire_each_hold_once,
+            bookings::direct_booking_is_confirmed_and_found,
+            bookings::book_refuses_unknown_event_and_type,
+            bookings::type_quota_and_event_capacity_both_limit_bookings,
+            bookings::allow_partial_books_what_is_left,
+            bookings::sold_out_fails_or_waitlists,
+            bookings::already_waitlisted_books_nothing,
+            bookings::sales_window_and_cancelled_event_refuse,
+            bookings::purchase_limit_counts_bookings_holds_and_waiting,
+            bookings::idempotent_repeat_returns_first_outcome,
+            bookings::idempotency_key_with_other_request_is_refused,
+            bookings::failed_request_stores_no_idempotency_key,
+            bookings::concurrent_repeats_of_one_key_book_once,
+            bookings::concurrent_requests_with_one_key_and_two_bodies_book_once,
+            bookings::cancel_part_then_all,
+            bookings::cancel_refuses_unknown_too_many_and_cancelled,
+            bookings::user_bookings_newest_first_filtered_and_paged,
+            bookings::capacity_cannot_drop_below_sold_and_held,
+            waitlist::join_refused_while_seats_are_free,
+            waitlist::join_refuses_unknown_and_closed_events,
+            waitlist::promotion_is_strict_fifo,
+            waitlist::cancellation_promotes,
+            waitlist::hold_release_promotes,
+            waitlist::hold_expiry_promotes_before_anyone_new,
+            waitlist::raised_capacity_promotes,
+            waitlist::blocking_head_leaving_promotes,
+            waitlist::leave_rules,
+            waitlist::event_queue_positions_follow_join_order,
+            waitlist::user_entries_newest_first,
+            waitlist::event_cancel_cascades,
+            analytics::event_stats_per_event_and_organizer,
+            invariants::flash_sale_sells_exactly_capacity,
+            invariants::concurrent_cancellations_promote_first_waiting,
+            invariants::mixed_workload_keeps_invariants,
         );
     };
     (@tests $setup:path; $($module:ident :: $test:ident),* $(,)?) => {

@@ -194,7 +194,12 @@ mod tests {
         for s in [BookingStatus::Confirmed, BookingStatus::Cancelled] {
             assert_eq!(s.as_str().parse::<BookingStatus>(), Ok(s));
         }
-        for s in [WaitlistStatus::Waiting, WaitlistStatus::Promoted, WaitlistStatus::Left, WaitlistStatus::Closed] {
+        for s in [
+            WaitlistStatus::Waiting,
+            WaitlistStatus::Promoted,
+            WaitlistStatus::Left,
+            WaitlistStatus::Closed,
+        ] {
             assert_eq!(s.as_str().parse::<WaitlistStatus>(), Ok(s));
         }
         assert!("maybe".parse::<OnSoldOut>().is_err());

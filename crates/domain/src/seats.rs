@@ -54,15 +54,29 @@ impl Seats {
     #[must_use]
     pub fn free(&self, ty: TicketTypeId) -> u32 {
         self.of(ty).map_or(0, |t| {
-            let type_free = t.quantity.map_or(u32::MAX, |q| q.saturating_sub(t.sold + t.held));
+            let type_free = t
+                .quantity
+                .map_or(u32::MAX, |q| q.saturating_sub(t.sold + t.held));
             type_free.min(self.event_free())
         })
     }
 
     fn apply(&mut self, ty: TicketTypeId, taken: Taken, change: impl Fn(u32) -> u32) {
         let (event, ticket) = match taken {
-            Taken::Held => (&mut self.held, self.types.iter_mut().find(|t| t.id == ty).map(|t| &mut t.held)),
-            Taken::Sold => (&mut self.sold, self.types.iter_mut().find(|t| t.id == ty).map(|t| &mut t.sold)),
+            Taken::Held => (
+                &mut self.held,
+                self.types
+                    .iter_mut()
+                    .find(|t| t.id == ty)
+                    .map(|t| &mut t.held),
+            ),
+            Taken::Sold => (
+                &mut self.sold,
+                self.types
+                    .iter_mut()
+                    .find(|t| t.id == ty)
+                    .map(|t| &mut t.sold),
+            ),
         };
         *event = change(*event);
         if let Some(ticket) = ticket {
@@ -133,7 +147,12 @@ pub struct Plan {
 ///
 /// # Errors
 /// The number of free seats, when the request fails as sold out.
-pub fn plan_booking(free: u32, qty: u32, allow_partial: bool, on_sold_out: OnSoldOut) -> Result<Plan, u32> {
+pub fn plan_booking(
+    free: u32,
+    qty: u32,
+    allow_partial: bool,
+    on_sold_out: OnSoldOut,
+) -> Result<Plan, u32> {
     let waitlist = on_sold_out == OnSoldOut::Waitlist;
     if free >= qty {
         Ok(Plan { book: qty, wait: 0 })
@@ -195,7 +214,9 @@ impl SaleTerms {
             return Err(SaleRefusal::SalesClosed);
         }
         match self.max_tickets_per_user {
-            Some(limit) if already + qty > limit => Err(SaleRefusal::PurchaseLimitExceeded { limit, already }),
+            Some(limit) if already + qty > limit => {
+                Err(SaleRefusal::PurchaseLimitExceeded { limit, already })
+            }
             _ => Ok(()),
         }
     }
@@ -238,10 +259,17 @@ mod tests {
         assert_eq!(s.free(ids[1]), 0, "event capacity is full");
         assert_eq!((s.sold, s.held), (6, 4));
         s.sell_held(ids[0], 2);
-        assert_eq!((s.sold, s.held, s.types[0].sold, s.types[0].held), (8, 2, 2, 2));
+        assert_eq!(
+            (s.sold, s.held, s.types[0].sold, s.types[0].held),
+            (8, 2, 2, 2)
+        );
         s.give_back(ids[0], 2, Taken::Held);
         assert_eq!(s.free(ids[0]), 2);
-        assert_eq!(s.free(TicketTypeId::generate()), 0, "unknown types have no seats");
+        assert_eq!(
+            s.free(TicketTypeId::generate()),
+            0,
+            "unknown types have no seats"
+        );
         assert!(!s.take(ids[1], 0, Taken::Sold), "taking nothing is refused");
     }
 
@@ -256,18 +284,37 @@ mod tests {
         };
         let queue = [w(2), w(2), w(1)];
         let promoted = promote(&mut s, &queue);
-        assert_eq!(promoted, &queue[..1], "the second entry does not fit, so the third may not overtake");
+        assert_eq!(
+            promoted,
+            &queue[..1],
+            "the second entry does not fit, so the third may not overtake"
+        );
         assert_eq!(s.free(ids[0]), 1);
     }
 
     #[test]
     fn booking_plans_follow_the_contract() {
         use OnSoldOut::{Fail, Waitlist};
-        assert_eq!(plan_booking(5, 3, false, Fail), Ok(Plan { book: 3, wait: 0 }));
-        assert_eq!(plan_booking(2, 3, true, Waitlist), Ok(Plan { book: 2, wait: 1 }));
-        assert_eq!(plan_booking(2, 3, true, Fail), Ok(Plan { book: 2, wait: 0 }));
-        assert_eq!(plan_booking(2, 3, false, Waitlist), Ok(Plan { book: 0, wait: 3 }));
-        assert_eq!(plan_booking(0, 3, true, Waitlist), Ok(Plan { book: 0, wait: 3 }));
+        assert_eq!(
+            plan_booking(5, 3, false, Fail),
+            Ok(Plan { book: 3, wait: 0 })
+        );
+        assert_eq!(
+            plan_booking(2, 3, true, Waitlist),
+            Ok(Plan { book: 2, wait: 1 })
+        );
+        assert_eq!(
+            plan_booking(2, 3, true, Fail),
+            Ok(Plan { book: 2, wait: 0 })
+        );
+        assert_eq!(
+            plan_booking(2, 3, false, Waitlist),
+            Ok(Plan { book: 0, wait: 3 })
+        );
+        assert_eq!(
+            plan_booking(0, 3, true, Waitlist),
+            Ok(Plan { book: 0, wait: 3 })
+        );
         assert_eq!(plan_booking(2, 3, false, Fail), Err(2));
     }
 
@@ -284,10 +331,19 @@ mod tests {
         assert_eq!(terms.allow(1, 3, now), Ok(()));
         assert_eq!(
             terms.allow(2, 3, now),
-            Err(SaleRefusal::PurchaseLimitExceeded { limit: 4, already: 2 })
+            Err(SaleRefusal::PurchaseLimitExceeded {
+                limit: 4,
+                already: 2
+            })
         );
-        assert_eq!(terms.allow(0, 1, now - Duration::hours(2)), Err(SaleRefusal::SalesClosed));
-        assert_eq!(terms.allow(0, 1, now + Duration::days(1)), Err(SaleRefusal::SalesClosed));
+        assert_eq!(
+            terms.allow(0, 1, now - Duration::hours(2)),
+            Err(SaleRefusal::SalesClosed)
+        );
+        assert_eq!(
+            terms.allow(0, 1, now + Duration::days(1)),
+            Err(SaleRefusal::SalesClosed)
+        );
         let cancelled = SaleTerms {
             status: EventStatus::Cancelled,
             ..terms

@@ -86,6 +86,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource!("/users/me/password", put => users::change_password),
                 )
+                .service(resource!("/users/me/bookings", get => bookings::my_bookings))
+                .service(resource!("/users/me/waitlist", get => waitlist::my_entries))
                 .service(resource!("/users", get => users::list_users))
                 .service(resource!("/users/{id}", patch => users::update_user))
                 .service(

@@ -4,13 +4,18 @@
 use crate::UserCreateArgs;
 use crate::config::{self, Database, DatabaseArgs, ServeArgs};
 use crate::mailer::LogMailer;
+use crate::sweeper::Sweeper;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
-use boxoffice_domain::ports::{EventRepository, HealthCheck, TokenStore, UserRepository};
+use boxoffice_domain::ports::{
+    Analytics, Bookings, EventRepository, HealthCheck, Reservations, TokenStore, UserRepository,
+    Waitlists,
+};
 use boxoffice_domain::services::{
-    AccountPorts, AccountService, AccountSettings, EventService, NewAccount, create_account,
+    AccountPorts, AccountService, AccountSettings, BookingPorts, BookingService, EventService,
+    NewAccount, create_account,
 };
 use boxoffice_domain::user::{Email, Password, PersonName, Role};
 use boxoffice_domain::{Clock, SystemClock};
@@ -25,19 +30,34 @@ struct Stores {
     users: Arc<dyn UserRepository>,
     tokens: Arc<dyn TokenStore>,
     events: Arc<dyn EventRepository>,
+    reservations: Arc<dyn Reservations>,
+    bookings: Arc<dyn Bookings>,
+    waitlists: Arc<dyn Waitlists>,
+    analytics: Arc<dyn Analytics>,
     health: Arc<dyn HealthCheck>,
 }
 
 impl Stores {
     fn from<S>(store: S) -> Self
     where
-        S: UserRepository + TokenStore + EventRepository + HealthCheck,
+        S: UserRepository
+            + TokenStore
+            + EventRepository
+            + Reservations
+            + Bookings
+            + Waitlists
+            + Analytics
+            + HealthCheck,
     {
         let store = Arc::new(store);
         Self {
             users: store.clone(),
             tokens: store.clone(),
             events: store.clone(),
+            reservations: store.clone(),
+            bookings: store.clone(),
+            waitlists: store.clone(),
+            analytics: store.clone(),
             health: store,
         }
     }
@@ -128,14 +148,28 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets_for_metric(
             metrics_exporter_prometheus::Matcher::Full("http_request_duration_seconds".to_owned()),
-            &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0],
+            &[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ],
         )
         .context("cannot configure the metrics buckets")?
         .install_recorder()
         .context("cannot install the metrics recorder")?;
+    let bookings = Arc::new(BookingService::new(
+        BookingPorts {
+            reservations: stores.reservations,
+            bookings: stores.bookings,
+            waitlists: stores.waitlists,
+            analytics: stores.analytics,
+            events: stores.events.clone(),
+            clock: clock.clone(),
+        },
+        Duration::seconds(i64::from(args.hold_ttl_secs)),
+    ));
     let state = web::Data::new(AppState {
         accounts: Arc::new(accounts),
         events: Arc::new(EventService::new(stores.events, clock.clone())),
+        bookings: bookings.clone(),
         health: vec![stores.health],
         clock,
         render_metrics: Arc::new(move || metrics.render()),
@@ -158,7 +192,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "listening"
         );
     }
-    server.run().await.context("the HTTP server failed")?;
+    let sweeper = Sweeper::start(bookings);
+    let served = server.run().await.context("the HTTP server failed");
+    sweeper.stop().await;
     tracing::info!("stopped");
-    Ok(())
+    served
 }

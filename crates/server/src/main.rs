@@ -3,6 +3,7 @@
 mod app;
 mod config;
 mod mailer;
+mod sweeper;
 mod telemetry;
 
 use clap::{Parser, Subcommand};

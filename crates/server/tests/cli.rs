@@ -1,5 +1,6 @@
 //! The binary's command line: help lists every setting, bad configuration fails with one
 //! clear line and never a panic.
+#![allow(clippy::expect_used)] // test code: failing loudly is the point
 
 use std::process::Command;
 

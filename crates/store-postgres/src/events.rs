@@ -4,9 +4,11 @@ use crate::PgStore;
 use crate::models::{
     EventDetailsRow, EventRow, NewEventKeys, NewTicketTypeRow, TicketTypeRow, to_u32,
 };
-use crate::schema::{events, ticket_types};
+use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
+use crate::seat_txn::{ACTIVE, SeatTxn};
 use anyhow::Context as _;
 use async_trait::async_trait;
+use boxoffice_domain::booking::{BookingStatus, WaitlistStatus};
 use boxoffice_domain::event::{
     Event, EventCursor, EventDetails, EventQuery, EventStatus, NewEvent,
 };
@@ -33,22 +35,78 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-/// `rows` with their ticket types, read in one query, in the order of `rows`.
+/// Seats of `active` holds of `events` that expired by `now`, by event and ticket type.
+async fn expired_held(
+    conn: &mut AsyncPgConnection,
+    events: &[Uuid],
+    now: Timestamp,
+) -> anyhow::Result<Vec<(Uuid, Uuid, i64)>> {
+    let rows = holds::table
+        .filter(holds::event_id.eq_any(events))
+        .filter(holds::status.eq(ACTIVE))
+        .filter(holds::expires_at.le(now))
+        .group_by((holds::event_id, holds::ticket_type_id))
+        .select((
+            holds::event_id,
+            holds::ticket_type_id,
+            diesel::dsl::sum(holds::quantity),
+        ))
+        .load::<(Uuid, Uuid, Option<i64>)>(conn)
+        .await
+        .context("cannot read expired holds")?;
+    Ok(rows
+        .into_iter()
+        .map(|(event, ty, seats)| (event, ty, seats.unwrap_or(0)))
+        .collect())
+}
+
+/// `held` less `expired` seats, never below zero.
+fn less(held: i32, expired: i64) -> i32 {
+    i32::try_from((i64::from(held) - expired).max(0)).unwrap_or(held)
+}
+
+/// Takes the seats of holds that expired by `now` (but are not swept yet) out of `held`
+/// of `events` and their `types`.
+async fn discount_expired_holds(
+    conn: &mut AsyncPgConnection,
+    events: &mut [EventRow],
+    types: &mut [TicketTypeRow],
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let ids: Vec<Uuid> = events.iter().filter(|e| e.held > 0).map(|e| e.id).collect();
+    if ids.is_empty() {
+        return Ok(()); // nothing held: no active holds
+    }
+    for (event, ty, seats) in expired_held(conn, &ids, now).await? {
+        if let Some(row) = events.iter_mut().find(|row| row.id == event) {
+            row.held = less(row.held, seats);
+        }
+        if let Some(row) = types.iter_mut().find(|row| row.id == ty) {
+            row.held = less(row.held, seats);
+        }
+    }
+    Ok(())
+}
+
+/// `rows` with their ticket types, read in one query, in the order of `rows`; holds that
+/// expired by `now` no longer count as held.
 async fn with_ticket_types(
     conn: &mut AsyncPgConnection,
-    rows: Vec<EventRow>,
+    mut rows: Vec<EventRow>,
+    now: Timestamp,
 ) -> anyhow::Result<Vec<Event>> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let types = ticket_types::table
+    let mut types = ticket_types::table
         .filter(ticket_types::event_id.eq_any(&ids))
         .order((ticket_types::event_id.asc(), ticket_types::position.asc()))
         .select(TicketTypeRow::as_select())
-        .load(conn)
+        .load::<TicketTypeRow>(conn)
         .await
         .context("cannot read ticket types")?;
+    discount_expired_holds(conn, &mut rows, &mut types, now).await?;
     let mut by_event: HashMap<Uuid, Vec<TicketTypeRow>> = HashMap::with_capacity(rows.len());
     for ticket_type in types {
         by_event
@@ -64,24 +122,33 @@ async fn with_ticket_types(
         .collect()
 }
 
-/// The event `id` with its ticket types, read on `conn` (inside the caller's transaction).
-async fn load_event(conn: &mut AsyncPgConnection, id: Uuid) -> anyhow::Result<Option<Event>> {
+/// The event `id` with its ticket types and counters as of `now`, read on `conn` (inside
+/// the caller's transaction).
+async fn load_event(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: Timestamp,
+) -> anyhow::Result<Option<Event>> {
     let row = events::table
         .find(id)
         .select(EventRow::as_select())
-        .first(conn)
+        .first::<EventRow>(conn)
         .await
         .optional()
         .with_context(|| format!("cannot read event {id}"))?;
     match row {
-        Some(row) => Ok(with_ticket_types(conn, vec![row]).await?.pop()),
+        Some(row) => Ok(with_ticket_types(conn, vec![row], now).await?.pop()),
         None => Ok(None),
     }
 }
 
 /// `load_event` for an event the caller has just written: missing is a bug.
-async fn reload_event(conn: &mut AsyncPgConnection, id: Uuid) -> anyhow::Result<Event> {
-    load_event(conn, id)
+async fn reload_event(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: Timestamp,
+) -> anyhow::Result<Event> {
+    load_event(conn, id, now)
         .await?
         .with_context(|| format!("event {id} vanished inside its own transaction"))
 }
@@ -111,19 +178,19 @@ impl EventRepository for PgStore {
                     .execute(conn)
                     .await?;
             }
-            reload_event(conn, event.id.as_uuid()).await
+            reload_event(conn, event.id.as_uuid(), event.created_at).await
         })
         .await
         .with_context(|| format!("cannot create event {}", event.id))
     }
 
-    async fn find(&self, id: EventId, _now: Timestamp) -> anyhow::Result<Option<Event>> {
+    async fn find(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<Event>> {
         let mut conn = self.conn().await?;
         // One snapshot for the event and its types, so their counters agree.
         conn.build_transaction()
             .read_only()
             .repeatable_read()
-            .run::<_, anyhow::Error, _>(async |conn| load_event(conn, id.as_uuid()).await)
+            .run::<_, anyhow::Error, _>(async |conn| load_event(conn, id.as_uuid(), now).await)
             .await
     }
 
@@ -151,19 +218,22 @@ impl EventRepository for PgStore {
                     .or(events::starts_at.eq(starts_at).and(events::id.gt(id))),
             );
         }
-        let limit = query.page.limit;
+        let (limit, now) = (query.page.limit, query.now);
         let mut conn = self.conn().await?;
         conn.build_transaction()
             .read_only()
             .repeatable_read()
             .run::<_, anyhow::Error, _>(async |conn| {
-                let rows = select.load(conn).await.context("cannot list events")?;
+                let rows = select
+                    .load::<EventRow>(conn)
+                    .await
+                    .context("cannot list events")?;
                 let page = Page::from_rows(rows, limit, |row: &EventRow| EventCursor {
                     starts_at: row.starts_at,
                     id: EventId::from_uuid(row.id),
                 });
                 Ok(Page {
-                    items: with_ticket_types(conn, page.items).await?,
+                    items: with_ticket_types(conn, page.items, now).await?,
                     next: page.next,
                 })
             })
@@ -174,32 +244,12 @@ impl EventRepository for PgStore {
         &self,
         id: EventId,
         details: &EventDetails,
+        now: Timestamp,
     ) -> Result<Event, UpdateEventError> {
         let changes = EventDetailsRow::new(details)?;
         let mut conn = self.conn().await?;
         conn.transaction::<Updated, anyhow::Error, _>(async |conn| {
-            let Some((status, sold, held)) = events::table
-                .find(id.as_uuid())
-                .select((events::status, events::sold, events::held))
-                .for_update()
-                .first::<(String, i32, i32)>(conn)
-                .await
-                .optional()?
-            else {
-                return Ok(Err(UpdateEventError::NotFound));
-            };
-            if status == EventStatus::Cancelled.as_str() {
-                return Ok(Err(UpdateEventError::Cancelled));
-            }
-            let taken = to_u32(sold, "sold")? + to_u32(held, "held")?;
-            if details.capacity < taken {
-                return Ok(Err(UpdateEventError::CapacityBelowSold { taken }));
-            }
-            diesel::update(events::table.find(id.as_uuid()))
-                .set(changes)
-                .execute(conn)
-                .await?;
-            Ok(Ok(reload_event(conn, id.as_uuid()).await?))
+            update_in(conn, id, changes, now).await
         })
         .await
         .with_context(|| format!("cannot update event {id}"))?
@@ -208,33 +258,131 @@ impl EventRepository for PgStore {
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {
         let mut conn = self.conn().await?;
         let cancelled = conn
-            .transaction::<_, anyhow::Error, _>(async |conn| {
-                let Some(status) = events::table
-                    .find(id.as_uuid())
-                    .select(events::status)
-                    .for_update()
-                    .first::<String>(conn)
-                    .await
-                    .optional()?
-                else {
-                    return Ok(None);
-                };
-                // Already cancelled: keep the first cancellation time.
-                if status != EventStatus::Cancelled.as_str() {
-                    diesel::update(events::table.find(id.as_uuid()))
-                        .set((
-                            events::status.eq(EventStatus::Cancelled.as_str()),
-                            events::cancelled_at.eq(now),
-                        ))
-                        .execute(conn)
-                        .await?;
-                }
-                Ok(Some(reload_event(conn, id.as_uuid()).await?))
-            })
+            .transaction::<_, anyhow::Error, _>(async |conn| cancel_in(conn, id, now).await)
             .await
             .with_context(|| format!("cannot cancel event {id}"))?;
         cancelled.ok_or(CancelEventError::NotFound)
     }
+}
+
+/// Checks a new capacity under the event's lock, after the sweep, and promotes into it.
+async fn resize(
+    conn: &mut AsyncPgConnection,
+    txn: &mut SeatTxn,
+    capacity: u32,
+) -> anyhow::Result<Result<(), UpdateEventError>> {
+    if txn.is_cancelled() {
+        return Ok(Err(UpdateEventError::Cancelled));
+    }
+    let taken = txn.seats.sold + txn.seats.held;
+    if capacity < taken {
+        return Ok(Err(UpdateEventError::CapacityBelowSold { taken }));
+    }
+    txn.seats.capacity = capacity;
+    txn.promote(conn).await?;
+    Ok(Ok(()))
+}
+
+/// The seat transaction of `update_details`. The counters (with the new capacity) are
+/// written before the other fields, so no statement sees more seats taken than capacity.
+async fn update_in(
+    conn: &mut AsyncPgConnection,
+    id: EventId,
+    changes: EventDetailsRow<'_>,
+    now: Timestamp,
+) -> anyhow::Result<Updated> {
+    let Some(mut txn) = SeatTxn::begin(conn, id, now).await? else {
+        return Ok(Err(UpdateEventError::NotFound));
+    };
+    let resized = resize(conn, &mut txn, to_u32(changes.capacity, "capacity")?).await?;
+    txn.finish(conn).await?;
+    if let Err(refused) = resized {
+        return Ok(Err(refused));
+    }
+    diesel::update(events::table.find(id.as_uuid()))
+        .set(changes)
+        .execute(conn)
+        .await?;
+    Ok(Ok(reload_event(conn, id.as_uuid(), now).await?))
+}
+
+/// Cancels the event's confirmed bookings, releases its active holds and closes its
+/// waiting entries, under its lock; zeroes its counters in `txn`.
+async fn cascade(conn: &mut AsyncPgConnection, txn: &mut SeatTxn) -> anyhow::Result<()> {
+    let (event, now) = (txn.event_id.as_uuid(), txn.now);
+    let cancelled = diesel::update(
+        bookings::table
+            .filter(bookings::event_id.eq(event))
+            .filter(bookings::status.eq(BookingStatus::Confirmed.as_str())),
+    )
+    .set((
+        bookings::status.eq(BookingStatus::Cancelled.as_str()),
+        bookings::cancelled_at.eq(now),
+    ))
+    .returning(bookings::quantity)
+    .load::<i32>(conn)
+    .await
+    .context("cannot cancel bookings")?;
+    let released = diesel::update(
+        holds::table
+            .filter(holds::event_id.eq(event))
+            .filter(holds::status.eq(ACTIVE)),
+    )
+    .set((holds::status.eq("released"), holds::ended_at.eq(now)))
+    .execute(conn)
+    .await
+    .context("cannot release holds")?;
+    let closed = diesel::update(
+        waitlist_entries::table
+            .filter(waitlist_entries::event_id.eq(event))
+            .filter(waitlist_entries::status.eq(WaitlistStatus::Waiting.as_str())),
+    )
+    .set((
+        waitlist_entries::status.eq(WaitlistStatus::Closed.as_str()),
+        waitlist_entries::ended_at.eq(now),
+    ))
+    .execute(conn)
+    .await
+    .context("cannot close the waitlist")?;
+    let seats = cancelled
+        .iter()
+        .map(|&q| to_u32(q, "booking quantity"))
+        .sum::<anyhow::Result<u32>>()?;
+    txn.clear(seats);
+    tracing::info!(
+        event_id = %txn.event_id,
+        bookings = cancelled.len(),
+        seats,
+        holds = released,
+        entries = closed,
+        "event cancelled"
+    );
+    Ok(())
+}
+
+/// The seat transaction of `cancel`; `None` when there is no such event. Cancelling
+/// again changes nothing and keeps the first cancellation time.
+async fn cancel_in(
+    conn: &mut AsyncPgConnection,
+    id: EventId,
+    now: Timestamp,
+) -> anyhow::Result<Option<Event>> {
+    let Some(mut txn) = SeatTxn::lock(conn, id, now).await? else {
+        return Ok(None);
+    };
+    if !txn.is_cancelled() {
+        txn.sweep(conn).await?;
+        cascade(conn, &mut txn).await?;
+        txn.finish(conn).await?;
+        diesel::update(events::table.find(id.as_uuid()))
+            .set((
+                events::status.eq(EventStatus::Cancelled.as_str()),
+                events::cancelled_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(Some(reload_event(conn, id.as_uuid(), now).await?))
 }
 
 #[cfg(test)]

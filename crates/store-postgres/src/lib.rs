@@ -2,14 +2,21 @@
 //! in a database, over Postgres with diesel-async and a deadpool pool.
 //!
 //! Each port operation runs in one transaction of its own; rows that are read and then
-//! written are locked with `SELECT ... FOR UPDATE`. No libpq: diesel-async speaks to
-//! Postgres through tokio-postgres.
+//! written are locked with `SELECT ... FOR UPDATE`. Operations on seats (holds,
+//! bookings, waitlists, event changes) run the seat transaction of
+//! `docs/seat-accounting.md` under their event's row lock (see `seat_txn`). No libpq:
+//! diesel-async speaks to Postgres through tokio-postgres.
 
+mod analytics;
+mod bookings;
 mod events;
+mod holds;
 mod models;
 mod schema;
+mod seat_txn;
 mod tokens;
 mod users;
+mod waitlist;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -28,8 +35,13 @@ use std::time::Duration;
 /// The Postgres schema, applied by [`run_migrations`].
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
-/// How long to wait for a pooled connection, a new connection or a recycle check.
+/// How long to wait for a new connection or a recycle check.
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request waits for a pooled connection. Seat transactions of one event are
+/// serialised on its row lock, so a flash sale queues requests here: they must wait
+/// their turn, not fail after a few seconds.
+const POOL_WAIT: Duration = Duration::from_secs(30);
 
 /// Taken for the duration of a migration run, so two instances starting together do not
 /// apply the same migration twice. Any constant works; this is "boxoffi" in ASCII.
@@ -69,7 +81,7 @@ pub async fn connect(url: &str, max_connections: usize) -> anyhow::Result<PgStor
     let pool = Pool::builder(manager)
         .max_size(max_connections.max(1))
         .runtime(deadpool::Runtime::Tokio1)
-        .wait_timeout(Some(POOL_TIMEOUT))
+        .wait_timeout(Some(POOL_WAIT))
         .create_timeout(Some(POOL_TIMEOUT))
         .recycle_timeout(Some(POOL_TIMEOUT))
         .build()

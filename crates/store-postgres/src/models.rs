@@ -1,12 +1,18 @@
 //! Row structs: the shape of each table as diesel reads and writes it, and the
 //! conversions to and from the domain's types.
 
-use crate::schema::{events, password_reset_tokens, refresh_tokens, ticket_types, users};
+use crate::schema::{
+    bookings, events, holds, password_reset_tokens, refresh_tokens, ticket_types, users,
+    waitlist_entries,
+};
 use anyhow::Context as _;
+use boxoffice_domain::booking::{Booking, Hold, WaitlistEntry, WaitlistStatus};
 use boxoffice_domain::event::{Event, EventDetails, NewEvent, NewTicketType, TicketType};
 use boxoffice_domain::ports::{NewRefreshToken, NewResetToken};
 use boxoffice_domain::user::{Credentials, NewUser, PasswordHash, User};
-use boxoffice_domain::{EventId, TicketTypeId, Timestamp, UserId};
+use boxoffice_domain::{
+    BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId,
+};
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -324,4 +330,172 @@ impl<'a> NewTicketTypeRow<'a> {
             quantity: opt_to_i32(ticket_type.quantity, "quantity")?,
         })
     }
+}
+
+/// A status column's text as the domain's enum; a bad value in the database is a bug.
+fn parse_status<T: std::str::FromStr<Err = String>>(text: &str, what: Uuid) -> anyhow::Result<T> {
+    text.parse()
+        .map_err(|e: String| anyhow::anyhow!("row {what}: {e}"))
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = holds, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct HoldRow {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub ticket_type_id: Uuid,
+    pub user_id: Uuid,
+    pub quantity: i32,
+    pub status: String,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
+impl HoldRow {
+    pub(crate) fn into_hold(self) -> anyhow::Result<Hold> {
+        Ok(Hold {
+            id: HoldId::from_uuid(self.id),
+            event_id: EventId::from_uuid(self.event_id),
+            ticket_type_id: TicketTypeId::from_uuid(self.ticket_type_id),
+            user_id: UserId::from_uuid(self.user_id),
+            quantity: to_u32(self.quantity, "hold quantity")?,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// A new hold; `status` starts as the schema's default, `active`.
+#[derive(Insertable)]
+#[diesel(table_name = holds)]
+pub(crate) struct NewHoldRow {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub ticket_type_id: Uuid,
+    pub user_id: Uuid,
+    pub quantity: i32,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+}
+
+impl NewHoldRow {
+    pub(crate) fn new(hold: &Hold) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: hold.id.as_uuid(),
+            event_id: hold.event_id.as_uuid(),
+            ticket_type_id: hold.ticket_type_id.as_uuid(),
+            user_id: hold.user_id.as_uuid(),
+            quantity: to_i32(hold.quantity, "hold quantity")?,
+            expires_at: hold.expires_at,
+            created_at: hold.created_at,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = bookings, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct BookingRow {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub ticket_type_id: Uuid,
+    pub user_id: Uuid,
+    pub quantity: i32,
+    pub status: String,
+    pub source: String,
+    pub created_at: Timestamp,
+    pub cancelled_at: Option<Timestamp>,
+}
+
+impl BookingRow {
+    pub(crate) fn into_booking(self) -> anyhow::Result<Booking> {
+        Ok(Booking {
+            id: BookingId::from_uuid(self.id),
+            event_id: EventId::from_uuid(self.event_id),
+            ticket_type_id: TicketTypeId::from_uuid(self.ticket_type_id),
+            user_id: UserId::from_uuid(self.user_id),
+            quantity: to_u32(self.quantity, "booking quantity")?,
+            status: parse_status(&self.status, self.id)?,
+            source: parse_status(&self.source, self.id)?,
+            created_at: self.created_at,
+            cancelled_at: self.cancelled_at,
+        })
+    }
+}
+
+/// A new booking, from a hold (`hold_id`) or not.
+#[derive(Insertable)]
+#[diesel(table_name = bookings)]
+pub(crate) struct NewBookingRow {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub ticket_type_id: Uuid,
+    pub user_id: Uuid,
+    pub quantity: i32,
+    pub status: &'static str,
+    pub source: &'static str,
+    pub hold_id: Option<Uuid>,
+    pub created_at: Timestamp,
+    pub cancelled_at: Option<Timestamp>,
+}
+
+impl NewBookingRow {
+    pub(crate) fn new(booking: &Booking, hold_id: Option<HoldId>) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: booking.id.as_uuid(),
+            event_id: booking.event_id.as_uuid(),
+            ticket_type_id: booking.ticket_type_id.as_uuid(),
+            user_id: booking.user_id.as_uuid(),
+            quantity: to_i32(booking.quantity, "booking quantity")?,
+            status: booking.status.as_str(),
+            source: booking.source.as_str(),
+            hold_id: hold_id.map(|h| h.as_uuid()),
+            created_at: booking.created_at,
+            cancelled_at: booking.cancelled_at,
+        })
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = waitlist_entries, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct EntryRow {
+    pub id: Uuid,
+    pub seq: i64,
+    pub event_id: Uuid,
+    pub ticket_type_id: Uuid,
+    pub user_id: Uuid,
+    pub quantity: i32,
+    pub status: String,
+    pub booking_id: Option<Uuid>,
+    pub created_at: Timestamp,
+}
+
+impl EntryRow {
+    /// The entry, with `position` when it is waiting (ignored otherwise).
+    pub(crate) fn into_entry(self, position: u32) -> anyhow::Result<WaitlistEntry> {
+        let status: WaitlistStatus = parse_status(&self.status, self.id)?;
+        Ok(WaitlistEntry {
+            id: WaitlistEntryId::from_uuid(self.id),
+            event_id: EventId::from_uuid(self.event_id),
+            ticket_type_id: TicketTypeId::from_uuid(self.ticket_type_id),
+            user_id: UserId::from_uuid(self.user_id),
+            quantity: to_u32(self.quantity, "entry quantity")?,
+            position: (status == WaitlistStatus::Waiting).then_some(position),
+            status,
+            booking_id: self.booking_id.map(BookingId::from_uuid),
+            created_at: self.created_at,
+            queue_seq: u64::try_from(self.seq).context("negative waitlist seq")?,
+        })
+    }
+}
+
+/// A new waiting entry; `seq` comes from the identity column, `status` from the default.
+#[derive(Insertable)]
+#[diesel(table_name = waitlist_entries)]
+pub(crate) struct NewEntryRow {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub ticket_type_id: Uuid,
+    pub user_id: Uuid,
+    pub quantity: i32,
+    pub created_at: Timestamp,
 }

@@ -56,6 +56,7 @@ diesel::table! {
         waitlist_count -> Int4,
         created_at -> Timestamptz,
         cancelled_at -> Nullable<Timestamptz>,
+        cancelled_seats -> Int4,
     }
 }
 
@@ -72,6 +73,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    holds (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        ticket_type_id -> Uuid,
+        user_id -> Uuid,
+        quantity -> Int4,
+        status -> Text,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    bookings (id) {
+        id -> Uuid,
+        event_id -> Uuid,
+        ticket_type_id -> Uuid,
+        user_id -> Uuid,
+        quantity -> Int4,
+        status -> Text,
+        source -> Text,
+        hold_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        cancelled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    waitlist_entries (id) {
+        id -> Uuid,
+        seq -> Int8,
+        event_id -> Uuid,
+        ticket_type_id -> Uuid,
+        user_id -> Uuid,
+        quantity -> Int4,
+        status -> Text,
+        booking_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Uuid,
+        key -> Text,
+        request_hash -> Text,
+        booking_id -> Nullable<Uuid>,
+        waitlist_entry_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(events -> users (organizer_id));
@@ -83,4 +139,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     password_reset_tokens,
     events,
     ticket_types,
+    holds,
+    bookings,
+    waitlist_entries,
+    idempotency_keys,
 );

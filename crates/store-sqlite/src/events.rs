@@ -1,8 +1,12 @@
 //! Events and their ticket types.
 
 use crate::SqliteStore;
+use crate::bookings::cancel_event_bookings;
 use crate::convert::{count, instant, instant_opt, micros, micros_opt, stored_count, uuid};
-use crate::schema::{events, ticket_types};
+use crate::holds::{HoldStatus, end_event_holds};
+use crate::schema::{events, holds, ticket_types};
+use crate::seat_txn::{SeatTxn, with_seats, with_swept_seats};
+use crate::waitlist::close_queue;
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::event::{
@@ -163,7 +167,8 @@ fn with_ticket_types(c: &mut SqliteConnection, rows: Vec<EventRow>) -> anyhow::R
         .collect()
 }
 
-fn load_event(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Option<Event>> {
+/// The event with its ticket types and counters as stored.
+pub(crate) fn load_event(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Option<Event>> {
     let Some(row) = find_row(c, id)? else {
         return Ok(None);
     };
@@ -172,6 +177,65 @@ fn load_event(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Option<Ev
 
 fn load_existing(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Event> {
     load_event(c, id)?.with_context(|| format!("event {id} vanished inside its transaction"))
+}
+
+/// Leaves out of `held` (event and type) the active holds that expired by `now` but are
+/// not swept yet, so they stop counting at once.
+fn discount_expired_holds(
+    c: &mut SqliteConnection,
+    events: &mut [Event],
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = events.iter().map(|e| e.id.to_string()).collect();
+    let expired: Vec<(String, String, Option<i64>)> = holds::table
+        .filter(holds::event_id.eq_any(&ids))
+        .filter(holds::status.eq(HoldStatus::Active.as_str()))
+        .filter(holds::expires_at.le(micros(now)))
+        .group_by((holds::event_id, holds::ticket_type_id))
+        .select((
+            holds::event_id,
+            holds::ticket_type_id,
+            diesel::dsl::sum(holds::quantity),
+        ))
+        .load(c)
+        .context("cannot read expired holds")?;
+    for (event_id, ty, seats) in expired {
+        let seats = u32::try_from(seats.unwrap_or(0)).context("held seats out of range")?;
+        let (event_id, ty) = (uuid(&event_id)?, TicketTypeId::from_uuid(uuid(&ty)?));
+        let Some(event) = events.iter_mut().find(|e| e.id.as_uuid() == event_id) else {
+            continue;
+        };
+        event.held = event.held.saturating_sub(seats);
+        if let Some(t) = event.ticket_types.iter_mut().find(|t| t.id == ty) {
+            t.held = t.held.saturating_sub(seats);
+        }
+    }
+    Ok(())
+}
+
+/// Sets the new capacity unless it is below the seats sold and held after the sweep.
+fn change_capacity(txn: &mut SeatTxn, capacity: u32) -> Result<(), UpdateEventError> {
+    let taken = txn.taken();
+    if capacity < taken {
+        return Err(UpdateEventError::CapacityBelowSold { taken });
+    }
+    txn.set_capacity(capacity);
+    Ok(())
+}
+
+/// Cancels the event's bookings, releases its holds, closes its waitlist and zeroes its
+/// counters.
+fn cascade_cancel(c: &mut SqliteConnection, txn: &mut SeatTxn) -> anyhow::Result<()> {
+    let (event, now) = (txn.event_id(), txn.now());
+    let seats = cancel_event_bookings(c, event, now)?;
+    let holds = end_event_holds(c, event, HoldStatus::Released, now)?;
+    let entries = close_queue(c, event, now)?;
+    txn.empty(seats);
+    tracing::info!(event_id = %event, quantity = seats, holds, entries, "event's bookings cancelled");
+    Ok(())
 }
 
 /// `text` as a LIKE pattern matching it anywhere, with `\` as the escape character.
@@ -229,8 +293,13 @@ impl EventRepository for SqliteStore {
         .await
     }
 
-    async fn find(&self, id: EventId, _now: Timestamp) -> anyhow::Result<Option<Event>> {
-        self.read(move |c| load_event(c, id)).await
+    async fn find(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<Event>> {
+        self.read(move |c| {
+            let mut events: Vec<Event> = load_event(c, id)?.into_iter().collect();
+            discount_expired_holds(c, &mut events, now)?;
+            Ok(events.pop())
+        })
+        .await
     }
 
     async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>> {
@@ -262,7 +331,8 @@ impl EventRepository for SqliteStore {
                 );
             }
             let rows = sql.load(c).context("cannot list events")?;
-            let events = with_ticket_types(c, rows)?;
+            let mut events = with_ticket_types(c, rows)?;
+            discount_expired_holds(c, &mut events, query.now)?;
             Ok(Page::from_rows(events, limit, |e| EventCursor {
                 starts_at: e.details.starts_at,
                 id: e.id,
@@ -275,8 +345,10 @@ impl EventRepository for SqliteStore {
         &self,
         id: EventId,
         details: &EventDetails,
+        now: Timestamp,
     ) -> Result<Event, UpdateEventError> {
         let changes = DetailsRow::new(details)?;
+        let capacity = details.capacity;
         self.write(move |c| {
             let Some(row) = find_row(c, id)? else {
                 return Ok(Err(UpdateEventError::NotFound));
@@ -284,11 +356,10 @@ impl EventRepository for SqliteStore {
             if row.status == EventStatus::Cancelled.as_str() {
                 return Ok(Err(UpdateEventError::Cancelled));
             }
-            let taken = row.sold + row.held;
-            if changes.capacity < taken {
-                return Ok(Err(UpdateEventError::CapacityBelowSold {
-                    taken: count(taken)?,
-                }));
+            let changed = with_seats(c, id, now, |_, txn| Ok(change_capacity(txn, capacity)))?
+                .with_context(|| format!("event {id} vanished inside its transaction"))?;
+            if let Err(refused) = changed {
+                return Ok(Err(refused));
             }
             diesel::update(events::table.find(id.to_string()))
                 .set(&changes)
@@ -305,6 +376,7 @@ impl EventRepository for SqliteStore {
                 return Ok(Err(CancelEventError::NotFound));
             };
             if row.status != EventStatus::Cancelled.as_str() {
+                with_swept_seats(c, id, now, cascade_cancel)?;
                 diesel::update(events::table.find(id.to_string()))
                     .set((
                         events::status.eq(EventStatus::Cancelled.as_str()),

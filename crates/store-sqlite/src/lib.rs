@@ -6,11 +6,17 @@
 //! own connections (WAL mode lets them run beside the writer). Every call runs on
 //! tokio's blocking pool, never on the async executor.
 
+mod analytics;
+mod bookings;
 mod convert;
 mod events;
+mod holds;
+mod idempotency;
 mod schema;
+mod seat_txn;
 mod tokens;
 mod users;
+mod waitlist;
 
 use anyhow::Context;
 use async_trait::async_trait;

@@ -57,6 +57,7 @@ diesel::table! {
         waitlist_count -> Integer,
         created_at -> BigInt,
         cancelled_at -> Nullable<BigInt>,
+        cancelled_seats -> Integer,
     }
 }
 
@@ -73,13 +74,75 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    holds (id) {
+        id -> Text,
+        event_id -> Text,
+        ticket_type_id -> Text,
+        user_id -> Text,
+        quantity -> Integer,
+        status -> Text,
+        expires_at -> BigInt,
+        created_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    bookings (id) {
+        id -> Text,
+        event_id -> Text,
+        ticket_type_id -> Text,
+        user_id -> Text,
+        quantity -> Integer,
+        status -> Text,
+        source -> Text,
+        hold_id -> Nullable<Text>,
+        created_at -> BigInt,
+        cancelled_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    waitlist_entries (id) {
+        id -> Text,
+        seq -> BigInt,
+        event_id -> Text,
+        ticket_type_id -> Text,
+        user_id -> Text,
+        quantity -> Integer,
+        status -> Text,
+        booking_id -> Nullable<Text>,
+        created_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        booking_id -> Nullable<Text>,
+        waitlist_entry_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(ticket_types -> events (event_id));
+diesel::joinable!(holds -> events (event_id));
+diesel::joinable!(bookings -> events (event_id));
+diesel::joinable!(waitlist_entries -> events (event_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
     password_reset_tokens,
     events,
-    ticket_types
+    ticket_types,
+    holds,
+    bookings,
+    waitlist_entries,
+    idempotency_keys
 );
 
 diesel::define_sql_function! {

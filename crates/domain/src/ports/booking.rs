@@ -1,4 +1,7 @@
-use crate::booking::{Booking, BookingOutcome, BookingStatus, Hold, OnSoldOut, Quantity, WaitlistEntry, WaitlistStatus};
+use crate::booking::{
+    Booking, BookingOutcome, BookingStatus, Hold, OnSoldOut, Quantity, WaitlistEntry,
+    WaitlistStatus,
+};
 use crate::page::{Page, PageRequest};
 use crate::seats::SaleRefusal;
 use crate::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
@@ -161,7 +164,12 @@ pub trait Reservations: Send + Sync + 'static {
     /// Holds seats until `expires_at`.
     /// # Errors
     /// `NotFound`, `Refused`, or `SoldOut` when fewer seats are free at `now`.
-    async fn hold(&self, request: &SeatRequest, now: Timestamp, expires_at: Timestamp) -> Result<Hold, HoldError>;
+    async fn hold(
+        &self,
+        request: &SeatRequest,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<Hold, HoldError>;
 
     /// A live (unconfirmed, unreleased, unexpired at `now`) hold.
     /// # Errors
@@ -172,12 +180,22 @@ pub trait Reservations: Send + Sync + 'static {
     /// same instant is either confirmed or expired, never both.
     /// # Errors
     /// `NotFound`, or `Expired` when `now >= expires_at` (its seats are then returned).
-    async fn confirm_hold(&self, id: HoldId, user: UserId, now: Timestamp) -> Result<Booking, ConfirmHoldError>;
+    async fn confirm_hold(
+        &self,
+        id: HoldId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<Booking, ConfirmHoldError>;
 
     /// Returns `user`'s live hold's seats at once and promotes the waitlist.
     /// # Errors
     /// `NotFound` when there is no such live hold.
-    async fn release_hold(&self, id: HoldId, user: UserId, now: Timestamp) -> Result<(), ConfirmHoldError>;
+    async fn release_hold(
+        &self,
+        id: HoldId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), ConfirmHoldError>;
 
     /// Ends up to `limit` holds that expired by `now`, returning their seats and promoting
     /// waitlists; returns how many ended. Safe to run from several processes at once.
@@ -195,7 +213,11 @@ pub trait Bookings: Send + Sync + 'static {
     /// request made.
     /// # Errors
     /// See [`BookError`].
-    async fn book(&self, request: &BookRequest, now: Timestamp) -> Result<BookingOutcome, BookError>;
+    async fn book(
+        &self,
+        request: &BookRequest,
+        now: Timestamp,
+    ) -> Result<BookingOutcome, BookError>;
 
     /// One booking.
     /// # Errors
@@ -235,12 +257,21 @@ pub trait Waitlists: Send + Sync + 'static {
     /// Queues `request` when not enough seats are free for it.
     /// # Errors
     /// `TicketsAvailable` when they are; `AlreadyWaitlisted`; `NotFound`; `Refused`.
-    async fn join(&self, request: &SeatRequest, now: Timestamp) -> Result<WaitlistEntry, JoinWaitlistError>;
+    async fn join(
+        &self,
+        request: &SeatRequest,
+        now: Timestamp,
+    ) -> Result<WaitlistEntry, JoinWaitlistError>;
 
     /// Takes `user`'s waiting entry out of the queue (leaving twice is harmless).
     /// # Errors
     /// `NotFound`, or `NotWaiting` for a promoted or closed entry.
-    async fn leave(&self, id: WaitlistEntryId, user: UserId, now: Timestamp) -> Result<(), LeaveWaitlistError>;
+    async fn leave(
+        &self,
+        id: WaitlistEntryId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), LeaveWaitlistError>;
 
     /// An event's entries of `status`: waiting ones in queue order with their positions,
     /// others newest first. Pages continue after a `queue_seq`.
@@ -292,5 +323,9 @@ pub trait Analytics: Send + Sync + 'static {
     /// Figures of every event, or of `organizer`'s events only.
     /// # Errors
     /// Only when the store fails.
-    async fn event_stats(&self, organizer: Option<UserId>, since: Timestamp) -> anyhow::Result<Vec<EventStats>>;
+    async fn event_stats(
+        &self,
+        organizer: Option<UserId>,
+        since: Timestamp,
+    ) -> anyhow::Result<Vec<EventStats>>;
 }

@@ -55,14 +55,16 @@ pub trait EventRepository: Send + Sync + 'static {
     /// Only when the store fails.
     async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>>;
 
-    /// Replaces the organizer's fields, checking the capacity against the counters in the
-    /// same transaction; a raised capacity promotes the waitlist in that transaction.
+    /// Replaces the organizer's fields, checking the capacity against the counters (after
+    /// sweeping holds expired by `now`) in the same transaction; a raised capacity
+    /// promotes the waitlist in that transaction.
     /// # Errors
     /// `NotFound`, `Cancelled`, or `CapacityBelowSold` when `details.capacity < sold + held`.
     async fn update_details(
         &self,
         id: EventId,
         details: &EventDetails,
+        now: Timestamp,
     ) -> Result<Event, UpdateEventError>;
 
     /// Marks the event cancelled (idempotent), and in the same transaction cancels its

@@ -1,8 +1,12 @@
-use crate::booking::{Booking, BookingOutcome, BookingStatus, Hold, OnSoldOut, Quantity, WaitlistEntry, WaitlistStatus};
+use crate::booking::{
+    Booking, BookingOutcome, BookingStatus, Hold, OnSoldOut, Quantity, WaitlistEntry,
+    WaitlistStatus,
+};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    Analytics, BookError, BookRequest, Bookings, CancelBookingError, ConfirmHoldError, EventRepository, EventStats,
-    HoldError, Idempotency, JoinWaitlistError, LeaveWaitlistError, Reservations, SeatRequest, Waitlists,
+    Analytics, BookError, BookRequest, Bookings, CancelBookingError, ConfirmHoldError,
+    EventRepository, EventStats, HoldError, Idempotency, JoinWaitlistError, LeaveWaitlistError,
+    Reservations, SeatRequest, Waitlists,
 };
 use crate::user::{Role, User};
 use crate::{BookingId, Clock, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
@@ -68,7 +72,9 @@ impl BookingIntent {
         let canonical = format!(
             "{}|{}|{}|{}|{}",
             self.event_id,
-            self.ticket_type_id.map(|t| t.to_string()).unwrap_or_default(),
+            self.ticket_type_id
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
             self.quantity.get(),
             self.on_sold_out.as_str(),
             self.allow_partial
@@ -90,7 +96,13 @@ pub struct EventReport {
 
 impl EventReport {
     fn new(stats: EventStats) -> Self {
-        let ratio = |part: u32, whole: u32| if whole == 0 { 0.0 } else { f64::from(part) / f64::from(whole) };
+        let ratio = |part: u32, whole: u32| {
+            if whole == 0 {
+                0.0
+            } else {
+                f64::from(part) / f64::from(whole)
+            }
+        };
         Self {
             utilisation: ratio(stats.sold, stats.capacity),
             cancellation_rate: ratio(stats.cancelled, stats.sold + stats.cancelled),
@@ -121,7 +133,10 @@ impl BookingService {
     /// See [`HoldError`].
     pub async fn hold(&self, request: &SeatRequest) -> Result<Hold, HoldError> {
         let now = self.now();
-        self.ports.reservations.hold(request, now, now + self.hold_ttl).await
+        self.ports
+            .reservations
+            .hold(request, now, now + self.hold_ttl)
+            .await
     }
 
     /// The caller's live hold.
@@ -137,21 +152,35 @@ impl BookingService {
     /// Turns the caller's hold into a booking.
     /// # Errors
     /// `NotFound`, or `Expired` when the hold ran out first.
-    pub async fn confirm_hold(&self, user: UserId, id: HoldId) -> Result<Booking, ConfirmHoldError> {
-        self.ports.reservations.confirm_hold(id, user, self.now()).await
+    pub async fn confirm_hold(
+        &self,
+        user: UserId,
+        id: HoldId,
+    ) -> Result<Booking, ConfirmHoldError> {
+        self.ports
+            .reservations
+            .confirm_hold(id, user, self.now())
+            .await
     }
 
     /// Gives the caller's held seats back at once.
     /// # Errors
     /// `NotFound` when there is no such live hold.
     pub async fn release_hold(&self, user: UserId, id: HoldId) -> Result<(), ConfirmHoldError> {
-        self.ports.reservations.release_hold(id, user, self.now()).await
+        self.ports
+            .reservations
+            .release_hold(id, user, self.now())
+            .await
     }
 
     /// Books seats, or queues for them; repeats with one idempotency key book once.
     /// # Errors
     /// See [`BookError`].
-    pub async fn book(&self, user: UserId, intent: BookingIntent) -> Result<BookingOutcome, BookError> {
+    pub async fn book(
+        &self,
+        user: UserId,
+        intent: BookingIntent,
+    ) -> Result<BookingOutcome, BookError> {
         let idempotency = intent.idempotency_key.clone().map(|key| Idempotency {
             key,
             request_hash: intent.request_hash(),
@@ -174,13 +203,20 @@ impl BookingService {
     /// # Errors
     /// `NotFound` for anyone else, as for unknown ids.
     pub async fn booking(&self, actor: &User, id: BookingId) -> Result<Booking, AccessError> {
-        let booking = self.ports.bookings.find_booking(id).await?.ok_or(AccessError::NotFound)?;
+        let booking = self
+            .ports
+            .bookings
+            .find_booking(id)
+            .await?
+            .ok_or(AccessError::NotFound)?;
         if booking.user_id == actor.id || actor.role == Role::Admin {
             return Ok(booking);
         }
         let event = self.ports.events.find(booking.event_id, self.now()).await?;
         match event {
-            Some(event) if event.organizer_id == actor.id && actor.role.can_organize() => Ok(booking),
+            Some(event) if event.organizer_id == actor.id && actor.role.can_organize() => {
+                Ok(booking)
+            }
             _ => Err(AccessError::NotFound),
         }
     }
@@ -203,7 +239,10 @@ impl BookingService {
         if booking.user_id != actor.id && actor.role != Role::Admin {
             return Err(CancelBookingError::NotFound);
         }
-        self.ports.bookings.cancel_booking(id, quantity, self.now()).await
+        self.ports
+            .bookings
+            .cancel_booking(id, quantity, self.now())
+            .await
     }
 
     /// The caller's bookings, newest first.
@@ -221,14 +260,21 @@ impl BookingService {
     /// Queues for seats that are not free.
     /// # Errors
     /// See [`JoinWaitlistError`].
-    pub async fn join_waitlist(&self, request: &SeatRequest) -> Result<WaitlistEntry, JoinWaitlistError> {
+    pub async fn join_waitlist(
+        &self,
+        request: &SeatRequest,
+    ) -> Result<WaitlistEntry, JoinWaitlistError> {
         self.ports.waitlists.join(request, self.now()).await
     }
 
     /// Leaves the caller's place in a queue.
     /// # Errors
     /// See [`LeaveWaitlistError`].
-    pub async fn leave_waitlist(&self, user: UserId, id: WaitlistEntryId) -> Result<(), LeaveWaitlistError> {
+    pub async fn leave_waitlist(
+        &self,
+        user: UserId,
+        id: WaitlistEntryId,
+    ) -> Result<(), LeaveWaitlistError> {
         self.ports.waitlists.leave(id, user, self.now()).await
     }
 
@@ -242,17 +288,30 @@ impl BookingService {
         status: WaitlistStatus,
         page: &PageRequest<u64>,
     ) -> Result<Page<WaitlistEntry, u64>, AccessError> {
-        let found = self.ports.events.find(event, self.now()).await?.ok_or(AccessError::NotFound)?;
+        let found = self
+            .ports
+            .events
+            .find(event, self.now())
+            .await?
+            .ok_or(AccessError::NotFound)?;
         if !found.is_managed_by(actor) {
             return Err(AccessError::Forbidden);
         }
-        Ok(self.ports.waitlists.event_queue(event, status, page).await?)
+        Ok(self
+            .ports
+            .waitlists
+            .event_queue(event, status, page)
+            .await?)
     }
 
     /// The caller's waitlist entries, newest first.
     /// # Errors
     /// Only when the store fails.
-    pub async fn my_waitlist(&self, user: UserId, page: &PageRequest<u64>) -> anyhow::Result<Page<WaitlistEntry, u64>> {
+    pub async fn my_waitlist(
+        &self,
+        user: UserId,
+        page: &PageRequest<u64>,
+    ) -> anyhow::Result<Page<WaitlistEntry, u64>> {
         self.ports.waitlists.user_entries(user, page).await
     }
 
@@ -266,8 +325,7 @@ impl BookingService {
             Role::Attendee => return Err(AccessError::Forbidden),
         };
         let now = self.now();
-        let midnight = Utc
-            .from_utc_datetime(&now.date_naive().and_time(chrono::NaiveTime::MIN));
+        let midnight = Utc.from_utc_datetime(&now.date_naive().and_time(chrono::NaiveTime::MIN));
         let mut reports: Vec<_> = self
             .ports
             .analytics

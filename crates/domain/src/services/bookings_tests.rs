@@ -3,7 +3,9 @@
 use super::*;
 use crate::booking::{BookingSource, BookingStatus};
 use crate::event::{Event, EventStatus, tests_support::details};
-use crate::ports::{MockAnalytics, MockBookings, MockEventRepository, MockReservations, MockWaitlists};
+use crate::ports::{
+    MockAnalytics, MockBookings, MockEventRepository, MockReservations, MockWaitlists,
+};
 use crate::time::MockClock;
 
 struct Mocks {
@@ -92,8 +94,14 @@ fn intent(quantity: u32, key: Option<&str>) -> BookingIntent {
 
 #[test]
 fn request_hash_tells_repeats_from_reuse() {
-    assert_eq!(intent(2, Some("a")).request_hash(), intent(2, Some("b")).request_hash());
-    assert_ne!(intent(2, None).request_hash(), intent(3, None).request_hash());
+    assert_eq!(
+        intent(2, Some("a")).request_hash(),
+        intent(2, Some("b")).request_hash()
+    );
+    assert_ne!(
+        intent(2, None).request_hash(),
+        intent(3, None).request_hash()
+    );
     let mut partial = intent(2, None);
     partial.allow_partial = true;
     assert_ne!(partial.request_hash(), intent(2, None).request_hash());
@@ -106,7 +114,9 @@ async fn bookings_carry_the_key_and_its_hash_to_the_store() {
     m.bookings
         .expect_book()
         .withf(move |r, _| {
-            r.idempotency.as_ref().is_some_and(|i| i.key == "key-1" && i.request_hash == want)
+            r.idempotency
+                .as_ref()
+                .is_some_and(|i| i.key == "key-1" && i.request_hash == want)
                 && r.seats.quantity.get() == 2
         })
         .times(1)
@@ -130,14 +140,26 @@ async fn bookings_are_seen_by_owner_organizer_and_admin_only() {
     let booking = booking_of(owner.id, event.id);
     let mut m = Mocks::new();
     let found = booking.clone();
-    m.bookings.expect_find_booking().returning(move |_| Ok(Some(found.clone())));
-    m.events.expect_find().returning(move |_, _| Ok(Some(event.clone())));
+    m.bookings
+        .expect_find_booking()
+        .returning(move |_| Ok(Some(found.clone())));
+    m.events
+        .expect_find()
+        .returning(move |_, _| Ok(Some(event.clone())));
     let service = m.service();
     assert!(service.booking(&owner, booking.id).await.is_ok());
     assert!(service.booking(&organizer, booking.id).await.is_ok());
-    assert!(service.booking(&user(Role::Admin), booking.id).await.is_ok());
+    assert!(
+        service
+            .booking(&user(Role::Admin), booking.id)
+            .await
+            .is_ok()
+    );
     for stranger in [user(Role::Attendee), user(Role::Organizer)] {
-        assert!(matches!(service.booking(&stranger, booking.id).await, Err(AccessError::NotFound)));
+        assert!(matches!(
+            service.booking(&stranger, booking.id).await,
+            Err(AccessError::NotFound)
+        ));
     }
 }
 
@@ -146,7 +168,9 @@ async fn strangers_cannot_cancel_and_learn_nothing() {
     let owner = user(Role::Attendee);
     let booking = booking_of(owner.id, EventId::generate());
     let mut m = Mocks::new();
-    m.bookings.expect_find_booking().returning(move |_| Ok(Some(booking.clone())));
+    m.bookings
+        .expect_find_booking()
+        .returning(move |_| Ok(Some(booking.clone())));
     m.bookings.expect_cancel_booking().never();
     let result = m
         .service()
@@ -176,15 +200,27 @@ async fn analytics_rank_by_utilisation_and_scope_by_role() {
     m.analytics
         .expect_event_stats()
         .withf(move |org, since| *org == Some(id) && *since <= Utc::now())
-        .returning(|_, _| Ok(vec![stats("half", 100, 50, 50), stats("full", 10, 10, 0), stats("none", 5, 0, 0)]));
+        .returning(|_, _| {
+            Ok(vec![
+                stats("half", 100, 50, 50),
+                stats("full", 10, 10, 0),
+                stats("none", 5, 0, 0),
+            ])
+        });
     let reports = m.service().analytics(&organizer).await.expect("reports");
     let names: Vec<_> = reports.iter().map(|r| r.stats.name.as_str()).collect();
     assert_eq!(names, ["full", "half", "none"]);
     assert!((reports[1].utilisation - 0.5).abs() < f64::EPSILON);
     assert!((reports[1].cancellation_rate - 0.5).abs() < f64::EPSILON);
-    assert!(reports[2].cancellation_rate.abs() < f64::EPSILON, "no sales, no rate");
+    assert!(
+        reports[2].cancellation_rate.abs() < f64::EPSILON,
+        "no sales, no rate"
+    );
 
-    let attendee_view = Mocks::new().service().analytics(&user(Role::Attendee)).await;
+    let attendee_view = Mocks::new()
+        .service()
+        .analytics(&user(Role::Attendee))
+        .await;
     assert!(matches!(attendee_view, Err(AccessError::Forbidden)));
 }
 

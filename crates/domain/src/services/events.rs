@@ -112,7 +112,10 @@ impl EventService {
     /// # Errors
     /// `NotFound` for an unknown id.
     pub async fn get(&self, id: EventId) -> Result<Event, EventError> {
-        self.events.find(id, self.clock.now()).await?.ok_or(EventError::NotFound)
+        self.events
+            .find(id, self.clock.now())
+            .await?
+            .ok_or(EventError::NotFound)
     }
 
     /// Changes an event; only its organizer and admins may.
@@ -131,7 +134,10 @@ impl EventService {
         if !errors.is_empty() {
             return Err(EventError::Invalid(errors));
         }
-        let updated = self.events.update_details(id, &details).await?;
+        let updated = self
+            .events
+            .update_details(id, &details, self.clock.now())
+            .await?;
         tracing::info!(capacity = updated.details.capacity, "event changed");
         Ok(updated)
     }

@@ -113,7 +113,7 @@ async fn only_the_owner_or_an_admin_changes_an_event() {
     let updated = event.clone();
     repo.expect_update_details()
         .times(2)
-        .returning(move |_, _| Ok(updated.clone()));
+        .returning(move |_, _, _| Ok(updated.clone()));
     let service = service(repo);
     let changes = EventChanges {
         capacity: Some(50),
@@ -149,7 +149,7 @@ async fn capacity_below_sold_is_passed_on() {
     repo.expect_find()
         .returning(move |_, _| Ok(Some(event.clone())));
     repo.expect_update_details()
-        .returning(|_, _| Err(UpdateEventError::CapacityBelowSold { taken: 7 }));
+        .returning(|_, _, _| Err(UpdateEventError::CapacityBelowSold { taken: 7 }));
     let changes = EventChanges {
         capacity: Some(5),
         ..EventChanges::default()

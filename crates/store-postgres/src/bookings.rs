@@ -1,0 +1,357 @@
+//! [`Bookings`]: direct bookings with idempotency keys and waitlist fallback, and
+//! cancellations that promote the waitlist.
+
+use crate::PgStore;
+use crate::models::{BookingRow, to_i32};
+use crate::schema::{bookings, idempotency_keys};
+use crate::seat_txn::SeatTxn;
+use crate::waitlist::load_entry;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use boxoffice_domain::booking::{Booking, BookingOutcome, BookingSource, BookingStatus, Quantity};
+use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError, Idempotency};
+use boxoffice_domain::seats::{Taken, plan_booking};
+use boxoffice_domain::{BookingId, EventId, Timestamp, UserId, WaitlistEntryId};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+/// How a booking request ended without a store failure.
+type Booked = Result<BookingOutcome, BookError>;
+
+/// What the first request with an idempotency key recorded.
+#[derive(Queryable)]
+struct KeyRow {
+    request_hash: String,
+    booking_id: Option<Uuid>,
+    waitlist_entry_id: Option<Uuid>,
+}
+
+/// Booking `id` as it is now.
+async fn load_booking(
+    conn: &mut AsyncPgConnection,
+    id: BookingId,
+) -> anyhow::Result<Option<Booking>> {
+    bookings::table
+        .find(id.as_uuid())
+        .select(BookingRow::as_select())
+        .first::<BookingRow>(conn)
+        .await
+        .optional()
+        .with_context(|| format!("cannot read booking {id}"))?
+        .map(BookingRow::into_booking)
+        .transpose()
+}
+
+/// Inserts the key row first (waiting for a concurrent request with the same key to end);
+/// returns what an earlier request recorded when the key was taken.
+async fn claim_key(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    key: &Idempotency,
+    now: Timestamp,
+) -> anyhow::Result<Option<KeyRow>> {
+    let inserted = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::user_id.eq(user.as_uuid()),
+            idempotency_keys::key.eq(&key.key),
+            idempotency_keys::request_hash.eq(&key.request_hash),
+            idempotency_keys::created_at.eq(now),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .context("cannot insert idempotency key")?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let earlier = idempotency_keys::table
+        .find((user.as_uuid(), &key.key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::booking_id,
+            idempotency_keys::waitlist_entry_id,
+        ))
+        .first::<KeyRow>(conn)
+        .await
+        .context("cannot read idempotency key")?;
+    Ok(Some(earlier))
+}
+
+/// The outcome an earlier request with the same key recorded, loaded as it is now.
+async fn replay(
+    conn: &mut AsyncPgConnection,
+    earlier: KeyRow,
+    key: &Idempotency,
+) -> anyhow::Result<Booked> {
+    if earlier.request_hash != key.request_hash {
+        return Ok(Err(BookError::IdempotencyKeyReused));
+    }
+    let booking = match earlier.booking_id {
+        Some(id) => load_booking(conn, BookingId::from_uuid(id)).await?,
+        None => None,
+    };
+    let waitlist_entry = match earlier.waitlist_entry_id {
+        Some(id) => load_entry(conn, WaitlistEntryId::from_uuid(id)).await?,
+        None => None,
+    };
+    Ok(Ok(BookingOutcome {
+        booking,
+        waitlist_entry,
+    }))
+}
+
+/// Records what the request made on its key row, or deletes the row of a failed request.
+async fn settle_key(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    key: &Idempotency,
+    outcome: Option<&BookingOutcome>,
+) -> anyhow::Result<()> {
+    let row = idempotency_keys::table.find((user.as_uuid(), &key.key));
+    match outcome {
+        Some(outcome) => {
+            diesel::update(row)
+                .set((
+                    idempotency_keys::booking_id
+                        .eq(outcome.booking.as_ref().map(|b| b.id.as_uuid())),
+                    idempotency_keys::waitlist_entry_id
+                        .eq(outcome.waitlist_entry.as_ref().map(|e| e.id.as_uuid())),
+                ))
+                .execute(conn)
+                .await
+        }
+        None => diesel::delete(row).execute(conn).await,
+    }
+    .context("cannot settle idempotency key")?;
+    Ok(())
+}
+
+/// `book` under the event's lock: plan, book, queue.
+async fn book_locked(
+    conn: &mut AsyncPgConnection,
+    txn: &mut SeatTxn,
+    request: &BookRequest,
+) -> anyhow::Result<Booked> {
+    let seats = &request.seats;
+    let Some(ticket_type_id) = txn.resolve(seats.ticket_type_id) else {
+        return Ok(Err(BookError::NotFound));
+    };
+    let quantity = seats.quantity.get();
+    if let Err(refusal) = txn.allow(conn, seats.user_id, quantity).await? {
+        return Ok(Err(BookError::Refused(refusal)));
+    }
+    let free = txn.seats.free(ticket_type_id);
+    let plan = match plan_booking(free, quantity, request.allow_partial, request.on_sold_out) {
+        Ok(plan) => plan,
+        Err(available) => return Ok(Err(BookError::SoldOut { available })),
+    };
+    // Queue first: a user who already waits gets `AlreadyWaitlisted` with nothing booked.
+    let mut waitlist_entry = None;
+    if plan.wait > 0 {
+        let entry = txn
+            .enqueue(conn, ticket_type_id, seats.user_id, plan.wait)
+            .await?;
+        if entry.is_none() {
+            return Ok(Err(BookError::AlreadyWaitlisted));
+        }
+        waitlist_entry = entry;
+    }
+    let mut booking = None;
+    if plan.book > 0 {
+        if !txn.seats.take(ticket_type_id, plan.book, Taken::Sold) {
+            anyhow::bail!("planned {} free seats that are not free", plan.book);
+        }
+        let made = txn.new_booking(
+            ticket_type_id,
+            seats.user_id,
+            plan.book,
+            BookingSource::Direct,
+        );
+        txn.record_booking(&made, None)?;
+        booking = Some(made);
+    }
+    Ok(Ok(BookingOutcome {
+        booking,
+        waitlist_entry,
+    }))
+}
+
+/// The seat transaction of a booking request.
+async fn book_seats(
+    conn: &mut AsyncPgConnection,
+    request: &BookRequest,
+    now: Timestamp,
+) -> anyhow::Result<Booked> {
+    let Some(mut txn) = SeatTxn::begin(conn, request.seats.event_id, now).await? else {
+        return Ok(Err(BookError::NotFound));
+    };
+    let outcome = book_locked(conn, &mut txn, request).await?;
+    txn.finish(conn).await?;
+    Ok(outcome)
+}
+
+/// `book` in one transaction: the key row first, then the seat transaction.
+async fn book_in(
+    conn: &mut AsyncPgConnection,
+    request: &BookRequest,
+    now: Timestamp,
+) -> anyhow::Result<Booked> {
+    let user = request.seats.user_id;
+    if let Some(key) = &request.idempotency
+        && let Some(earlier) = claim_key(conn, user, key, now).await?
+    {
+        return replay(conn, earlier, key).await;
+    }
+    let outcome = book_seats(conn, request, now).await?;
+    if let Some(key) = &request.idempotency {
+        settle_key(conn, user, key, outcome.as_ref().ok()).await?;
+    }
+    Ok(outcome)
+}
+
+/// `cancel_booking` under the event's lock.
+async fn cancel_locked(
+    conn: &mut AsyncPgConnection,
+    txn: &mut SeatTxn,
+    id: BookingId,
+    quantity: Option<Quantity>,
+) -> anyhow::Result<Result<Booking, CancelBookingError>> {
+    let Some(mut booking) = load_booking(conn, id).await? else {
+        return Ok(Err(CancelBookingError::NotFound));
+    };
+    if booking.status == BookingStatus::Cancelled {
+        return Ok(Err(CancelBookingError::AlreadyCancelled));
+    }
+    let n = quantity.map_or(booking.quantity, Quantity::get);
+    if n > booking.quantity {
+        return Ok(Err(CancelBookingError::TooMany {
+            booked: booking.quantity,
+        }));
+    }
+    if n == booking.quantity {
+        booking.status = BookingStatus::Cancelled;
+        booking.cancelled_at = Some(txn.now);
+    } else {
+        booking.quantity -= n;
+    }
+    diesel::update(bookings::table.find(id.as_uuid()))
+        .set((
+            bookings::quantity.eq(to_i32(booking.quantity, "booking quantity")?),
+            bookings::status.eq(booking.status.as_str()),
+            bookings::cancelled_at.eq(booking.cancelled_at),
+        ))
+        .execute(conn)
+        .await
+        .with_context(|| format!("cannot cancel booking {id}"))?;
+    txn.seats.give_back(booking.ticket_type_id, n, Taken::Sold);
+    txn.cancelled_seats += n;
+    tracing::info!(event_id = %txn.event_id, booking_id = %id, quantity = n, left = booking.quantity, "booking cancelled");
+    txn.promote(conn).await?;
+    Ok(Ok(booking))
+}
+
+/// The seat transaction of `cancel_booking`.
+async fn cancel_in(
+    conn: &mut AsyncPgConnection,
+    id: BookingId,
+    quantity: Option<Quantity>,
+    now: Timestamp,
+) -> anyhow::Result<Result<Booking, CancelBookingError>> {
+    let event = bookings::table
+        .find(id.as_uuid())
+        .select(bookings::event_id)
+        .first::<Uuid>(conn)
+        .await
+        .optional()
+        .with_context(|| format!("cannot read booking {id}"))?;
+    let Some(event) = event.map(EventId::from_uuid) else {
+        return Ok(Err(CancelBookingError::NotFound));
+    };
+    let mut txn = SeatTxn::begin(conn, event, now)
+        .await?
+        .with_context(|| format!("event {event} of booking {id} is missing"))?;
+    let outcome = cancel_locked(conn, &mut txn, id, quantity).await?;
+    txn.finish(conn).await?;
+    Ok(outcome)
+}
+
+#[async_trait]
+impl Bookings for PgStore {
+    async fn book(
+        &self,
+        request: &BookRequest,
+        now: Timestamp,
+    ) -> Result<BookingOutcome, BookError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, anyhow::Error, _>(async |conn| book_in(conn, request, now).await)
+            .await
+            .with_context(|| format!("cannot book seats of event {}", request.seats.event_id))?
+    }
+
+    async fn find_booking(&self, id: BookingId) -> anyhow::Result<Option<Booking>> {
+        let mut conn = self.conn().await?;
+        load_booking(&mut conn, id).await
+    }
+
+    async fn cancel_booking(
+        &self,
+        id: BookingId,
+        quantity: Option<Quantity>,
+        now: Timestamp,
+    ) -> Result<Booking, CancelBookingError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+            cancel_in(conn, id, quantity, now).await
+        })
+        .await
+        .with_context(|| format!("cannot cancel booking {id}"))?
+    }
+
+    async fn forget_idempotency_keys(&self, before: Timestamp) -> anyhow::Result<u64> {
+        let mut conn = self.conn().await?;
+        let deleted =
+            diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
+                .execute(&mut conn)
+                .await
+                .context("cannot delete old idempotency keys")?;
+        Ok(u64::try_from(deleted)?)
+    }
+
+    async fn user_bookings(
+        &self,
+        user: UserId,
+        status: Option<BookingStatus>,
+        page: &PageRequest<BookingId>,
+    ) -> anyhow::Result<Page<Booking, BookingId>> {
+        let mut select = bookings::table
+            .filter(bookings::user_id.eq(user.as_uuid()))
+            .order(bookings::id.desc())
+            .limit(i64::from(page.limit) + 1)
+            .select(BookingRow::as_select())
+            .into_boxed();
+        if let Some(status) = status {
+            select = select.filter(bookings::status.eq(status.as_str()));
+        }
+        if let Some(after) = page.after {
+            select = select.filter(bookings::id.lt(after.as_uuid()));
+        }
+        let mut conn = self.conn().await?;
+        let rows = select
+            .load::<BookingRow>(&mut conn)
+            .await
+            .with_context(|| format!("cannot list bookings of user {user}"))?;
+        let page = Page::from_rows(rows, page.limit, |row: &BookingRow| {
+            BookingId::from_uuid(row.id)
+        });
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(BookingRow::into_booking)
+                .collect::<anyhow::Result<_>>()?,
+            next: page.next,
+        })
+    }
+}

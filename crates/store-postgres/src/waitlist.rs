@@ -1,0 +1,327 @@
+//! [`Waitlists`]: one strict FIFO queue per event, ordered by `seq`.
+
+use crate::PgStore;
+use crate::models::EntryRow;
+use crate::schema::waitlist_entries;
+use crate::seat_txn::SeatTxn;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use boxoffice_domain::booking::{WaitlistEntry, WaitlistStatus};
+use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::ports::{JoinWaitlistError, LeaveWaitlistError, SeatRequest, Waitlists};
+use boxoffice_domain::{EventId, Timestamp, UserId, WaitlistEntryId};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+
+/// The stored name of the waiting status.
+const WAITING: &str = WaitlistStatus::Waiting.as_str();
+
+/// A page cursor as a `seq` (cursors beyond `i64` match nothing more).
+fn seq_of(cursor: u64) -> i64 {
+    i64::try_from(cursor).unwrap_or(i64::MAX)
+}
+
+/// The page cursor after `row`: its `seq` (identity values are positive).
+fn cursor_of(row: &EntryRow) -> u64 {
+    row.seq.unsigned_abs()
+}
+
+/// 1 + the waiting entries of `event` queued before `seq`.
+async fn position_at(
+    conn: &mut AsyncPgConnection,
+    event: uuid::Uuid,
+    seq: i64,
+) -> anyhow::Result<u32> {
+    let ahead = waitlist_entries::table
+        .filter(waitlist_entries::event_id.eq(event))
+        .filter(waitlist_entries::status.eq(WAITING))
+        .filter(waitlist_entries::seq.lt(seq))
+        .count()
+        .get_result::<i64>(conn)
+        .await
+        .context("cannot count the queue")?;
+    Ok(u32::try_from(ahead).context("queue too long")? + 1)
+}
+
+/// `row` as an entry, with its position when it is waiting.
+async fn with_position(
+    conn: &mut AsyncPgConnection,
+    row: EntryRow,
+) -> anyhow::Result<WaitlistEntry> {
+    let position = if row.status == WAITING {
+        position_at(conn, row.event_id, row.seq).await?
+    } else {
+        0
+    };
+    row.into_entry(position)
+}
+
+/// Entry `id` as it is now, with its position.
+pub(crate) async fn load_entry(
+    conn: &mut AsyncPgConnection,
+    id: WaitlistEntryId,
+) -> anyhow::Result<Option<WaitlistEntry>> {
+    let row = waitlist_entries::table
+        .find(id.as_uuid())
+        .select(EntryRow::as_select())
+        .first::<EntryRow>(conn)
+        .await
+        .optional()
+        .with_context(|| format!("cannot read waitlist entry {id}"))?;
+    match row {
+        Some(row) => Ok(Some(with_position(conn, row).await?)),
+        None => Ok(None),
+    }
+}
+
+/// `join` under the event's lock.
+async fn join_locked(
+    conn: &mut AsyncPgConnection,
+    txn: &mut SeatTxn,
+    request: &SeatRequest,
+) -> anyhow::Result<Result<WaitlistEntry, JoinWaitlistError>> {
+    let Some(ticket_type_id) = txn.resolve(request.ticket_type_id) else {
+        return Ok(Err(JoinWaitlistError::NotFound));
+    };
+    let quantity = request.quantity.get();
+    if let Err(refusal) = txn.allow(conn, request.user_id, quantity).await? {
+        return Ok(Err(JoinWaitlistError::Refused(refusal)));
+    }
+    if txn.seats.free(ticket_type_id) >= quantity {
+        return Ok(Err(JoinWaitlistError::TicketsAvailable));
+    }
+    let entry = txn
+        .enqueue(conn, ticket_type_id, request.user_id, quantity)
+        .await?;
+    Ok(entry.ok_or(JoinWaitlistError::AlreadyWaitlisted))
+}
+
+/// The seat transaction of `join`.
+async fn join_in(
+    conn: &mut AsyncPgConnection,
+    request: &SeatRequest,
+    now: Timestamp,
+) -> anyhow::Result<Result<WaitlistEntry, JoinWaitlistError>> {
+    let Some(mut txn) = SeatTxn::begin(conn, request.event_id, now).await? else {
+        return Ok(Err(JoinWaitlistError::NotFound));
+    };
+    let outcome = join_locked(conn, &mut txn, request).await?;
+    txn.finish(conn).await?;
+    Ok(outcome)
+}
+
+/// `leave` under the event's lock.
+async fn leave_locked(
+    conn: &mut AsyncPgConnection,
+    txn: &mut SeatTxn,
+    id: WaitlistEntryId,
+) -> anyhow::Result<Result<(), LeaveWaitlistError>> {
+    let status = waitlist_entries::table
+        .find(id.as_uuid())
+        .select(waitlist_entries::status)
+        .first::<String>(conn)
+        .await
+        .with_context(|| format!("cannot read waitlist entry {id}"))?;
+    let status: WaitlistStatus = status
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("waitlist entry {id}: {e}"))?;
+    match status {
+        WaitlistStatus::Left => return Ok(Ok(())),
+        WaitlistStatus::Promoted | WaitlistStatus::Closed => {
+            return Ok(Err(LeaveWaitlistError::NotWaiting(status)));
+        }
+        WaitlistStatus::Waiting => {}
+    }
+    diesel::update(waitlist_entries::table.find(id.as_uuid()))
+        .set((
+            waitlist_entries::status.eq(WaitlistStatus::Left.as_str()),
+            waitlist_entries::ended_at.eq(txn.now),
+        ))
+        .execute(conn)
+        .await
+        .with_context(|| format!("cannot leave waitlist entry {id}"))?;
+    txn.waitlist_count = txn.waitlist_count.saturating_sub(1);
+    tracing::info!(event_id = %txn.event_id, entry_id = %id, "waitlist left");
+    txn.promote(conn).await?;
+    Ok(Ok(()))
+}
+
+/// The seat transaction of `leave`.
+async fn leave_in(
+    conn: &mut AsyncPgConnection,
+    id: WaitlistEntryId,
+    user: UserId,
+    now: Timestamp,
+) -> anyhow::Result<Result<(), LeaveWaitlistError>> {
+    let owner = waitlist_entries::table
+        .find(id.as_uuid())
+        .select((waitlist_entries::event_id, waitlist_entries::user_id))
+        .first::<(uuid::Uuid, uuid::Uuid)>(conn)
+        .await
+        .optional()
+        .with_context(|| format!("cannot read waitlist entry {id}"))?;
+    let Some((event, _)) = owner.filter(|(_, owner)| *owner == user.as_uuid()) else {
+        return Ok(Err(LeaveWaitlistError::NotFound));
+    };
+    let event = EventId::from_uuid(event);
+    let mut txn = SeatTxn::begin(conn, event, now)
+        .await?
+        .with_context(|| format!("event {event} of waitlist entry {id} is missing"))?;
+    let outcome = leave_locked(conn, &mut txn, id).await?;
+    txn.finish(conn).await?;
+    Ok(outcome)
+}
+
+/// A page of `event`'s waiting entries in queue order, with their positions.
+async fn queue_page(
+    conn: &mut AsyncPgConnection,
+    event: EventId,
+    page: &PageRequest<u64>,
+) -> anyhow::Result<Page<WaitlistEntry, u64>> {
+    let after = page.after.map_or(0, seq_of);
+    let rows = waitlist_entries::table
+        .filter(waitlist_entries::event_id.eq(event.as_uuid()))
+        .filter(waitlist_entries::status.eq(WAITING))
+        .filter(waitlist_entries::seq.gt(after))
+        .order(waitlist_entries::seq.asc())
+        .limit(i64::from(page.limit) + 1)
+        .select(EntryRow::as_select())
+        .load::<EntryRow>(conn)
+        .await
+        .with_context(|| format!("cannot read the waitlist of event {event}"))?;
+    let page = Page::from_rows(rows, page.limit, cursor_of);
+    let first = match page.items.as_slice().first() {
+        Some(row) => position_at(conn, row.event_id, row.seq).await?,
+        None => 1,
+    };
+    let items = page
+        .items
+        .into_iter()
+        .zip(first..)
+        .map(|(row, position)| row.into_entry(position))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Page {
+        items,
+        next: page.next,
+    })
+}
+
+/// A page of `event`'s entries of a status other than waiting, newest first.
+async fn ended_page(
+    conn: &mut AsyncPgConnection,
+    event: EventId,
+    status: WaitlistStatus,
+    page: &PageRequest<u64>,
+) -> anyhow::Result<Page<WaitlistEntry, u64>> {
+    let mut select = waitlist_entries::table
+        .filter(waitlist_entries::event_id.eq(event.as_uuid()))
+        .filter(waitlist_entries::status.eq(status.as_str()))
+        .order(waitlist_entries::seq.desc())
+        .limit(i64::from(page.limit) + 1)
+        .select(EntryRow::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        select = select.filter(waitlist_entries::seq.lt(seq_of(after)));
+    }
+    let rows = select
+        .load::<EntryRow>(conn)
+        .await
+        .with_context(|| format!("cannot read the waitlist of event {event}"))?;
+    let page = Page::from_rows(rows, page.limit, cursor_of);
+    let items = page
+        .items
+        .into_iter()
+        .map(|row| row.into_entry(0))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Page {
+        items,
+        next: page.next,
+    })
+}
+
+/// A page of `user`'s entries, newest first, waiting ones with their positions.
+async fn user_page(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    page: &PageRequest<u64>,
+) -> anyhow::Result<Page<WaitlistEntry, u64>> {
+    let mut select = waitlist_entries::table
+        .filter(waitlist_entries::user_id.eq(user.as_uuid()))
+        .order(waitlist_entries::seq.desc())
+        .limit(i64::from(page.limit) + 1)
+        .select(EntryRow::as_select())
+        .into_boxed();
+    if let Some(after) = page.after {
+        select = select.filter(waitlist_entries::seq.lt(seq_of(after)));
+    }
+    let rows = select
+        .load::<EntryRow>(conn)
+        .await
+        .with_context(|| format!("cannot read the waitlist entries of user {user}"))?;
+    let page = Page::from_rows(rows, page.limit, cursor_of);
+    let mut items = Vec::with_capacity(page.items.len());
+    for row in page.items {
+        items.push(with_position(conn, row).await?);
+    }
+    Ok(Page {
+        items,
+        next: page.next,
+    })
+}
+
+#[async_trait]
+impl Waitlists for PgStore {
+    async fn join(
+        &self,
+        request: &SeatRequest,
+        now: Timestamp,
+    ) -> Result<WaitlistEntry, JoinWaitlistError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, anyhow::Error, _>(async |conn| join_in(conn, request, now).await)
+            .await
+            .with_context(|| format!("cannot join the waitlist of event {}", request.event_id))?
+    }
+
+    async fn leave(
+        &self,
+        id: WaitlistEntryId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), LeaveWaitlistError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, anyhow::Error, _>(async |conn| leave_in(conn, id, user, now).await)
+            .await
+            .with_context(|| format!("cannot leave waitlist entry {id}"))?
+    }
+
+    async fn event_queue(
+        &self,
+        event: EventId,
+        status: WaitlistStatus,
+        page: &PageRequest<u64>,
+    ) -> anyhow::Result<Page<WaitlistEntry, u64>> {
+        let mut conn = self.conn().await?;
+        // One snapshot, so positions agree with the page.
+        conn.build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run::<_, anyhow::Error, _>(async |conn| match status {
+                WaitlistStatus::Waiting => queue_page(conn, event, page).await,
+                _ => ended_page(conn, event, status, page).await,
+            })
+            .await
+    }
+
+    async fn user_entries(
+        &self,
+        user: UserId,
+        page: &PageRequest<u64>,
+    ) -> anyhow::Result<Page<WaitlistEntry, u64>> {
+        let mut conn = self.conn().await?;
+        conn.build_transaction()
+            .read_only()
+            .repeatable_read()
+            .run::<_, anyhow::Error, _>(async |conn| user_page(conn, user, page).await)
+            .await
+    }
+}

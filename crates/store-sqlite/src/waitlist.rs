@@ -1,0 +1,314 @@
+//! Waitlists: one strict FIFO queue per event, ordered by `seq`.
+
+use crate::SqliteStore;
+use crate::bookings::Claim;
+use crate::convert::{count, instant, micros, stored_count, uuid};
+use crate::schema::waitlist_entries as entries;
+use crate::seat_txn::{OfEvent, SeatTxn};
+use anyhow::Context;
+use async_trait::async_trait;
+use boxoffice_domain::booking::{WaitlistEntry, WaitlistStatus};
+use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::ports::{JoinWaitlistError, LeaveWaitlistError, SeatRequest, Waitlists};
+use boxoffice_domain::{BookingId, EventId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
+use diesel::dsl::AsSelect;
+use diesel::dsl::{max, sql};
+use diesel::expression::SqlLiteral;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable};
+use diesel::sqlite::Sqlite;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = entries, check_for_backend(diesel::sqlite::Sqlite))]
+struct EntryRow {
+    id: String,
+    seq: i64,
+    event_id: String,
+    ticket_type_id: String,
+    user_id: String,
+    quantity: i32,
+    status: String,
+    booking_id: Option<String>,
+    created_at: i64,
+}
+
+impl EntryRow {
+    fn into_entry(self, position: Option<i64>) -> anyhow::Result<WaitlistEntry> {
+        Ok(WaitlistEntry {
+            id: WaitlistEntryId::from_uuid(uuid(&self.id)?),
+            event_id: EventId::from_uuid(uuid(&self.event_id)?),
+            ticket_type_id: TicketTypeId::from_uuid(uuid(&self.ticket_type_id)?),
+            user_id: UserId::from_uuid(uuid(&self.user_id)?),
+            quantity: count(self.quantity)?,
+            position: position.map(u32::try_from).transpose()?,
+            status: self.status.parse().map_err(anyhow::Error::msg)?,
+            booking_id: self
+                .booking_id
+                .map(|id| uuid(&id).map(BookingId::from_uuid))
+                .transpose()?,
+            created_at: instant(self.created_at)?,
+            queue_seq: u64::try_from(self.seq)?,
+        })
+    }
+}
+
+impl OfEvent for EntryRow {
+    fn event_text(&self) -> &str {
+        &self.event_id
+    }
+}
+
+/// A waiting entry's place in its event's queue (1 for the head); NULL for other entries.
+fn position() -> SqlLiteral<Nullable<BigInt>> {
+    sql("CASE WHEN waitlist_entries.status = 'waiting' THEN 1 + ( \
+           SELECT count(*) FROM waitlist_entries AS ahead \
+            WHERE ahead.event_id = waitlist_entries.event_id \
+              AND ahead.status = 'waiting' AND ahead.seq < waitlist_entries.seq) END")
+}
+
+/// Entries with their positions, boxed to add filters and an order.
+type Listing<'a> = entries::BoxedQuery<'a, Sqlite, (AsSelect<EntryRow, Sqlite>, Nullable<BigInt>)>;
+
+/// Every entry with its position, to filter and order.
+fn listing<'a>() -> Listing<'a> {
+    entries::table
+        .select((EntryRow::as_select(), position()))
+        .into_boxed()
+}
+
+fn load_listing(
+    c: &mut SqliteConnection,
+    query: Listing<'_>,
+) -> anyhow::Result<Vec<WaitlistEntry>> {
+    query
+        .load::<(EntryRow, Option<i64>)>(c)
+        .context("cannot read waitlist entries")?
+        .into_iter()
+        .map(|(row, position)| row.into_entry(position))
+        .collect()
+}
+
+/// One entry with its position.
+pub(crate) fn load_entry(
+    c: &mut SqliteConnection,
+    id: WaitlistEntryId,
+) -> anyhow::Result<Option<WaitlistEntry>> {
+    Ok(load_listing(c, listing().filter(entries::id.eq(id.to_string())))?.pop())
+}
+
+/// `user`'s entry `id`, whatever its status.
+fn own_row(
+    c: &mut SqliteConnection,
+    id: WaitlistEntryId,
+    user: UserId,
+) -> anyhow::Result<Option<EntryRow>> {
+    entries::table
+        .find(id.to_string())
+        .filter(entries::user_id.eq(user.to_string()))
+        .select(EntryRow::as_select())
+        .first(c)
+        .optional()
+        .context("cannot read waitlist entry")
+}
+
+/// Whether `user` waits for seats of `ty` of `event`.
+pub(crate) fn is_waiting(
+    c: &mut SqliteConnection,
+    event: EventId,
+    ty: TicketTypeId,
+    user: UserId,
+) -> anyhow::Result<bool> {
+    diesel::select(diesel::dsl::exists(
+        entries::table
+            .filter(entries::event_id.eq(event.to_string()))
+            .filter(entries::ticket_type_id.eq(ty.to_string()))
+            .filter(entries::user_id.eq(user.to_string()))
+            .filter(entries::status.eq(WaitlistStatus::Waiting.as_str())),
+    ))
+    .get_result(c)
+    .context("cannot read waitlist entries")
+}
+
+/// Puts `claim` at the end of its event's queue.
+pub(crate) fn enqueue(
+    c: &mut SqliteConnection,
+    txn: &mut SeatTxn,
+    claim: &Claim,
+) -> anyhow::Result<WaitlistEntry> {
+    let last: Option<i64> = entries::table
+        .select(max(entries::seq))
+        .first(c)
+        .context("cannot read the last waitlist seq")?;
+    let id = WaitlistEntryId::generate();
+    diesel::insert_into(entries::table)
+        .values((
+            entries::id.eq(id.to_string()),
+            entries::seq.eq(last.unwrap_or(0) + 1),
+            entries::event_id.eq(claim.event_id.to_string()),
+            entries::ticket_type_id.eq(claim.ticket_type_id.to_string()),
+            entries::user_id.eq(claim.user_id.to_string()),
+            entries::quantity.eq(stored_count(claim.quantity)?),
+            entries::status.eq(WaitlistStatus::Waiting.as_str()),
+            entries::created_at.eq(micros(txn.now())),
+        ))
+        .execute(c)
+        .context("cannot insert waitlist entry")?;
+    txn.joined();
+    tracing::info!(event_id = %claim.event_id, entry_id = %id, quantity = claim.quantity, "joined the waitlist");
+    load_entry(c, id)?.context("waitlist entry vanished inside its transaction")
+}
+
+/// Queues `request` if it may not book now.
+fn join_queue(
+    c: &mut SqliteConnection,
+    txn: &mut SeatTxn,
+    request: &SeatRequest,
+) -> anyhow::Result<Result<WaitlistEntry, JoinWaitlistError>> {
+    let ty = match txn.admit(c, request)? {
+        Ok(ty) => ty,
+        Err(refusal) => return Ok(Err(refusal.into())),
+    };
+    let quantity = request.quantity.get();
+    if txn.free(ty) >= quantity {
+        return Ok(Err(JoinWaitlistError::TicketsAvailable));
+    }
+    if is_waiting(c, txn.event_id(), ty, request.user_id)? {
+        return Ok(Err(JoinWaitlistError::AlreadyWaitlisted));
+    }
+    let claim = Claim {
+        event_id: txn.event_id(),
+        ticket_type_id: ty,
+        user_id: request.user_id,
+        quantity,
+    };
+    Ok(Ok(enqueue(c, txn, &claim)?))
+}
+
+/// Takes the entry `row` out of the queue if it waits; leaving twice is harmless.
+fn leave_queue(
+    c: &mut SqliteConnection,
+    txn: &mut SeatTxn,
+    row: EntryRow,
+) -> anyhow::Result<Result<(), LeaveWaitlistError>> {
+    let status: WaitlistStatus = row.status.parse().map_err(anyhow::Error::msg)?;
+    match status {
+        WaitlistStatus::Left => Ok(Ok(())),
+        WaitlistStatus::Waiting => {
+            diesel::update(entries::table.find(&row.id))
+                .set((
+                    entries::status.eq(WaitlistStatus::Left.as_str()),
+                    entries::ended_at.eq(micros(txn.now())),
+                ))
+                .execute(c)
+                .context("cannot leave the waitlist")?;
+            txn.left();
+            tracing::info!(event_id = %txn.event_id(), entry_id = %row.id, "left the waitlist");
+            Ok(Ok(()))
+        }
+        other => Ok(Err(LeaveWaitlistError::NotWaiting(other))),
+    }
+}
+
+/// Closes every waiting entry of `event`; returns how many.
+pub(crate) fn close_queue(
+    c: &mut SqliteConnection,
+    event: EventId,
+    now: Timestamp,
+) -> anyhow::Result<usize> {
+    diesel::update(entries::table)
+        .filter(entries::event_id.eq(event.to_string()))
+        .filter(entries::status.eq(WaitlistStatus::Waiting.as_str()))
+        .set((
+            entries::status.eq(WaitlistStatus::Closed.as_str()),
+            entries::ended_at.eq(micros(now)),
+        ))
+        .execute(c)
+        .context("cannot close the waitlist")
+}
+
+fn seq_key(entry: &WaitlistEntry) -> u64 {
+    entry.queue_seq
+}
+
+fn stored_seq(seq: u64) -> anyhow::Result<i64> {
+    i64::try_from(seq).context("queue seq out of range")
+}
+
+#[async_trait]
+impl Waitlists for SqliteStore {
+    async fn join(
+        &self,
+        request: &SeatRequest,
+        now: Timestamp,
+    ) -> Result<WaitlistEntry, JoinWaitlistError> {
+        let request = *request;
+        self.seat_write(
+            request.event_id,
+            now,
+            JoinWaitlistError::NotFound,
+            move |c, txn| join_queue(c, txn, &request),
+        )
+        .await
+    }
+
+    async fn leave(
+        &self,
+        id: WaitlistEntryId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), LeaveWaitlistError> {
+        let read = move |c: &mut SqliteConnection| own_row(c, id, user);
+        self.row_write(now, LeaveWaitlistError::NotFound, read, leave_queue)
+            .await
+    }
+
+    async fn event_queue(
+        &self,
+        event: EventId,
+        status: WaitlistStatus,
+        page: &PageRequest<u64>,
+    ) -> anyhow::Result<Page<WaitlistEntry, u64>> {
+        let PageRequest { limit, after } = page.clone();
+        self.read(move |c| {
+            let mut query = listing()
+                .filter(entries::event_id.eq(event.to_string()))
+                .filter(entries::status.eq(status.as_str()))
+                .limit(i64::from(limit) + 1);
+            let after = after.map(stored_seq).transpose()?;
+            query = if status == WaitlistStatus::Waiting {
+                let query = query.order(entries::seq);
+                match after {
+                    Some(after) => query.filter(entries::seq.gt(after)),
+                    None => query,
+                }
+            } else {
+                let query = query.order(entries::seq.desc());
+                match after {
+                    Some(after) => query.filter(entries::seq.lt(after)),
+                    None => query,
+                }
+            };
+            Ok(Page::from_rows(load_listing(c, query)?, limit, seq_key))
+        })
+        .await
+    }
+
+    async fn user_entries(
+        &self,
+        user: UserId,
+        page: &PageRequest<u64>,
+    ) -> anyhow::Result<Page<WaitlistEntry, u64>> {
+        let PageRequest { limit, after } = page.clone();
+        self.read(move |c| {
+            let mut query = listing()
+                .filter(entries::user_id.eq(user.to_string()))
+                .order(entries::seq.desc())
+                .limit(i64::from(limit) + 1);
+            if let Some(after) = after {
+                query = query.filter(entries::seq.lt(stored_seq(after)?));
+            }
+            Ok(Page::from_rows(load_listing(c, query)?, limit, seq_key))
+        })
+        .await
+    }
+}
