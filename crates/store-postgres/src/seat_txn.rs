@@ -236,6 +236,7 @@ impl SeatTxn {
             );
             tracing::info!(event_id = %self.event_id, %hold_id, quantity, "hold expired");
         }
+        metrics::counter!("holds_expired_total").increment(expired.len() as u64);
         u32::try_from(expired.len()).context("too many holds")
     }
 
@@ -337,6 +338,7 @@ impl SeatTxn {
                 "waitlist entry promoted"
             );
         }
+        metrics::counter!("waitlist_promotions_total").increment(promoted.len() as u64);
         let count = u32::try_from(promoted.len()).context("too many promotions")?;
         self.waitlist_count = self.waitlist_count.saturating_sub(count);
         Ok(())

@@ -390,6 +390,7 @@ impl SeatTxn {
         }
         self.swept += u32::try_from(due.len())?;
         tracing::info!(event_id = %self.event_id, holds = due.len(), quantity = seats, "holds expired");
+        metrics::counter!("holds_expired_total").increment(due.len() as u64);
         Ok(())
     }
 
@@ -453,6 +454,7 @@ impl SeatTxn {
             quantity = entry.quantity,
             "promoted from the waitlist"
         );
+        metrics::counter!("waitlist_promotions_total").increment(1);
         Ok(())
     }
 
