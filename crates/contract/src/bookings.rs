@@ -127,6 +127,59 @@ pub async fn type_quota_and_event_capacity_both_limit_bookings(stores: EngineSto
     assert_eq!(type_counters(&stores, ev.id, t).await, [(3, 0), (7, 0)]);
 }
 
+/// Asking for more tickets than a ticket type has in all is refused for holds, bookings
+/// and the waitlist alike (such an entry could never be promoted and would block the
+/// queue behind it), and changes nothing; exactly the type's size is fine.
+pub async fn requests_beyond_a_type_size_are_refused(stores: EngineStores) {
+    let org = organizer(&stores).await;
+    let (ann, bob) = (attendee(&stores).await, attendee(&stores).await);
+    let t = base();
+    let ev = two_type_event(&stores, &org, t, 20, 4).await;
+    let vip = ev.ticket_types[0].id;
+    only_booking(
+        &stores
+            .bookings
+            .book(
+                &booking(seats(ev.id, Some(vip), ann.id, 4), OnSoldOut::Fail, false),
+                t,
+            )
+            .await,
+        4,
+    );
+    let too_many = seats(ev.id, Some(vip), bob.id, 5);
+    let refused = SaleRefusal::ExceedsTicketType { quantity: 4 };
+    let held = stores.reservations.hold(&too_many, t, secs(t, 600)).await;
+    assert!(
+        matches!(held, Err(HoldError::Refused(r)) if r == refused),
+        "got {held:?}"
+    );
+    for allow_partial in [false, true] {
+        let booked = stores
+            .bookings
+            .book(&booking(too_many, OnSoldOut::Waitlist, allow_partial), t)
+            .await;
+        assert!(
+            matches!(booked, Err(BookError::Refused(r)) if r == refused),
+            "got {booked:?}"
+        );
+    }
+    let joined = stores.waitlists.join(&too_many, t).await;
+    assert!(
+        matches!(joined, Err(JoinWaitlistError::Refused(r)) if r == refused),
+        "got {joined:?}"
+    );
+    let event = crate::engine::seen(&stores, ev.id, t).await;
+    assert_eq!((event.sold, event.held, event.waitlist_count), (4, 0, 0));
+    let exactly = stores
+        .waitlists
+        .join(&seats(ev.id, Some(vip), bob.id, 4), t)
+        .await;
+    assert!(
+        exactly.is_ok(),
+        "a request for the whole type may wait: {exactly:?}"
+    );
+}
+
 /// `allow_partial` books what is free and queues the rest (with `on_sold_out: waitlist`)
 /// or books what is free only (with `fail`); with nothing free it books nothing.
 pub async fn allow_partial_books_what_is_left(stores: EngineStores) {

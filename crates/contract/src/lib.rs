@@ -110,6 +110,7 @@ macro_rules! engine_contract {
             bookings::direct_booking_is_confirmed_and_found,
             bookings::book_refuses_unknown_event_and_type,
             bookings::type_quota_and_event_capacity_both_limit_bookings,
+            bookings::requests_beyond_a_type_size_are_refused,
             bookings::allow_partial_books_what_is_left,
             bookings::sold_out_fails_or_waitlists,
             bookings::already_waitlisted_books_nothing,

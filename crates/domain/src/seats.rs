@@ -197,6 +197,32 @@ pub enum SaleRefusal {
         /// Tickets the user already has (booked, held or waiting).
         already: u32,
     },
+    /// More tickets than the ticket type has in all: such a request could never be
+    /// served, and queued it would block the waitlist behind it for good.
+    ExceedsTicketType {
+        /// The type's quantity.
+        quantity: u32,
+    },
+}
+
+/// Whether a user who already has `already` tickets of the event may ask for `qty`
+/// tickets of type `ty` at `now`: the sale terms, then the type's own size.
+///
+/// # Errors
+/// The first rule the request breaks.
+pub fn admit(
+    seats: &Seats,
+    terms: &SaleTerms,
+    ty: TicketTypeId,
+    already: u32,
+    qty: u32,
+    now: Timestamp,
+) -> Result<(), SaleRefusal> {
+    terms.allow(already, qty, now)?;
+    match seats.of(ty).and_then(|t| t.quantity) {
+        Some(quantity) if qty > quantity => Err(SaleRefusal::ExceedsTicketType { quantity }),
+        _ => Ok(()),
+    }
 }
 
 impl SaleTerms {
@@ -316,6 +342,37 @@ mod tests {
             Ok(Plan { book: 0, wait: 3 })
         );
         assert_eq!(plan_booking(2, 3, false, Fail), Err(2));
+    }
+
+    #[test]
+    fn requests_beyond_a_type_size_are_refused() {
+        let (s, ids) = seats(100, &[Some(10), None]);
+        let now = Utc::now();
+        let terms = SaleTerms {
+            status: EventStatus::Scheduled,
+            sales_open_at: None,
+            sales_close_at: None,
+            starts_at: now + Duration::days(1),
+            max_tickets_per_user: None,
+        };
+        assert_eq!(admit(&s, &terms, ids[0], 0, 10, now), Ok(()));
+        assert_eq!(
+            admit(&s, &terms, ids[0], 0, 11, now),
+            Err(SaleRefusal::ExceedsTicketType { quantity: 10 })
+        );
+        assert_eq!(
+            admit(&s, &terms, ids[1], 0, 100, now),
+            Ok(()),
+            "capacity can still be raised"
+        );
+        let closed = SaleTerms {
+            sales_close_at: Some(now),
+            ..terms
+        };
+        assert_eq!(
+            admit(&s, &closed, ids[0], 0, 11, now),
+            Err(SaleRefusal::SalesClosed)
+        );
     }
 
     #[test]

@@ -328,6 +328,10 @@ impl From<SaleRefusal> for ApiError {
                 "purchase_limit_exceeded",
                 format!("At most {limit} tickets per person; you already have {already}."),
             ),
+            SaleRefusal::ExceedsTicketType { quantity } => Self::invalid_field(
+                "quantity",
+                format!("must be at most {quantity}: this ticket type has no more tickets in all"),
+            ),
         }
     }
 }

@@ -139,7 +139,10 @@ async fn book_locked(
         return Ok(Err(BookError::NotFound));
     };
     let quantity = seats.quantity.get();
-    if let Err(refusal) = txn.allow(conn, seats.user_id, quantity).await? {
+    if let Err(refusal) = txn
+        .allow(conn, seats.user_id, ticket_type_id, quantity)
+        .await?
+    {
         return Ok(Err(BookError::Refused(refusal)));
     }
     let free = txn.seats.free(ticket_type_id);

@@ -69,7 +69,10 @@ async fn hold_locked(
         return Ok(Err(HoldError::NotFound));
     };
     let quantity = request.quantity.get();
-    if let Err(refusal) = txn.allow(conn, request.user_id, quantity).await? {
+    if let Err(refusal) = txn
+        .allow(conn, request.user_id, ticket_type_id, quantity)
+        .await?
+    {
         return Ok(Err(HoldError::Refused(refusal)));
     }
     if !txn.seats.take(ticket_type_id, quantity, Taken::Held) {

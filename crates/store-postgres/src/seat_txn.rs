@@ -373,11 +373,12 @@ impl SeatTxn {
         }
     }
 
-    /// `SaleTerms::allow` for `user` asking for `qty` more tickets now.
+    /// `seats::admit` for `user` asking for `qty` more tickets of `ty` now.
     pub(crate) async fn allow(
         &self,
         conn: &mut AsyncPgConnection,
         user: UserId,
+        ty: TicketTypeId,
         qty: u32,
     ) -> anyhow::Result<Result<(), SaleRefusal>> {
         let already = if self.terms.max_tickets_per_user.is_some() {
@@ -385,7 +386,14 @@ impl SeatTxn {
         } else {
             0 // without a limit, `allow` does not look at it
         };
-        Ok(self.terms.allow(already, qty, self.now))
+        Ok(seats::admit(
+            &self.seats,
+            &self.terms,
+            ty,
+            already,
+            qty,
+            self.now,
+        ))
     }
 
     /// Tickets `user` has for this event: confirmed booked, live held and waiting seats

@@ -84,7 +84,10 @@ async fn join_locked(
         return Ok(Err(JoinWaitlistError::NotFound));
     };
     let quantity = request.quantity.get();
-    if let Err(refusal) = txn.allow(conn, request.user_id, quantity).await? {
+    if let Err(refusal) = txn
+        .allow(conn, request.user_id, ticket_type_id, quantity)
+        .await?
+    {
         return Ok(Err(JoinWaitlistError::Refused(refusal)));
     }
     if txn.seats.free(ticket_type_id) >= quantity {

@@ -361,11 +361,12 @@ impl SeatTxn {
             return Ok(Err(Admission::NotFound));
         };
         let already = seats_of_user(c, self.event_id, request.user_id)?;
-        Ok(self
-            .terms
-            .allow(already, request.quantity.get(), self.now)
-            .map(|()| ty)
-            .map_err(Admission::Refused))
+        let qty = request.quantity.get();
+        Ok(
+            seats::admit(&self.seats, &self.terms, ty, already, qty, self.now)
+                .map(|()| ty)
+                .map_err(Admission::Refused),
+        )
     }
 
     /// Expires the event's active holds that ran out by now, giving their seats back.
