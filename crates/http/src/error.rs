@@ -328,9 +328,11 @@ impl From<SaleRefusal> for ApiError {
                 "purchase_limit_exceeded",
                 format!("At most {limit} tickets per person; you already have {already}."),
             ),
-            SaleRefusal::ExceedsTicketType { quantity } => Self::invalid_field(
-                "quantity",
-                format!("must be at most {quantity}: this ticket type has no more tickets in all"),
+            SaleRefusal::ExceedsTicketType { quantity } => conflict(
+                "sold_out",
+                format!(
+                    "This ticket type has only {quantity} tickets in all; they can never all be yours."
+                ),
             ),
         }
     }
