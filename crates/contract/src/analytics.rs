@@ -7,7 +7,7 @@ use crate::engine::{
 };
 use boxoffice_domain::event::{EventDetails, NewTicketType};
 use boxoffice_domain::ports::EventStats;
-use boxoffice_domain::{EventId, UserId};
+use boxoffice_domain::{EventId, HoldId, UserId};
 
 /// Per event: capacity, sold, held, seats still booked by confirmed bookings made since
 /// the given instant, seats ever cancelled and waiting entries; every event, or one
@@ -38,6 +38,7 @@ pub async fn event_stats_per_event_and_organizer(stores: EngineStores) {
     stores
         .reservations
         .hold(
+            HoldId::generate(),
             &seats(e1.id, None, b.id, 1),
             secs(t, 203),
             t + chrono::Duration::days(2),

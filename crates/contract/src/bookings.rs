@@ -15,7 +15,7 @@ use boxoffice_domain::ports::{
     BookError, CancelBookingError, ConfirmHoldError, HoldError, JoinWaitlistError, UpdateEventError,
 };
 use boxoffice_domain::seats::SaleRefusal;
-use boxoffice_domain::{BookingId, EventId, TicketTypeId};
+use boxoffice_domain::{BookingId, EventId, HoldId, TicketTypeId};
 use chrono::Duration;
 use futures_util::future::join_all;
 use std::collections::HashSet;
@@ -148,7 +148,10 @@ pub async fn requests_beyond_a_type_size_are_refused(stores: EngineStores) {
     );
     let too_many = seats(ev.id, Some(vip), bob.id, 5);
     let refused = SaleRefusal::ExceedsTicketType { quantity: 4 };
-    let held = stores.reservations.hold(&too_many, t, secs(t, 600)).await;
+    let held = stores
+        .reservations
+        .hold(HoldId::generate(), &too_many, t, secs(t, 600))
+        .await;
     assert!(
         matches!(held, Err(HoldError::Refused(r)) if r == refused),
         "got {held:?}"
@@ -436,7 +439,7 @@ pub async fn sales_window_and_cancelled_event_refuse(stores: EngineStores) {
                 .await;
             let hold = stores
                 .reservations
-                .hold(&request, at, at + Duration::minutes(10))
+                .hold(HoldId::generate(), &request, at, at + Duration::minutes(10))
                 .await;
             let join = stores.waitlists.join(&request, at).await;
             (book, hold, join)
@@ -514,7 +517,10 @@ pub async fn sales_window_and_cancelled_event_refuse(stores: EngineStores) {
         matches!(book, Err(BookError::Refused(SaleRefusal::EventCancelled))),
         "book: {book:?}"
     );
-    let hold = stores.reservations.hold(&request, at, secs(t, 600)).await;
+    let hold = stores
+        .reservations
+        .hold(HoldId::generate(), &request, at, secs(t, 600))
+        .await;
     assert!(
         matches!(hold, Err(HoldError::Refused(SaleRefusal::EventCancelled))),
         "hold: {hold:?}"
@@ -552,7 +558,12 @@ pub async fn purchase_limit_counts_bookings_holds_and_waiting(stores: EngineStor
     let first = book_n(&stores, ev.id, ann.id, 2, t).await;
     stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 1), t, secs(t, 10))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 1),
+            t,
+            secs(t, 10),
+        )
         .await
         .expect("hold");
     let over = stores.bookings.book(&req(ann.id, 2), secs(t, 1)).await;
@@ -563,7 +574,12 @@ pub async fn purchase_limit_counts_bookings_holds_and_waiting(stores: EngineStor
     book_n(&stores, ev.id, ann.id, 1, secs(t, 1)).await;
     let hold = stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 1), secs(t, 2), secs(t, 60))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 1),
+            secs(t, 2),
+            secs(t, 60),
+        )
         .await;
     assert!(
         matches!(hold, Err(HoldError::Refused(r)) if r == limit(4)),
@@ -614,7 +630,12 @@ pub async fn purchase_limit_counts_bookings_holds_and_waiting(stores: EngineStor
     );
     stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 1), secs(t, 22), secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 1),
+            secs(t, 22),
+            secs(t, 600),
+        )
         .await
         .expect("a cancelled seat no longer counts");
     let full = stores.bookings.book(&req(ann.id, 1), secs(t, 23)).await;
@@ -1007,7 +1028,12 @@ pub async fn user_bookings_newest_first_filtered_and_paged(stores: EngineStores)
         if i == 2 {
             let hold = stores
                 .reservations
-                .hold(&seats(event, None, ann.id, 1), at, secs(t, 600))
+                .hold(
+                    HoldId::generate(),
+                    &seats(event, None, ann.id, 1),
+                    at,
+                    secs(t, 600),
+                )
                 .await
                 .expect("hold");
             ids.push(
@@ -1111,7 +1137,12 @@ pub async fn capacity_cannot_drop_below_sold_and_held(stores: EngineStores) {
     // Live for a day, so it still counts when the capacity change is judged at `t`.
     stores
         .reservations
-        .hold(&seats(ev.id, None, bob.id, 2), t, t + Duration::days(1))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, bob.id, 2),
+            t,
+            t + Duration::days(1),
+        )
         .await
         .expect("hold");
     let with = |capacity| EventDetails {
@@ -1144,7 +1175,12 @@ pub async fn capacity_cannot_drop_below_sold_and_held(stores: EngineStores) {
     );
     let full = stores
         .reservations
-        .hold(&seats(ev.id, None, bob.id, 1), secs(t, 1), secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, bob.id, 1),
+            secs(t, 1),
+            secs(t, 600),
+        )
         .await;
     assert!(
         matches!(full, Err(HoldError::SoldOut { available: 0 })),
@@ -1159,6 +1195,7 @@ pub async fn capacity_cannot_drop_below_sold_and_held(stores: EngineStores) {
     let stale = stores
         .reservations
         .hold(
+            HoldId::generate(),
             &seats(ev.id, None, bob.id, 7),
             past,
             past + Duration::minutes(5),

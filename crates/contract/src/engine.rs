@@ -14,7 +14,7 @@ use boxoffice_domain::page::PageRequest;
 use boxoffice_domain::ports::{BookError, BookRequest, Idempotency, SeatRequest};
 use boxoffice_domain::time::to_store_precision;
 use boxoffice_domain::user::{Role, User};
-use boxoffice_domain::{EventId, TicketTypeId, Timestamp, UserId};
+use boxoffice_domain::{BookingId, EventId, TicketTypeId, Timestamp, UserId};
 use chrono::Duration;
 
 /// The instant tests count from: now, at store precision.
@@ -123,6 +123,7 @@ pub fn seats(event: EventId, ty: Option<TicketTypeId>, user: UserId, n: u32) -> 
 #[must_use]
 pub fn booking(seats: SeatRequest, on_sold_out: OnSoldOut, allow_partial: bool) -> BookRequest {
     BookRequest {
+        booking_id: BookingId::generate(),
         seats,
         on_sold_out,
         allow_partial,

@@ -10,7 +10,7 @@ use boxoffice_domain::booking::{Booking, BookingSource, BookingStatus, Hold};
 use boxoffice_domain::event::EventQuery;
 use boxoffice_domain::page::PageRequest;
 use boxoffice_domain::ports::{ConfirmHoldError, HoldError};
-use boxoffice_domain::{EventId, TicketTypeId};
+use boxoffice_domain::{EventId, HoldId, TicketTypeId};
 use chrono::Duration;
 use futures_util::future::join_all;
 
@@ -26,7 +26,12 @@ pub async fn hold_then_find(stores: EngineStores) {
 
     let hold = stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 3), t, expires_at)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 3),
+            t,
+            expires_at,
+        )
         .await
         .expect("hold");
     let want = Hold {
@@ -42,6 +47,7 @@ pub async fn hold_then_find(stores: EngineStores) {
     let other = stores
         .reservations
         .hold(
+            HoldId::generate(),
             &seats(ev.id, Some(general), ann.id, 2),
             secs(t, 1),
             secs(t, 900),
@@ -131,7 +137,12 @@ pub async fn hold_refuses_unknown_and_oversized_requests(stores: EngineStores) {
 
     let unknown_event = stores
         .reservations
-        .hold(&seats(EventId::generate(), None, ann.id, 1), t, exp)
+        .hold(
+            HoldId::generate(),
+            &seats(EventId::generate(), None, ann.id, 1),
+            t,
+            exp,
+        )
         .await;
     assert!(
         matches!(unknown_event, Err(HoldError::NotFound)),
@@ -140,6 +151,7 @@ pub async fn hold_refuses_unknown_and_oversized_requests(stores: EngineStores) {
     let unknown_type = stores
         .reservations
         .hold(
+            HoldId::generate(),
             &seats(ev.id, Some(TicketTypeId::generate()), ann.id, 1),
             t,
             exp,
@@ -152,12 +164,22 @@ pub async fn hold_refuses_unknown_and_oversized_requests(stores: EngineStores) {
 
     stores
         .reservations
-        .hold(&seats(ev.id, Some(vip), ann.id, 3), t, exp)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, Some(vip), ann.id, 3),
+            t,
+            exp,
+        )
         .await
         .expect("hold 3 VIP");
     let over_quota = stores
         .reservations
-        .hold(&seats(ev.id, Some(vip), ann.id, 2), t, exp)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, Some(vip), ann.id, 2),
+            t,
+            exp,
+        )
         .await;
     assert!(
         matches!(over_quota, Err(HoldError::SoldOut { available: 1 })),
@@ -165,7 +187,12 @@ pub async fn hold_refuses_unknown_and_oversized_requests(stores: EngineStores) {
     );
     let over_capacity = stores
         .reservations
-        .hold(&seats(ev.id, Some(general), ann.id, 8), t, exp)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, Some(general), ann.id, 8),
+            t,
+            exp,
+        )
         .await;
     assert!(
         matches!(over_capacity, Err(HoldError::SoldOut { available: 7 })),
@@ -173,18 +200,33 @@ pub async fn hold_refuses_unknown_and_oversized_requests(stores: EngineStores) {
     );
     stores
         .reservations
-        .hold(&seats(ev.id, Some(general), ann.id, 6), t, exp)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, Some(general), ann.id, 6),
+            t,
+            exp,
+        )
         .await
         .expect("hold 6 General");
     let vip_after = stores
         .reservations
-        .hold(&seats(ev.id, Some(vip), ann.id, 1), t, exp)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, Some(vip), ann.id, 1),
+            t,
+            exp,
+        )
         .await
         .expect("the last seat, VIP");
     assert_eq!(vip_after.quantity, 1);
     let full = stores
         .reservations
-        .hold(&seats(ev.id, Some(general), ann.id, 1), t, exp)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, Some(general), ann.id, 1),
+            t,
+            exp,
+        )
         .await;
     assert!(
         matches!(full, Err(HoldError::SoldOut { available: 0 })),
@@ -209,7 +251,12 @@ pub async fn confirm_turns_hold_into_booking(stores: EngineStores) {
     let general = ev.ticket_types[1].id;
     let hold = stores
         .reservations
-        .hold(&seats(ev.id, Some(general), ann.id, 2), t, secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, Some(general), ann.id, 2),
+            t,
+            secs(t, 600),
+        )
         .await
         .expect("hold");
 
@@ -306,12 +353,22 @@ pub async fn release_returns_seats_at_once(stores: EngineStores) {
     let ev = open_event(&stores, &org, t, 5).await;
     let hold = stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 5), t, secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 5),
+            t,
+            secs(t, 600),
+        )
         .await
         .expect("hold");
     let blocked = stores
         .reservations
-        .hold(&seats(ev.id, None, bob.id, 1), secs(t, 1), secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, bob.id, 1),
+            secs(t, 1),
+            secs(t, 600),
+        )
         .await;
     assert!(
         matches!(blocked, Err(HoldError::SoldOut { available: 0 })),
@@ -365,7 +422,12 @@ pub async fn release_returns_seats_at_once(stores: EngineStores) {
 
     stores
         .reservations
-        .hold(&seats(ev.id, None, bob.id, 5), secs(t, 5), secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, bob.id, 5),
+            secs(t, 5),
+            secs(t, 600),
+        )
         .await
         .expect("the seats are free for others");
     assert!(all_bookings(&stores, ann.id, None).await.is_empty());
@@ -382,7 +444,12 @@ pub async fn expired_hold_stops_counting_and_sweep_promotes(stores: EngineStores
     let expires_at = secs(t, 10);
     let hold = stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 4), t, expires_at)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 4),
+            t,
+            expires_at,
+        )
         .await
         .expect("hold");
     let waiting = wait_n(&stores, ev.id, bob.id, 3, secs(t, 5)).await;
@@ -470,7 +537,12 @@ pub async fn expire_holds_takes_oldest_first_up_to_limit(stores: EngineStores) {
         let ev = open_event(&stores, &org, t, 1).await;
         stores
             .reservations
-            .hold(&seats(ev.id, None, ann.id, 1), secs(t, i), secs(t, 10 + i))
+            .hold(
+                HoldId::generate(),
+                &seats(ev.id, None, ann.id, 1),
+                secs(t, i),
+                secs(t, 10 + i),
+            )
             .await
             .expect("hold");
         let waiting = wait_n(&stores, ev.id, bob.id, 1, secs(t, 5)).await;
@@ -480,6 +552,7 @@ pub async fn expire_holds_takes_oldest_first_up_to_limit(stores: EngineStores) {
     let live = stores
         .reservations
         .hold(
+            HoldId::generate(),
             &seats(live_event.id, None, ann.id, 1),
             secs(t, 5),
             secs(t, 3600),
@@ -548,12 +621,22 @@ pub async fn confirm_at_or_after_expiry_is_expired_and_never_booked(stores: Engi
     let expires_at = secs(t, 10);
     let late = stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 2), t, expires_at)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 2),
+            t,
+            expires_at,
+        )
         .await
         .expect("hold");
     let in_time = stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 1), t, expires_at)
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 1),
+            t,
+            expires_at,
+        )
         .await
         .expect("hold");
     let waiting = wait_n(&stores, ev.id, bob.id, 2, secs(t, 1)).await;
@@ -624,7 +707,12 @@ pub async fn confirm_racing_expire_holds_ends_each_hold_once(stores: EngineStore
         for user in &users {
             let hold = stores
                 .reservations
-                .hold(&seats(ev.id, None, user.id, 1), taken_at, expires_at)
+                .hold(
+                    HoldId::generate(),
+                    &seats(ev.id, None, user.id, 1),
+                    taken_at,
+                    expires_at,
+                )
                 .await
                 .expect("hold");
             holds.push(hold);
@@ -751,7 +839,12 @@ pub async fn concurrent_holds_never_exceed_capacity(stores: EngineStores) {
         .map(|user| {
             let stores = stores.clone();
             let request = seats(ev.id, None, user.id, 1);
-            tokio::spawn(async move { stores.reservations.hold(&request, t, exp).await })
+            tokio::spawn(async move {
+                stores
+                    .reservations
+                    .hold(HoldId::generate(), &request, t, exp)
+                    .await
+            })
         })
         .collect();
     let results: Vec<_> = join_all(tasks)
@@ -778,7 +871,15 @@ pub async fn concurrent_holds_never_exceed_capacity(stores: EngineStores) {
             let stores = stores.clone();
             let ty = if i % 2 == 0 { vip } else { general };
             let request = seats(typed.id, Some(ty), user.id, 1);
-            tokio::spawn(async move { (ty, stores.reservations.hold(&request, t, exp).await) })
+            tokio::spawn(async move {
+                (
+                    ty,
+                    stores
+                        .reservations
+                        .hold(HoldId::generate(), &request, t, exp)
+                        .await,
+                )
+            })
         })
         .collect();
     let results: Vec<_> = join_all(tasks)
@@ -833,7 +934,12 @@ pub async fn concurrent_sweepers_expire_each_hold_once(stores: EngineStores) {
             let expires_at = secs(t, 10 + i64::from(s));
             stores
                 .reservations
-                .hold(&seats(ev.id, None, user.id, 1), t, expires_at)
+                .hold(
+                    HoldId::generate(),
+                    &seats(ev.id, None, user.id, 1),
+                    t,
+                    expires_at,
+                )
                 .await
                 .expect("hold");
         }

@@ -263,7 +263,12 @@ async fn client(w: Arc<Workload>, user: UserId, index: u64) {
                 let ttl = Duration::milliseconds(rng.random_range(200..=4000));
                 match s
                     .reservations
-                    .hold(&seats(event, ty, user, n), now, now + ttl)
+                    .hold(
+                        HoldId::generate(),
+                        &seats(event, ty, user, n),
+                        now,
+                        now + ttl,
+                    )
                     .await
                 {
                     Ok(h) => {

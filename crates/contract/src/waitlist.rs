@@ -12,7 +12,7 @@ use boxoffice_domain::event::{EventDetails, EventStatus};
 use boxoffice_domain::page::PageRequest;
 use boxoffice_domain::ports::{BookError, ConfirmHoldError, JoinWaitlistError, LeaveWaitlistError};
 use boxoffice_domain::seats::SaleRefusal;
-use boxoffice_domain::{EventId, TicketTypeId, WaitlistEntryId};
+use boxoffice_domain::{EventId, HoldId, TicketTypeId, WaitlistEntryId};
 
 /// Joining is `TicketsAvailable` while enough seats are free (holds count as taken), and
 /// `AlreadyWaitlisted` for a second entry of the same user, event and type.
@@ -76,7 +76,12 @@ pub async fn join_refused_while_seats_are_free(stores: EngineStores) {
     );
     stores
         .reservations
-        .hold(&seats(ev.id, None, cid.id, 1), at, secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, cid.id, 1),
+            at,
+            secs(t, 600),
+        )
         .await
         .expect("hold the last seat");
     let after_hold = stores
@@ -277,7 +282,12 @@ pub async fn hold_release_promotes(stores: EngineStores) {
     let ev = open_event(&stores, &org, t, 2).await;
     let hold = stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 2), t, secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 2),
+            t,
+            secs(t, 600),
+        )
         .await
         .expect("hold");
     let waiting = wait_n(&stores, ev.id, bob.id, 2, secs(t, 1)).await;
@@ -304,7 +314,12 @@ pub async fn hold_expiry_promotes_before_anyone_new(stores: EngineStores) {
     let ev = open_event(&stores, &org, t, 2).await;
     stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 2), t, secs(t, 10))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 2),
+            t,
+            secs(t, 10),
+        )
         .await
         .expect("hold");
     let waiting = wait_n(&stores, ev.id, bob.id, 2, secs(t, 1)).await;
@@ -340,7 +355,12 @@ pub async fn hold_expiry_promotes_before_anyone_new(stores: EngineStores) {
     let ev = open_event(&stores, &org, t, 2).await;
     stores
         .reservations
-        .hold(&seats(ev.id, None, ann.id, 2), t, secs(t, 10))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 2),
+            t,
+            secs(t, 10),
+        )
         .await
         .expect("hold");
     let waiting = wait_n(&stores, ev.id, bob.id, 2, secs(t, 1)).await;
@@ -726,7 +746,12 @@ pub async fn event_cancel_cascades(stores: EngineStores) {
     let anns = book_n(&stores, ev.id, ann.id, 2, t).await;
     let bob_hold = stores
         .reservations
-        .hold(&seats(ev.id, None, bob.id, 1), t, secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, bob.id, 1),
+            t,
+            secs(t, 600),
+        )
         .await
         .expect("hold");
     let bobs = stores
@@ -736,7 +761,12 @@ pub async fn event_cancel_cascades(stores: EngineStores) {
         .expect("confirm");
     let cid_hold = stores
         .reservations
-        .hold(&seats(ev.id, None, cid.id, 2), secs(t, 1), secs(t, 600))
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, cid.id, 2),
+            secs(t, 1),
+            secs(t, 600),
+        )
         .await
         .expect("hold");
     let ed = wait_n(&stores, ev.id, dan.id, 3, secs(t, 2)).await;

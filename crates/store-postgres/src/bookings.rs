@@ -166,12 +166,15 @@ async fn book_locked(
         if !txn.seats.take(ticket_type_id, plan.book, Taken::Sold) {
             anyhow::bail!("planned {} free seats that are not free", plan.book);
         }
-        let made = txn.new_booking(
-            ticket_type_id,
-            seats.user_id,
-            plan.book,
-            BookingSource::Direct,
-        );
+        let made = Booking {
+            id: request.booking_id,
+            ..txn.new_booking(
+                ticket_type_id,
+                seats.user_id,
+                plan.book,
+                BookingSource::Direct,
+            )
+        };
         txn.record_booking(&made, None)?;
         booking = Some(made);
     }

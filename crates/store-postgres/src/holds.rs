@@ -62,6 +62,7 @@ async fn set_hold_status(
 async fn hold_locked(
     conn: &mut AsyncPgConnection,
     txn: &mut SeatTxn,
+    id: HoldId,
     request: &SeatRequest,
     expires_at: Timestamp,
 ) -> anyhow::Result<Result<Hold, HoldError>> {
@@ -80,7 +81,7 @@ async fn hold_locked(
         return Ok(Err(HoldError::SoldOut { available }));
     }
     let hold = Hold {
-        id: HoldId::generate(),
+        id,
         event_id: txn.event_id,
         ticket_type_id,
         user_id: request.user_id,
@@ -95,6 +96,7 @@ async fn hold_locked(
 /// The seat transaction of `hold`.
 async fn hold_in(
     conn: &mut AsyncPgConnection,
+    id: HoldId,
     request: &SeatRequest,
     now: Timestamp,
     expires_at: Timestamp,
@@ -102,7 +104,7 @@ async fn hold_in(
     let Some(mut txn) = SeatTxn::begin(conn, request.event_id, now).await? else {
         return Ok(Err(HoldError::NotFound));
     };
-    let outcome = hold_locked(conn, &mut txn, request, expires_at).await?;
+    let outcome = hold_locked(conn, &mut txn, id, request, expires_at).await?;
     txn.finish(conn).await?;
     Ok(outcome)
 }
@@ -269,13 +271,14 @@ impl PgStore {
 impl Reservations for PgStore {
     async fn hold(
         &self,
+        id: HoldId,
         request: &SeatRequest,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<Hold, HoldError> {
         let mut conn = self.conn().await?;
         conn.transaction::<_, anyhow::Error, _>(async |conn| {
-            hold_in(conn, request, now, expires_at).await
+            hold_in(conn, id, request, now, expires_at).await
         })
         .await
         .with_context(|| format!("cannot hold seats of event {}", request.event_id))?

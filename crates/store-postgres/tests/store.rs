@@ -13,7 +13,7 @@ use boxoffice_domain::ports::{
 };
 use boxoffice_domain::time::to_store_precision;
 use boxoffice_domain::user::{Email, NewUser, PasswordHash, PersonName, Role};
-use boxoffice_domain::{EventId, Timestamp, UserId};
+use boxoffice_domain::{BookingId, EventId, HoldId, Timestamp, UserId};
 use boxoffice_store_postgres::PgStore;
 use boxoffice_store_postgres::testing::TestDatabase;
 use chrono::{Duration, Utc};
@@ -187,6 +187,7 @@ async fn promotion_reads_the_queue_in_batches() {
     let t = now();
     let first = attendee(&store, 0).await;
     let request = BookRequest {
+        booking_id: BookingId::generate(),
         seats: one_seat(event.id, first),
         on_sold_out: OnSoldOut::Fail,
         allow_partial: false,
@@ -260,6 +261,7 @@ async fn forgotten_idempotency_keys_can_be_used_again() {
     let user = attendee(&store, 0).await;
     let t = now();
     let keyed = |hash: &str| BookRequest {
+        booking_id: BookingId::generate(),
         seats: one_seat(event.id, user),
         on_sold_out: OnSoldOut::Fail,
         allow_partial: false,
@@ -318,14 +320,25 @@ async fn event_cancel_expires_due_holds_and_releases_live_ones() {
     let user = attendee(&store, 0).await;
     let t = now();
     let due = store
-        .hold(&one_seat(event.id, user), t, t + Duration::seconds(5))
+        .hold(
+            HoldId::generate(),
+            &one_seat(event.id, user),
+            t,
+            t + Duration::seconds(5),
+        )
         .await
         .expect("hold");
     let live = store
-        .hold(&one_seat(event.id, user), t, t + Duration::hours(1))
+        .hold(
+            HoldId::generate(),
+            &one_seat(event.id, user),
+            t,
+            t + Duration::hours(1),
+        )
         .await
         .expect("hold");
     let request = BookRequest {
+        booking_id: BookingId::generate(),
         seats: SeatRequest {
             quantity: Quantity::new(3).expect("quantity"),
             ..one_seat(event.id, user)

@@ -82,16 +82,17 @@ pub(crate) fn load_booking(
     find_row(c, id)?.map(BookingRow::into_booking).transpose()
 }
 
-/// Inserts a confirmed booking of `claim`'s seats (already counted as sold).
+/// Inserts confirmed booking `id` of `claim`'s seats (already counted as sold).
 pub(crate) fn insert_booking(
     c: &mut SqliteConnection,
+    id: BookingId,
     claim: &Claim,
     source: BookingSource,
     hold: Option<HoldId>,
     now: Timestamp,
 ) -> anyhow::Result<Booking> {
     let row = BookingRow {
-        id: BookingId::generate().to_string(),
+        id: id.to_string(),
         event_id: claim.event_id.to_string(),
         ticket_type_id: claim.ticket_type_id.to_string(),
         user_id: claim.user_id.to_string(),
@@ -179,6 +180,7 @@ fn book_seats(
         );
         Some(insert_booking(
             c,
+            request.booking_id,
             &claim(plan.book),
             BookingSource::Direct,
             None,

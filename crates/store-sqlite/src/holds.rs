@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingSource, Hold};
 use boxoffice_domain::ports::{ConfirmHoldError, HoldError, Reservations, SeatRequest};
 use boxoffice_domain::seats::Taken;
-use boxoffice_domain::{EventId, HoldId, TicketTypeId, Timestamp, UserId};
+use boxoffice_domain::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId};
 use diesel::prelude::*;
 
 /// Where a hold stands, as stored.
@@ -126,6 +126,7 @@ pub(crate) fn end_event_holds(
 fn take_hold(
     c: &mut SqliteConnection,
     txn: &mut SeatTxn,
+    id: HoldId,
     request: &SeatRequest,
     expires_at: Timestamp,
 ) -> anyhow::Result<Result<Hold, HoldError>> {
@@ -140,7 +141,7 @@ fn take_hold(
         }));
     }
     let row = HoldRow {
-        id: HoldId::generate().to_string(),
+        id: id.to_string(),
         event_id: txn.event_id().to_string(),
         ticket_type_id: ty.to_string(),
         user_id: request.user_id.to_string(),
@@ -179,7 +180,14 @@ fn confirm(
         user_id: hold.user_id,
         quantity: hold.quantity,
     };
-    let booking = insert_booking(c, &claim, BookingSource::Hold, Some(hold.id), txn.now())?;
+    let booking = insert_booking(
+        c,
+        BookingId::generate(),
+        &claim,
+        BookingSource::Hold,
+        Some(hold.id),
+        txn.now(),
+    )?;
     Ok(Ok(booking))
 }
 
@@ -228,13 +236,14 @@ fn events_with_expired_holds(
 impl Reservations for SqliteStore {
     async fn hold(
         &self,
+        id: HoldId,
         request: &SeatRequest,
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<Hold, HoldError> {
         let request = *request;
         self.seat_write(request.event_id, now, HoldError::NotFound, move |c, txn| {
-            take_hold(c, txn, &request, expires_at)
+            take_hold(c, txn, id, &request, expires_at)
         })
         .await
     }

@@ -14,7 +14,7 @@ use boxoffice_domain::booking::{BookingSource, WaitlistStatus};
 use boxoffice_domain::event::Event;
 use boxoffice_domain::ports::{BookError, HoldError, JoinWaitlistError, SeatRequest};
 use boxoffice_domain::seats::{self, SaleRefusal, SaleTerms, Seats, Taken, TypeSeats, Waiting};
-use boxoffice_domain::{EventId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
+use boxoffice_domain::{BookingId, EventId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
@@ -442,7 +442,14 @@ impl SeatTxn {
             user_id: UserId::from_uuid(uuid(&row.user_id)?),
             quantity: entry.quantity,
         };
-        let booking = insert_booking(c, &claim, BookingSource::Waitlist, None, self.now)?;
+        let booking = insert_booking(
+            c,
+            BookingId::generate(),
+            &claim,
+            BookingSource::Waitlist,
+            None,
+            self.now,
+        )?;
         diesel::update(waitlist_entries::table.find(&row.id))
             .set((
                 waitlist_entries::status.eq(WaitlistStatus::Promoted.as_str()),

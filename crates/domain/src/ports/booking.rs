@@ -32,6 +32,10 @@ pub struct Idempotency {
 /// A direct booking request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookRequest {
+    /// The id the booking gets, chosen by the caller so that an admission gate in front
+    /// of the store can recognise it once stored. A repeat of an idempotent request
+    /// returns the first request's booking instead.
+    pub booking_id: BookingId,
     /// The seats.
     pub seats: SeatRequest,
     /// Waitlist or fail when there are not enough seats.
@@ -161,11 +165,13 @@ pub enum LeaveWaitlistError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Reservations: Send + Sync + 'static {
-    /// Holds seats until `expires_at`.
+    /// Holds seats until `expires_at` as hold `id` (chosen by the caller, like
+    /// [`BookRequest::booking_id`]).
     /// # Errors
     /// `NotFound`, `Refused`, or `SoldOut` when fewer seats are free at `now`.
     async fn hold(
         &self,
+        id: HoldId,
         request: &SeatRequest,
         now: Timestamp,
         expires_at: Timestamp,

@@ -1,6 +1,7 @@
 //! The ports: what the domain needs from the outside world, as small traits of whole
 //! operations. Each adapter runs one operation in one transaction of its own.
 
+mod admission;
 mod booking;
 mod events;
 mod health;
@@ -9,6 +10,7 @@ mod security;
 mod tokens;
 mod users;
 
+pub use admission::*;
 pub use booking::*;
 pub use events::*;
 pub use health::*;

@@ -135,7 +135,7 @@ impl BookingService {
         let now = self.now();
         self.ports
             .reservations
-            .hold(request, now, now + self.hold_ttl)
+            .hold(HoldId::generate(), request, now, now + self.hold_ttl)
             .await
     }
 
@@ -186,6 +186,7 @@ impl BookingService {
             request_hash: intent.request_hash(),
         });
         let request = BookRequest {
+            booking_id: BookingId::generate(),
             seats: SeatRequest {
                 event_id: intent.event_id,
                 ticket_type_id: intent.ticket_type_id,

@@ -1,0 +1,43 @@
+//! What an admission gate in front of the seat store (the Redis adapter) reads from it.
+
+use crate::{EventId, TicketTypeId, Timestamp};
+use async_trait::async_trait;
+use uuid::Uuid;
+
+/// One event's seats as the durable store counts them, for rebuilding an admission gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatSnapshot {
+    /// The event.
+    pub event_id: EventId,
+    /// The instants between which the event sells: `None` when it does not sell at all
+    /// (cancelled).
+    pub sales: Option<(Option<Timestamp>, Timestamp)>,
+    /// Seats free event-wide: capacity minus sold minus held by live holds.
+    pub free: u32,
+    /// Seats free per ticket type, in position order (a type without its own cap has
+    /// the event's free seats).
+    pub types: Vec<(TicketTypeId, u32)>,
+}
+
+/// The store's seat figures, read for an admission gate.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SeatLedger: Send + Sync + 'static {
+    /// Snapshots of `events` (unknown ones are left out) as of `now`, and which of
+    /// `reservations` (ids of holds and bookings) the store has recorded, read
+    /// consistently with the snapshots: a reservation recorded is counted in them.
+    /// # Errors
+    /// Only when the store fails.
+    async fn seat_snapshots(
+        &self,
+        events: &[EventId],
+        reservations: &[Uuid],
+        now: Timestamp,
+    ) -> anyhow::Result<(Vec<SeatSnapshot>, Vec<Uuid>)>;
+}
+
+/// Marks a store failure as the store being unreachable (down, restarting, pool
+/// exhausted), as opposed to a fault: the HTTP layer answers 503 and clients retry.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the {0} is unavailable")]
+pub struct StoreUnavailable(pub &'static str);
