@@ -31,6 +31,7 @@ pub struct TestServer {
     pub client: reqwest::Client,
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
+    database_url: String,
     env: Vec<(String, String)>,
     _dir: TempDir,
     _database: Option<TestDatabase>,
@@ -76,22 +77,39 @@ impl TestServer {
                 (db.url().to_owned(), Some(db))
             }
         };
+        Some(Self::spawn(&database_url, env, dir, database).await)
+    }
+
+    /// Starts a server on a database someone else owns (several servers may share it:
+    /// see the cluster tests), with extra environment variables.
+    pub async fn start_on(database_url: &str, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn(database_url, env, dir, None).await
+    }
+
+    async fn spawn(
+        database_url: &str,
+        env: &[(&str, &str)],
+        dir: TempDir,
+        database: Option<TestDatabase>,
+    ) -> Self {
         let env: Vec<(String, String)> = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let (child, logs) = spawn_server(&database_url, &env);
+        let (child, logs) = spawn_server(database_url, &env);
         let mut server = Self {
             base: String::new(),
             client: reqwest::Client::new(),
             child,
             logs,
+            database_url: database_url.to_owned(),
             env,
             _dir: dir,
             _database: database,
         };
         server.await_listening().await;
-        Some(server)
+        server
     }
 
     /// Stops the server (SIGKILL, no graceful shutdown) and starts a new one with the same
@@ -100,7 +118,7 @@ impl TestServer {
     pub async fn restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, logs) = spawn_server(&self.database_url(), &self.env);
+        let (child, logs) = spawn_server(&self.database_url, &self.env);
         self.child = child;
         self.logs = logs;
         self.base = String::new();
@@ -225,7 +243,7 @@ impl TestServer {
     /// Creates an account with any role through `boxoffice user create` (same database),
     /// then logs in; returns the access token.
     pub async fn user_with_role(&self, email: &str, role: &str) -> String {
-        let database_url = self.database_url();
+        let database_url = self.database_url.clone();
         let output = Command::new(binary())
             .args([
                 "user",
@@ -250,13 +268,6 @@ impl TestServer {
             String::from_utf8_lossy(&output.stderr)
         );
         self.login(email, "password123").await
-    }
-
-    fn database_url(&self) -> String {
-        match &self._database {
-            Some(db) => db.url().to_owned(),
-            None => format!("sqlite://{}", self._dir.path().join("e2e.db").display()),
-        }
     }
 }
 
