@@ -37,6 +37,12 @@ pub struct TestServer {
     _database: Option<TestDatabase>,
 }
 
+/// The Redis servers on Postgres use: `TEST_REDIS_URL`, or the local default.
+#[must_use]
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
 /// The `boxoffice` binary cargo built for this test run.
 #[must_use]
 pub fn binary() -> PathBuf {
@@ -77,6 +83,16 @@ impl TestServer {
                 (db.url().to_owned(), Some(db))
             }
         };
+        // Postgres runs as in production: behind the Redis seat gate, under a key prefix
+        // of its own on the shared test Redis (unless the test brings its own Redis).
+        let prefix = format!("e2e:{}:", uuid::Uuid::new_v4());
+        let redis_url = redis_url();
+        let mut env = env.to_vec();
+        if backend == Backend::Postgres && !env.iter().any(|(k, _)| *k == "REDIS_URL") {
+            env.push(("REDIS_URL", &redis_url));
+            env.push(("REDIS_KEY_PREFIX", &prefix));
+        }
+        let env = env.as_slice();
         Some(Self::spawn(&database_url, env, dir, database).await)
     }
 

@@ -21,11 +21,12 @@ use boxoffice_domain::user::{Email, Password, PersonName, Role};
 use boxoffice_domain::{Clock, SystemClock};
 use boxoffice_http::AppState;
 use boxoffice_store_postgres::PgStore;
+use boxoffice_store_redis::{Redis, SeatGate};
 use boxoffice_store_sqlite::SqliteStore;
 use chrono::Duration;
 use std::sync::Arc;
 
-/// The ports one store provides.
+/// The ports the configured stores provide.
 struct Stores {
     users: Arc<dyn UserRepository>,
     tokens: Arc<dyn TokenStore>,
@@ -34,7 +35,7 @@ struct Stores {
     bookings: Arc<dyn Bookings>,
     waitlists: Arc<dyn Waitlists>,
     analytics: Arc<dyn Analytics>,
-    health: Arc<dyn HealthCheck>,
+    health: Vec<Arc<dyn HealthCheck>>,
 }
 
 impl Stores {
@@ -58,13 +59,35 @@ impl Stores {
             bookings: store.clone(),
             waitlists: store.clone(),
             analytics: store.clone(),
-            health: store,
+            health: vec![store],
+        }
+    }
+
+    /// Postgres behind the Redis seat admission gate: the gate for the ports that take
+    /// seats, Postgres for the rest.
+    fn gated(store: PgStore, redis: Redis) -> Self {
+        let store = Arc::new(store);
+        let gate = Arc::new(SeatGate::new(store.clone(), redis.clone()));
+        Self {
+            users: store.clone(),
+            tokens: store.clone(),
+            events: gate.clone(),
+            reservations: gate.clone(),
+            bookings: gate,
+            waitlists: store.clone(),
+            analytics: store.clone(),
+            health: vec![store, Arc::new(redis)],
         }
     }
 }
 
-/// Opens the store `DATABASE_URL` names and applies pending migrations.
-async fn open_stores(database: &Database, args: &DatabaseArgs) -> anyhow::Result<Stores> {
+/// Opens the store `DATABASE_URL` names and applies pending migrations; with `redis`,
+/// Postgres gets the seat admission gate.
+async fn open_stores(
+    database: &Database,
+    args: &DatabaseArgs,
+    redis: Option<Redis>,
+) -> anyhow::Result<Stores> {
     let stores = match database {
         Database::Sqlite(path) => {
             let path = path
@@ -72,6 +95,11 @@ async fn open_stores(database: &Database, args: &DatabaseArgs) -> anyhow::Result
                 .context("the SQLite path is not valid UTF-8")?;
             let store = SqliteStore::open(path).await?;
             log_migrations(store.migrate().await?);
+            if redis.is_some() {
+                tracing::warn!(
+                    "REDIS_URL is set, but the seat admission gate needs Postgres: SQLite serves one process on its own"
+                );
+            }
             Stores::from(store)
         }
         Database::Postgres(url) => {
@@ -79,7 +107,10 @@ async fn open_stores(database: &Database, args: &DatabaseArgs) -> anyhow::Result
             let store: PgStore =
                 boxoffice_store_postgres::connect(url, args.database_max_connections as usize)
                     .await?;
-            Stores::from(store)
+            match redis {
+                Some(redis) => Stores::gated(store, redis),
+                None => Stores::from(store),
+            }
         }
     };
     Ok(stores)
@@ -97,7 +128,7 @@ fn log_migrations(applied: Vec<String>) {
 /// `boxoffice migrate`.
 pub async fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
     let database = Database::parse(&args.database_url)?;
-    open_stores(&database, args).await.map(drop)
+    open_stores(&database, args, None).await.map(drop)
 }
 
 /// `boxoffice user create`.
@@ -110,7 +141,7 @@ pub async fn create_user(args: UserCreateArgs) -> anyhow::Result<()> {
         role: args.role.parse::<Role>().map_err(|m| invalid("role", m))?,
     };
     let database = Database::parse(&args.database.database_url)?;
-    let stores = open_stores(&database, &args.database).await?;
+    let stores = open_stores(&database, &args.database, None).await?;
     let hasher = BcryptHasher::new(args.bcrypt.bcrypt_cost)?;
     let user = create_account(&*stores.users, &hasher, &SystemClock, new)
         .await
@@ -123,10 +154,18 @@ pub async fn create_user(args: UserCreateArgs) -> anyhow::Result<()> {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let database = Database::parse(&args.database.database_url)?;
     let secret = config::jwt_secret(args.jwt_secret.as_deref(), &database)?;
-    let stores = open_stores(&database, &args.database).await?;
-    if args.redis_url.is_some() {
-        tracing::warn!("REDIS_URL is set, but this version keeps all shared state in the database");
-    }
+    let redis = args
+        .redis_url
+        .as_deref()
+        .map(|url| {
+            Redis::new(
+                url,
+                args.redis_max_connections as usize,
+                &args.redis_key_prefix,
+            )
+        })
+        .transpose()?;
+    let stores = open_stores(&database, &args.database, redis).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let accounts = AccountService::new(
         AccountPorts {
@@ -170,7 +209,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         accounts: Arc::new(accounts),
         events: Arc::new(EventService::new(stores.events, clock.clone())),
         bookings: bookings.clone(),
-        health: vec![stores.health],
+        health: stores.health,
         clock,
         render_metrics: Arc::new(move || metrics.render()),
     });

@@ -97,7 +97,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
 
-    /// `redis://HOST:PORT` (optional; the Redis adapters arrive with the multi-instance work).
+    /// `redis://HOST:PORT[/DB]`: with Postgres, seats are admitted through Redis (the
+    /// fast path several instances share); optional.
     #[arg(
         long,
         env = "REDIS_URL",
@@ -105,6 +106,25 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub redis_url: Option<String>,
+
+    /// Most Redis connections this process opens.
+    #[arg(
+        long,
+        env = "REDIS_MAX_CONNECTIONS",
+        value_name = "REDIS_MAX_CONNECTIONS",
+        default_value_t = 32,
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub redis_max_connections: u32,
+
+    /// Prefix of every Redis key, so that deployments can share a Redis.
+    #[arg(
+        long,
+        env = "REDIS_KEY_PREFIX",
+        value_name = "REDIS_KEY_PREFIX",
+        default_value = "boxoffice:"
+    )]
+    pub redis_key_prefix: String,
 
     /// HS256 signing secret, at least 32 bytes. Unset with SQLite: generated and kept
     /// beside the database file. Required with Postgres.

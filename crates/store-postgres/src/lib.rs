@@ -11,6 +11,7 @@ mod analytics;
 mod bookings;
 mod events;
 mod holds;
+mod ledger;
 mod models;
 mod schema;
 mod seat_txn;

@@ -396,16 +396,9 @@ impl SeatTxn {
         ))
     }
 
-    /// Tickets `user` has for this event: confirmed booked, live held and waiting seats
-    /// (after the sweep, every active hold is live), in one round trip.
+    /// Tickets `user` has for this event (after the sweep, every active hold is live).
     async fn tickets_of(&self, conn: &mut AsyncPgConnection, user: UserId) -> anyhow::Result<u32> {
-        let row = diesel::sql_query(TICKETS_OF_USER)
-            .bind::<SqlUuid, _>(self.event_id.as_uuid())
-            .bind::<SqlUuid, _>(user.as_uuid())
-            .get_result::<TicketsRow>(conn)
-            .await
-            .with_context(|| format!("cannot count the tickets of user {user}"))?;
-        u32::try_from(row.tickets).context("tickets of a user out of range")
+        tickets_of(conn, self.event_id, user).await
     }
 
     /// Puts `user` at the end of the queue for `quantity` seats of `ticket_type_id`;
@@ -546,6 +539,22 @@ impl SeatTxn {
     pub(crate) fn is_cancelled(&self) -> bool {
         self.terms.status == EventStatus::Cancelled
     }
+}
+
+/// Tickets `user` has for `event`: confirmed booked, active held and waiting seats, in
+/// one round trip.
+pub(crate) async fn tickets_of(
+    conn: &mut AsyncPgConnection,
+    event: EventId,
+    user: UserId,
+) -> anyhow::Result<u32> {
+    let row = diesel::sql_query(TICKETS_OF_USER)
+        .bind::<SqlUuid, _>(event.as_uuid())
+        .bind::<SqlUuid, _>(user.as_uuid())
+        .get_result::<TicketsRow>(conn)
+        .await
+        .with_context(|| format!("cannot count the tickets of user {user}"))?;
+    u32::try_from(row.tickets).context("tickets of a user out of range")
 }
 
 /// Marks waiting entry `id` promoted into `booking` at `now`.

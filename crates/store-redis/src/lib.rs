@@ -2,6 +2,10 @@
 //! in front of the Postgres store and the shared rate-limit counters. Redis keeps
 //! nothing that cannot be rebuilt from Postgres; see `docs/scaling.md`.
 
+mod gate;
+
+pub use gate::SeatGate;
+
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::ports::{HealthCheck, StoreUnavailable};

@@ -1,6 +1,6 @@
 //! What an admission gate in front of the seat store (the Redis adapter) reads from it.
 
-use crate::{EventId, TicketTypeId, Timestamp};
+use crate::{EventId, TicketTypeId, Timestamp, UserId};
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -14,9 +14,23 @@ pub struct SeatSnapshot {
     pub sales: Option<(Option<Timestamp>, Timestamp)>,
     /// Seats free event-wide: capacity minus sold minus held by live holds.
     pub free: u32,
-    /// Seats free per ticket type, in position order (a type without its own cap has
-    /// the event's free seats).
-    pub types: Vec<(TicketTypeId, u32)>,
+    /// The ticket types, in position order.
+    pub types: Vec<TypeSnapshot>,
+    /// Most tickets one user may have for the event.
+    pub max_tickets_per_user: Option<u32>,
+    /// When the next live hold ends (its seats come back then).
+    pub next_expiry: Option<Timestamp>,
+}
+
+/// One ticket type in a [`SeatSnapshot`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeSnapshot {
+    /// The type.
+    pub id: TicketTypeId,
+    /// Seats of this type free now (a type without its own cap has the event's).
+    pub free: u32,
+    /// Its own cap, if any.
+    pub quantity: Option<u32>,
 }
 
 /// The store's seat figures, read for an admission gate.
@@ -34,6 +48,12 @@ pub trait SeatLedger: Send + Sync + 'static {
         reservations: &[Uuid],
         now: Timestamp,
     ) -> anyhow::Result<(Vec<SeatSnapshot>, Vec<Uuid>)>;
+
+    /// Tickets `user` has for `event` (booked, held and waiting), read without a lock:
+    /// what the purchase limit counts.
+    /// # Errors
+    /// Only when the store fails.
+    async fn tickets_of(&self, event: EventId, user: UserId) -> anyhow::Result<u32>;
 }
 
 /// Marks a store failure as the store being unreachable (down, restarting, pool
