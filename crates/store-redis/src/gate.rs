@@ -52,6 +52,10 @@ const DUE_BATCH: u32 = 200;
 /// When a claimed due event is retried if its claimer dies before rebuilding it.
 const CLAIM_RETRY_MS: i64 = 10_000;
 
+/// When an event whose seats are about to come back is rebuilt by the sweeper, should
+/// the rebuild right after the operation not happen.
+const MARK_DUE_MS: i64 = 2_000;
+
 /// What Redis said about a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Admission {
@@ -258,6 +262,7 @@ where
     /// Rebuilds the state of `events` from the store (see the module docs).
     async fn rebuild(&self, events: &[EventId], now: Timestamp) -> anyhow::Result<()> {
         let mut tokens = Vec::new();
+        let mut asked = HashMap::new();
         for &event in events {
             let [_, leases, _] = self.keys(event);
             let keys: Vec<String> = self
@@ -270,6 +275,7 @@ where
                 })
                 .await?;
             tokens.extend(keys.iter().filter_map(|k| Uuid::parse_str(k).ok()));
+            asked.insert(event, keys);
         }
         let (snapshots, recorded) = self.store.seat_snapshots(events, &tokens, now).await?;
         let recorded: Vec<String> = recorded.iter().map(Uuid::to_string).collect();
@@ -279,6 +285,7 @@ where
                 Some((opens, closes)) => (1, opens.map_or(0, millis), millis(closes)),
                 None => (0, 0, 0),
             };
+            let asked = asked.get(&snapshot.event_id).map_or(&[][..], Vec::as_slice);
             let next_expiry = snapshot
                 .next_expiry
                 .map(|at| millis(at).to_string())
@@ -301,7 +308,8 @@ where
                         let cap = ty.quantity.map(|q| q.to_string()).unwrap_or_default();
                         call.arg(ty.id.to_string()).arg(ty.free).arg(cap);
                     }
-                    for token in &recorded {
+                    call.arg(asked.len());
+                    for token in asked.iter().chain(&recorded) {
                         call.arg(token);
                     }
                     call.invoke_async::<i64>(conn).await
@@ -309,30 +317,52 @@ where
                 .await?;
             tracing::debug!(event_id = %snapshot.event_id, free = snapshot.free, "admission state rebuilt");
         }
+        // Events the store does not have (any more): nothing to admit, nothing due.
+        for &event in events {
+            if snapshots.iter().any(|s| s.event_id == event) {
+                continue;
+            }
+            let [state, leases, due] = self.keys(event);
+            self.redis
+                .run("forget an unknown event", async |conn| {
+                    deadpool_redis::redis::pipe()
+                        .del(&state)
+                        .del(&leases)
+                        .zrem(&due, event.to_string())
+                        .query_async::<()>(conn)
+                        .await
+                })
+                .await?;
+        }
         metrics::counter!("admission_rebuilds_total").increment(snapshots.len() as u64);
         Ok(())
     }
 
-    /// Rebuilds after seats came back; a failure is only logged (the store has
-    /// answered; the event stays due and is rebuilt by the sweeper).
+    /// Schedules a rebuild of `event` shortly, before an operation that gives seats
+    /// back: if the rebuild right after it fails (or this process dies), the sweeper
+    /// still rebuilds the event. Failing here fails the operation before it changes
+    /// anything, so Redis cannot miss a change while it is unreachable.
+    async fn mark_due(&self, event: EventId, now: Timestamp) -> anyhow::Result<()> {
+        let [_, _, due] = self.keys(event);
+        self.redis
+            .run("schedule a rebuild", async |conn| {
+                deadpool_redis::redis::cmd("ZADD")
+                    .arg(&due)
+                    .arg("LT")
+                    .arg(millis(now) + MARK_DUE_MS)
+                    .arg(event.to_string())
+                    .query_async::<i64>(conn)
+                    .await
+            })
+            .await
+            .map(drop)
+    }
+
+    /// Rebuilds after the store gave seats back; a failure is only logged (the store
+    /// has answered, and [`SeatGate::mark_due`] left the event due for the sweeper).
     async fn rebuild_after(&self, event: EventId, now: Timestamp) {
         if let Err(e) = self.rebuild(&[event], now).await {
             tracing::warn!(event_id = %event, error = format!("{e:#}"), "admission rebuild deferred");
-            let [_, _, due] = self.keys(event);
-            let scheduled = self
-                .redis
-                .run("schedule a rebuild", async |conn| {
-                    deadpool_redis::redis::cmd("ZADD")
-                        .arg(&due)
-                        .arg(millis(now))
-                        .arg(event.to_string())
-                        .query_async::<i64>(conn)
-                        .await
-                })
-                .await;
-            if let Err(e) = scheduled {
-                tracing::warn!(event_id = %event, error = format!("{e:#}"), "cannot schedule a rebuild");
-            }
         }
     }
 
@@ -434,6 +464,9 @@ where
         now: Timestamp,
     ) -> Result<(), ConfirmHoldError> {
         let event = self.store.find_hold(id, now).await?.map(|h| h.event_id);
+        if let Some(event) = event {
+            self.mark_due(event, now).await?;
+        }
         self.store.release_hold(id, user, now).await?;
         if let Some(event) = event {
             self.rebuild_after(event, now).await;
@@ -503,6 +536,14 @@ where
             Ok(o) => {
                 let kept = seats_recorded(request, o);
                 self.settle(event, token, kept, None).await;
+                let repeat = o
+                    .booking
+                    .as_ref()
+                    .is_some_and(|b| b.id != request.booking_id);
+                if kept < taken && !repeat {
+                    // The store had fewer seats than Redis admitted: Redis is ahead.
+                    self.rebuild_after(event, now).await;
+                }
             }
             Err(BookError::SoldOut { .. }) => {
                 tracing::info!(event_id = %event, taken, "the store refused seats Redis admitted");
@@ -530,6 +571,9 @@ where
         quantity: Option<boxoffice_domain::booking::Quantity>,
         now: Timestamp,
     ) -> Result<Booking, CancelBookingError> {
+        if let Some(booking) = self.store.find_booking(id).await? {
+            self.mark_due(booking.event_id, now).await?;
+        }
         let booking = self.store.cancel_booking(id, quantity, now).await?;
         self.rebuild_after(booking.event_id, now).await;
         Ok(booking)
@@ -572,12 +616,14 @@ where
         details: &EventDetails,
         now: Timestamp,
     ) -> Result<Event, UpdateEventError> {
+        self.mark_due(id, now).await?;
         let event = self.store.update_details(id, details, now).await?;
         self.rebuild_after(id, now).await;
         Ok(event)
     }
 
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {
+        self.mark_due(id, now).await?;
         let event = self.store.cancel(id, now).await?;
         self.rebuild_after(id, now).await;
         Ok(event)

@@ -7,7 +7,9 @@ use boxoffice_contract::EngineStores;
 use boxoffice_contract::engine::{base, booking, open_event, organizer, seats, secs};
 use boxoffice_domain::booking::OnSoldOut;
 use boxoffice_domain::event::Event;
-use boxoffice_domain::ports::{BookError, Bookings, HealthCheck, Reservations, StoreUnavailable};
+use boxoffice_domain::ports::{
+    BookError, Bookings, CancelBookingError, HealthCheck, Reservations, StoreUnavailable,
+};
 use boxoffice_domain::{BookingId, Timestamp};
 use boxoffice_store_postgres::PgStore;
 use boxoffice_store_postgres::testing::TestDatabase;
@@ -340,4 +342,23 @@ async fn unreachable_redis_is_unavailable_not_a_fault() {
     }
     assert!(nowhere.ping().await.is_err());
     assert_eq!(f.sold(&event, t).await, 0, "nothing booked");
+
+    // Giving seats back needs Redis too (or Redis would miss it): refused, unchanged.
+    let booked = f
+        .store
+        .book(
+            &booking(seats(event.id, None, user.id, 1), OnSoldOut::Fail, false),
+            t,
+        )
+        .await
+        .unwrap()
+        .booking
+        .unwrap();
+    match gate.cancel_booking(booked.id, None, t).await {
+        Err(CancelBookingError::Backend(e)) => {
+            assert!(e.downcast_ref::<StoreUnavailable>().is_some(), "{e:#}");
+        }
+        other => panic!("expected a backend failure, got {other:?}"),
+    }
+    assert_eq!(f.sold(&event, t).await, 1, "still booked");
 }

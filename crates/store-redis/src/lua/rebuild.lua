@@ -1,18 +1,28 @@
 -- Rebuilds an event's admission state from the store's snapshot: free seats as the
 -- store counts them, minus leases still in flight. Leases the store has recorded, or
 -- past their deadline, are dropped. The state goes stale when the next hold ends; the
--- event is due for a rebuild then, or at the earliest lease deadline.
+-- event is due for a rebuild then, at the earliest lease deadline, or in a second when
+-- a lease appeared after the snapshot was asked for (the store may have counted it).
 -- KEYS[1] state hash, KEYS[2] leases hash, KEYS[3] due zset
 -- ARGV: now (ms), event id, sells (1/0), opens (ms), closes (ms), free, next hold
 --       expiry (ms, '' = none), per-user limit (0 = none), type count n, then n
---       triples (type, free, own cap or ''), then the recorded tokens
+--       triples (type, free, own cap or ''), then the count a of tokens asked about,
+--       those a tokens, then the tokens the store has recorded
 local now = tonumber(ARGV[1])
 local n = tonumber(ARGV[9])
-local recorded = {}
-for i = 10 + 3 * n, #ARGV do recorded[ARGV[i]] = true end
+local a = tonumber(ARGV[10 + 3 * n])
+local asked, recorded = {}, {}
+for i = 11 + 3 * n, 10 + 3 * n + a do asked[ARGV[i]] = true end
+for i = 11 + 3 * n + a, #ARGV do recorded[ARGV[i]] = true end
+local next = nil
+if ARGV[7] ~= '' then next = tonumber(ARGV[7]) end
+-- A hold recorded after the snapshot may have scheduled an earlier expiry: keep it.
+local old = redis.call('HGET', KEYS[1], 'next')
+if old and old ~= '' and tonumber(old) > now and (not next or tonumber(old) < next) then
+  next = tonumber(old)
+end
+local due = next
 local used, used_by = 0, {}
-local due = nil
-if ARGV[7] ~= '' then due = tonumber(ARGV[7]) end
 local leases = redis.call('HGETALL', KEYS[2])
 for i = 1, #leases, 2 do
   local token = leases[i]
@@ -23,11 +33,12 @@ for i = 1, #leases, 2 do
   else
     used = used + qty
     used_by[ty] = (used_by[ty] or 0) + qty
+    if not asked[token] then deadline = math.min(deadline, now + 1000) end
     if not due or deadline < due then due = deadline end
   end
 end
 redis.call('DEL', KEYS[1])
-local fields = {'free', 0, 'opens', 0, 'closes', 0, 'first', '', 'next', ARGV[7],
+local fields = {'free', 0, 'opens', 0, 'closes', 0, 'first', '', 'next', next or '',
                 'limit', ARGV[8]}
 if ARGV[3] == '1' then
   fields[2] = tonumber(ARGV[6]) - used
