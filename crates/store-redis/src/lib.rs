@@ -2,6 +2,12 @@
 //! in front of the Postgres store and the shared rate-limit counters. Redis keeps
 //! nothing that cannot be rebuilt from Postgres; see `docs/scaling.md`.
 
+mod rate_limit;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use rate_limit::RedisRateLimiter;
+
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::ports::{HealthCheck, StoreUnavailable};
