@@ -10,8 +10,8 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
 use boxoffice_domain::ports::{
-    Analytics, Bookings, EventRepository, HealthCheck, Reservations, TokenStore, UserRepository,
-    Waitlists,
+    Analytics, Bookings, EventRepository, HealthCheck, RateLimiter, Reservations, TokenStore,
+    UserRepository, Waitlists,
 };
 use boxoffice_domain::services::{
     AccountPorts, AccountService, AccountSettings, BookingPorts, BookingService, EventService,
@@ -20,7 +20,9 @@ use boxoffice_domain::services::{
 use boxoffice_domain::user::{Email, Password, PersonName, Role};
 use boxoffice_domain::{Clock, SystemClock};
 use boxoffice_http::AppState;
+use boxoffice_http::rate_limit::{MemoryRateLimiter, RateLimits};
 use boxoffice_store_postgres::PgStore;
+use boxoffice_store_redis::{Redis, RedisRateLimiter};
 use boxoffice_store_sqlite::SqliteStore;
 use chrono::Duration;
 use std::sync::Arc;
@@ -119,14 +121,26 @@ pub async fn create_user(args: UserCreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Connections of the rate limiter's Redis pool: one hit is one short script.
+const RATE_LIMIT_REDIS_CONNECTIONS: usize = 8;
+
+/// Where rate-limit counters live: in Redis when `REDIS_URL` is set, so that every
+/// instance counts against the same limits, else in this process.
+fn rate_limiter(args: &ServeArgs) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    let Some(url) = &args.redis_url else {
+        return Ok(Arc::new(MemoryRateLimiter::new()));
+    };
+    let redis = Redis::new(url, RATE_LIMIT_REDIS_CONNECTIONS, &args.redis_key_prefix)
+        .context("REDIS_URL is not a usable Redis URL")?;
+    tracing::info!(prefix = %args.redis_key_prefix, "rate-limit counters are shared in Redis");
+    Ok(Arc::new(RedisRateLimiter::new(redis)))
+}
+
 /// `boxoffice serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let database = Database::parse(&args.database.database_url)?;
     let secret = config::jwt_secret(args.jwt_secret.as_deref(), &database)?;
     let stores = open_stores(&database, &args.database).await?;
-    if args.redis_url.is_some() {
-        tracing::warn!("REDIS_URL is set, but this version keeps all shared state in the database");
-    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let accounts = AccountService::new(
         AccountPorts {
@@ -173,6 +187,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         health: vec![stores.health],
         clock,
         render_metrics: Arc::new(move || metrics.render()),
+        rate_limits: RateLimits::new(rate_limiter(&args)?, args.rate_limits.settings()),
     });
 
     let server = HttpServer::new(move || {
