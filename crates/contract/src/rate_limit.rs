@@ -94,19 +94,20 @@ pub async fn the_window_rolls_over(limiter: Arc<dyn RateLimiter>) {
 /// retrying gets through when the window that refused it ends.
 pub async fn refused_hits_do_not_stretch_the_window(limiter: Arc<dyn RateLimiter>) {
     let second = limit(1, Duration::from_millis(1000));
-    let opened = Instant::now();
     assert_eq!(hit(&*limiter, "ann", second).await, RateDecision::Allowed);
+    // The window opened before this instant, so it ends before `opened + window`.
+    let opened = Instant::now();
     let mut previous = second.window;
     while opened.elapsed() < Duration::from_millis(600) {
+        let sent = opened.elapsed();
         let wait = refused(hit(&*limiter, "ann", second).await);
         assert!(
             wait <= previous,
             "retry after {wait:?} grew past {previous:?}"
         );
         assert!(
-            wait <= second.window.saturating_sub(opened.elapsed()) + Duration::from_millis(5),
-            "retry after {wait:?} ends after the window that opened {:?} ago",
-            opened.elapsed()
+            wait <= second.window.saturating_sub(sent) + Duration::from_millis(5),
+            "retry after {wait:?} ends after the window that opened over {sent:?} ago"
         );
         previous = wait;
         tokio::time::sleep(Duration::from_millis(100)).await;
