@@ -8,6 +8,7 @@ mod bookings;
 mod edge;
 mod events;
 mod holds;
+mod rate_limit;
 mod support;
 mod users;
 mod waitlist;

@@ -300,6 +300,11 @@ fn spawn_server(database_url: &str, env: &[(String, String)]) -> (Child, Arc<Mut
         .env("BCRYPT_COST", "4")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
+        // Tests register and log in many users from 127.0.0.1; rate-limit tests set
+        // low limits of their own.
+        .env("RATE_LIMIT_AUTH_PER_MINUTE", "100000")
+        .env("RATE_LIMIT_LOGIN_PER_EMAIL_PER_HOUR", "100000")
+        .env("RATE_LIMIT_WRITES_PER_MINUTE", "100000")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     for (key, value) in env {

@@ -15,6 +15,7 @@ pub mod events;
 pub mod fixtures;
 pub mod holds;
 pub mod invariants;
+pub mod rate_limit;
 pub mod tokens;
 pub mod users;
 pub mod waitlist;

@@ -54,6 +54,8 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     errors: Vec<FieldProblem>,
+    /// Seconds for a `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -64,6 +66,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -114,6 +117,22 @@ impl ApiError {
             "forbidden",
             "You are not allowed to do this.",
         )
+    }
+
+    /// 429 `rate_limited`, with `Retry-After` in whole seconds (at least 1).
+    #[must_use]
+    pub fn rate_limited(retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after
+            .as_secs()
+            .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
+            .max(1);
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests; retry in {seconds} s."),
+        );
+        error.retry_after = Some(seconds);
+        error
     }
 
     /// 500 `internal_error`; the cause is logged with the request id, never sent.
@@ -195,6 +214,9 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
         }
         response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }
@@ -473,6 +495,30 @@ mod tests {
         assert_eq!(json["status"], 422);
         assert_eq!(json["code"], "validation_failed");
         assert_eq!(json["errors"][0]["field"], "capacity");
+    }
+
+    #[actix_web::test]
+    async fn rate_limited_says_when_to_retry_in_whole_seconds() {
+        use std::time::Duration;
+        for (wait, seconds) in [
+            (Duration::from_millis(1), "1"),
+            (Duration::from_secs(59), "59"),
+            (Duration::from_millis(59_001), "60"),
+        ] {
+            let response = ApiError::rate_limited(wait).error_response();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::RETRY_AFTER)
+                    .map(|v| v.as_bytes()),
+                Some(seconds.as_bytes()),
+                "{wait:?}"
+            );
+            let body = to_bytes(response.into_body()).await.expect("body");
+            let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            assert_eq!(json["code"], "rate_limited");
+        }
     }
 
     #[actix_web::test]

@@ -159,6 +159,15 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim())
+}
+
 /// The authenticated, active user making the request.
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
@@ -169,15 +178,7 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(|t| t.trim().to_owned());
+        let token = bearer_token(req).map(ToOwned::to_owned);
         Box::pin(async move {
             let (Some(state), Some(token)) = (state, token) else {
                 return Err(ApiError::unauthorized());

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod handlers;
 pub mod observe;
 mod openapi;
+pub mod rate_limit;
 mod validate;
 
 pub use openapi::ApiDoc;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Renders `/metrics`.
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    /// Which requests are limited, and the counters.
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 /// 405 `method_not_allowed`, with the `Allow` header RFC 9110 asks for.
@@ -62,14 +65,16 @@ macro_rules! resource {
     }};
 }
 
-/// Registers every route, the extractor configuration and the fallback for unknown paths.
-/// Wrap the `App` with `from_fn(observe::observe)` as well.
+/// Registers every route, the extractor configuration, the rate limits of `/api/v1`
+/// and the fallback for unknown paths. Wrap the `App` with `from_fn(observe::observe)`
+/// as well.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::path_config())
         .app_data(extract::query_config())
         .app_data(extract::payload_config())
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(rate_limit::limit_requests))
                 .service(resource!("/auth/register", post => auth::register))
                 .service(resource!("/auth/login", post => auth::login))
                 .service(resource!("/auth/refresh", post => auth::refresh))

@@ -10,8 +10,8 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
 use boxoffice_domain::ports::{
-    Analytics, Bookings, EventRepository, HealthCheck, Reservations, TokenStore, UserRepository,
-    Waitlists,
+    Analytics, Bookings, EventRepository, HealthCheck, RateLimiter, Reservations, TokenStore,
+    UserRepository, Waitlists,
 };
 use boxoffice_domain::services::{
     AccountPorts, AccountService, AccountSettings, BookingPorts, BookingService, EventService,
@@ -20,8 +20,9 @@ use boxoffice_domain::services::{
 use boxoffice_domain::user::{Email, Password, PersonName, Role};
 use boxoffice_domain::{Clock, SystemClock};
 use boxoffice_http::AppState;
+use boxoffice_http::rate_limit::{MemoryRateLimiter, RateLimits};
 use boxoffice_store_postgres::PgStore;
-use boxoffice_store_redis::{Redis, SeatGate};
+use boxoffice_store_redis::{Redis, RedisRateLimiter, SeatGate};
 use boxoffice_store_sqlite::SqliteStore;
 use chrono::Duration;
 use std::sync::Arc;
@@ -150,6 +151,15 @@ pub async fn create_user(args: UserCreateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where rate-limit counters live: in Redis when `REDIS_URL` is set, so that every
+/// instance counts against the same limits, else in this process.
+fn rate_limiter(redis: Option<&Redis>) -> Arc<dyn RateLimiter> {
+    match redis {
+        Some(redis) => Arc::new(RedisRateLimiter::new(redis.clone())),
+        None => Arc::new(MemoryRateLimiter::new()),
+    }
+}
+
 /// `boxoffice serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let database = Database::parse(&args.database.database_url)?;
@@ -164,7 +174,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 &args.redis_key_prefix,
             )
         })
-        .transpose()?;
+        .transpose()
+        .context("REDIS_URL is not a usable Redis URL")?;
+    if redis.is_some() {
+        tracing::info!(prefix = %args.redis_key_prefix, "rate-limit counters are shared in Redis");
+    }
+    let limiter = rate_limiter(redis.as_ref());
     let stores = open_stores(&database, &args.database, redis).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let accounts = AccountService::new(
@@ -212,6 +227,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         health: stores.health,
         clock,
         render_metrics: Arc::new(move || metrics.render()),
+        rate_limits: RateLimits::new(limiter, args.rate_limits.settings()),
     });
 
     let server = HttpServer::new(move || {

@@ -2,6 +2,8 @@
 //! and `boxoffice serve --help` lists them all.
 
 use anyhow::{Context, bail};
+use boxoffice_domain::ports::RateLimit;
+use boxoffice_http::rate_limit::RateLimitSettings;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -97,8 +99,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
 
-    /// `redis://HOST:PORT[/DB]`: with Postgres, seats are admitted through Redis (the
-    /// fast path several instances share); optional.
+    /// `redis://HOST:PORT[/DB]` (optional): rate-limit counters shared by every instance
+    /// and, with Postgres, the seat admission gate. Unset: rate-limit counters live in
+    /// this process's memory and seats are admitted by Postgres alone.
     #[arg(
         long,
         env = "REDIS_URL",
@@ -117,14 +120,17 @@ pub struct ServeArgs {
     )]
     pub redis_max_connections: u32,
 
-    /// Prefix of every Redis key, so that deployments can share a Redis.
+    /// Prefix of every Redis key, so that deployments can share one Redis (no braces).
     #[arg(
         long,
         env = "REDIS_KEY_PREFIX",
         value_name = "REDIS_KEY_PREFIX",
-        default_value = "boxoffice:"
+        default_value = "bo:"
     )]
     pub redis_key_prefix: String,
+
+    #[command(flatten)]
+    pub rate_limits: RateLimitArgs,
 
     /// HS256 signing secret, at least 32 bytes. Unset with SQLite: generated and kept
     /// beside the database file. Required with Postgres.
@@ -156,6 +162,59 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// Rate limits; 0 turns a limit off. Over a limit a request gets 429 `rate_limited`.
+#[derive(Debug, Clone, Args)]
+pub struct RateLimitArgs {
+    /// `POST /api/v1/auth/*` requests (register, login, refresh, logout, password reset)
+    /// per client IP per minute.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_AUTH_PER_MINUTE",
+        value_name = "RATE_LIMIT_AUTH_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub rate_limit_auth_per_minute: u32,
+
+    /// Login attempts per email per hour, right or wrong (slows password guessing).
+    #[arg(
+        long,
+        env = "RATE_LIMIT_LOGIN_PER_EMAIL_PER_HOUR",
+        value_name = "RATE_LIMIT_LOGIN_PER_EMAIL_PER_HOUR",
+        default_value_t = 20
+    )]
+    pub rate_limit_login_per_email_per_hour: u32,
+
+    /// Other `POST`, `PUT`, `PATCH` and `DELETE` requests under /api/v1 per user (per
+    /// client IP without a valid access token) per minute.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_WRITES_PER_MINUTE",
+        value_name = "RATE_LIMIT_WRITES_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub rate_limit_writes_per_minute: u32,
+
+    /// Proxies in front of the service that each append the address they saw to
+    /// `X-Forwarded-For` (0 to 10). 0: the client is the peer address and the header
+    /// is ignored, since clients can write anything in it.
+    #[arg(long, env = "TRUSTED_PROXY_HOPS", value_name = "TRUSTED_PROXY_HOPS", default_value_t = 0,
+        value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub trusted_proxy_hops: u8,
+}
+
+impl RateLimitArgs {
+    /// The limits as the HTTP layer takes them.
+    #[must_use]
+    pub fn settings(&self) -> RateLimitSettings {
+        RateLimitSettings {
+            auth_per_ip: RateLimit::per_minute(self.rate_limit_auth_per_minute),
+            login_per_email: RateLimit::per_hour(self.rate_limit_login_per_email_per_hour),
+            writes: RateLimit::per_minute(self.rate_limit_writes_per_minute),
+            trusted_proxy_hops: usize::from(self.trusted_proxy_hops),
+        }
+    }
 }
 
 /// Password hashing cost.

@@ -28,6 +28,11 @@ fn serve_help_lists_every_environment_variable() {
         "REFRESH_TOKEN_TTL_SECS",
         "BCRYPT_COST",
         "HOLD_TTL_SECS",
+        "REDIS_KEY_PREFIX",
+        "RATE_LIMIT_AUTH_PER_MINUTE",
+        "RATE_LIMIT_LOGIN_PER_EMAIL_PER_HOUR",
+        "RATE_LIMIT_WRITES_PER_MINUTE",
+        "TRUSTED_PROXY_HOPS",
         "LOG_FORMAT",
         "RUST_LOG",
     ] {
@@ -67,6 +72,12 @@ fn bad_configuration_fails_with_a_clear_message() {
     fails_cleanly(&[("BCRYPT_COST", "99")], "BCRYPT_COST");
     fails_cleanly(&[("BOXOFFICE_ADDR", "nowhere")], "BOXOFFICE_ADDR");
     fails_cleanly(&[("LOG_FORMAT", "xml")], "LOG_FORMAT");
+    fails_cleanly(
+        &[("RATE_LIMIT_WRITES_PER_MINUTE", "-1")],
+        "RATE_LIMIT_WRITES_PER_MINUTE",
+    );
+    fails_cleanly(&[("TRUSTED_PROXY_HOPS", "11")], "TRUSTED_PROXY_HOPS");
+    fails_cleanly(&[("REDIS_URL", "http://x")], "REDIS_URL");
     fails_cleanly(
         &[("JWT_SECRET", "short")],
         "JWT_SECRET must be at least 32 bytes",

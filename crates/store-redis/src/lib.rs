@@ -3,8 +3,12 @@
 //! nothing that cannot be rebuilt from Postgres; see `docs/scaling.md`.
 
 mod gate;
+mod rate_limit;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use gate::SeatGate;
+pub use rate_limit::RedisRateLimiter;
 
 use anyhow::Context as _;
 use async_trait::async_trait;

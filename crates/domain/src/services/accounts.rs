@@ -271,6 +271,15 @@ impl AccountService {
         }
     }
 
+    /// The user a valid, unexpired access token was issued to, without loading the
+    /// user: cheap enough to run before every write, for per-user rate limits.
+    #[must_use]
+    pub fn token_user(&self, access_token: &str) -> Option<UserId> {
+        let now = self.ports.clock.now();
+        let claims = self.ports.access.verify(access_token, now).ok()?;
+        Some(claims.user_id)
+    }
+
     /// Changes the caller's name and/or email.
     /// # Errors
     /// `EmailTaken` when the email belongs to another account.

@@ -184,6 +184,28 @@ async fn tokens_of_deactivated_users_are_unauthorized() {
     ));
 }
 
+#[test]
+fn token_user_reads_valid_tokens_without_the_store() {
+    let mut m = Mocks::new();
+    let id = UserId::generate();
+    let claims = AccessClaims {
+        user_id: id,
+        role: Role::Attendee,
+        expires_at: Utc::now(),
+    };
+    m.access
+        .expect_verify()
+        .with(eq("jwt"), mockall::predicate::always())
+        .returning(move |_, _| Ok(claims));
+    m.access
+        .expect_verify()
+        .returning(|_, _| Err(InvalidAccessToken));
+    m.users.expect_find().never();
+    let service = m.service();
+    assert_eq!(service.token_user("jwt"), Some(id));
+    assert_eq!(service.token_user("forged"), None);
+}
+
 #[tokio::test]
 async fn a_wrong_current_password_changes_nothing() {
     let mut m = Mocks::new();

@@ -32,11 +32,13 @@ pub async fn register(
 
 /// Exchanges email and password for tokens.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = TokensDto), (status = 401, description = "`invalid_credentials`", body = Problem)))]
+    responses((status = 200, body = TokensDto), (status = 401, description = "`invalid_credentials`", body = Problem),
+        (status = 429, description = "`rate_limited`: too many attempts from this address or for this email", body = Problem)))]
 pub async fn login(
     state: web::Data<AppState>,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.rate_limits.login_attempt(&body.email).await?;
     let tokens = state.accounts.login(&body.email, &body.password).await?;
     Ok(HttpResponse::Ok().json(TokensDto::from(tokens)))
 }

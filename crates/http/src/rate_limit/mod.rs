@@ -1,0 +1,218 @@
+//! The rate-limit policy: which requests count against which limit.
+//!
+//! - `POST /api/v1/auth/*` (register, login, refresh, logout, password reset): per
+//!   client IP. Login also counts per email (see [`RateLimits::login_attempt`]), which
+//!   slows password guessing spread over many addresses.
+//! - Other writes under `/api/v1` (`POST`, `PUT`, `PATCH`, `DELETE`): per user, read
+//!   from the access token, or per client IP when the token is missing or invalid.
+//! - Reads, `/health`, `/metrics` and `/docs` are never limited.
+//!
+//! A refused request gets 429 `rate_limited` with `Retry-After` before any handler
+//! runs, so it changes nothing. When the limiter itself fails (Redis down), the
+//! request goes through and a warning is logged: limits protect the service, they are
+//! not worth an outage of their own.
+
+mod client;
+mod memory;
+
+pub use memory::MemoryRateLimiter;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::bearer_token;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpRequest, ResponseError, web};
+use boxoffice_domain::ports::{RateDecision, RateLimit, RateLimiter};
+use boxoffice_domain::user::Email;
+use std::sync::Arc;
+
+/// The configured limits; `None` turns one off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateLimitSettings {
+    /// `POST /api/v1/auth/*` per client IP.
+    pub auth_per_ip: Option<RateLimit>,
+    /// `POST /api/v1/auth/login` per email.
+    pub login_per_email: Option<RateLimit>,
+    /// Other writes under `/api/v1`, per user (per client IP when anonymous).
+    pub writes: Option<RateLimit>,
+    /// How many proxies in front of the service append the address they saw to
+    /// `X-Forwarded-For`. 0: the client is the peer address and the header is ignored.
+    pub trusted_proxy_hops: usize,
+}
+
+/// The policy and the counters it uses.
+pub struct RateLimits {
+    limiter: Arc<dyn RateLimiter>,
+    settings: RateLimitSettings,
+}
+
+impl RateLimits {
+    /// `settings` counted in `limiter`.
+    #[must_use]
+    pub fn new(limiter: Arc<dyn RateLimiter>, settings: RateLimitSettings) -> Self {
+        Self { limiter, settings }
+    }
+
+    /// Counts a login attempt for `email` (as typed; case is ignored). Call it before
+    /// checking the password. Text that is no email is not counted: such a login
+    /// fails anyway, and counts per client IP like every auth request.
+    ///
+    /// # Errors
+    /// 429 `rate_limited` when the email has had too many attempts.
+    pub async fn login_attempt(&self, email: &str) -> Result<(), ApiError> {
+        let Ok(email) = Email::parse(email) else {
+            return Ok(());
+        };
+        let key = format!("login:email:{}", email.as_str().to_lowercase());
+        self.count("login_email", self.settings.login_per_email, &key)
+            .await
+    }
+
+    /// Counts `req` against the limit that applies to it, if any.
+    async fn check(&self, req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+        let client = || client::client_key(req, self.settings.trusted_proxy_hops);
+        if req.method() == Method::POST && req.path().starts_with("/api/v1/auth/") {
+            let key = format!("auth:ip:{}", client());
+            return self.count("auth", self.settings.auth_per_ip, &key).await;
+        }
+        if !is_write(req.method()) {
+            return Ok(());
+        }
+        let key = match bearer_token(req).and_then(|token| state.accounts.token_user(token)) {
+            Some(user) => format!("writes:user:{user}"),
+            None => format!("writes:ip:{}", client()),
+        };
+        self.count("writes", self.settings.writes, &key).await
+    }
+
+    /// One hit of `key` against `limit` (none: nothing to count). A failing limiter
+    /// lets the request through.
+    async fn count(
+        &self,
+        rule: &'static str,
+        limit: Option<RateLimit>,
+        key: &str,
+    ) -> Result<(), ApiError> {
+        let Some(limit) = limit else {
+            return Ok(());
+        };
+        match self.limiter.hit(key, limit).await {
+            Ok(RateDecision::Allowed) => Ok(()),
+            Ok(RateDecision::Limited { retry_after }) => {
+                metrics::counter!("rate_limited_total", "rule" => rule).increment(1);
+                tracing::info!(rule, "rate limited");
+                Err(ApiError::rate_limited(retry_after))
+            }
+            Err(error) => {
+                tracing::warn!(
+                    rule,
+                    error = format!("{error:#}"),
+                    "rate limiter failed; letting the request through"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
+}
+
+/// Middleware for the `/api/v1` scope: answers 429 instead of running the handler
+/// when the request is over its limit (see the module docs).
+///
+/// # Errors
+/// Those of the inner service.
+pub async fn limit_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned()
+        && let Err(refusal) = state.rate_limits.check(req.request(), &state).await
+    {
+        return Ok(req.into_response(refusal.error_response()));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boxoffice_domain::ports::MockRateLimiter;
+    use std::time::Duration;
+
+    fn limits(limiter: MockRateLimiter) -> RateLimits {
+        RateLimits::new(
+            Arc::new(limiter),
+            RateLimitSettings {
+                login_per_email: RateLimit::per_hour(5),
+                ..RateLimitSettings::default()
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn login_attempts_count_per_email_ignoring_case() {
+        let mut limiter = MockRateLimiter::new();
+        limiter
+            .expect_hit()
+            .withf(|key, limit| {
+                key == "login:email:ann@example.org" && *limit == RateLimit::per_hour(5).expect("5")
+            })
+            .times(1)
+            .returning(|_, _| {
+                Ok(RateDecision::Limited {
+                    retry_after: Duration::from_millis(1500),
+                })
+            });
+        let error = limits(limiter)
+            .login_attempt(" Ann@Example.org ")
+            .await
+            .expect_err("limited");
+        assert_eq!(error.code(), "rate_limited");
+        let response = error.error_response();
+        assert_eq!(
+            response
+                .headers()
+                .get(actix_web::http::header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"2"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_limiter_lets_requests_through() {
+        let mut limiter = MockRateLimiter::new();
+        limiter
+            .expect_hit()
+            .times(1)
+            .returning(|_, _| Err(anyhow::anyhow!("the redis is unavailable")));
+        assert!(
+            limits(limiter)
+                .login_attempt("ann@example.org")
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn text_that_is_no_email_and_limits_turned_off_count_nothing() {
+        let mut limiter = MockRateLimiter::new();
+        limiter.expect_hit().never();
+        let limiter = Arc::new(limiter);
+        let on = RateLimits::new(
+            limiter.clone(),
+            RateLimitSettings {
+                login_per_email: RateLimit::per_hour(5),
+                ..RateLimitSettings::default()
+            },
+        );
+        assert!(on.login_attempt("not an email").await.is_ok());
+        let off = RateLimits::new(limiter, RateLimitSettings::default());
+        assert!(off.login_attempt("ann@example.org").await.is_ok());
+    }
+}
