@@ -28,6 +28,7 @@ fn serve_help_lists_every_environment_variable() {
         "REFRESH_TOKEN_TTL_SECS",
         "BCRYPT_COST",
         "HOLD_TTL_SECS",
+        "SHUTDOWN_TIMEOUT_SECS",
         "LOG_FORMAT",
         "RUST_LOG",
     ] {
@@ -65,6 +66,10 @@ fn bad_configuration_fails_with_a_clear_message() {
         "DATABASE_URL must start with sqlite:// or postgres://",
     );
     fails_cleanly(&[("BCRYPT_COST", "99")], "BCRYPT_COST");
+    fails_cleanly(
+        &[("SHUTDOWN_TIMEOUT_SECS", "3601")],
+        "SHUTDOWN_TIMEOUT_SECS",
+    );
     fails_cleanly(&[("BOXOFFICE_ADDR", "nowhere")], "BOXOFFICE_ADDR");
     fails_cleanly(&[("LOG_FORMAT", "xml")], "LOG_FORMAT");
     fails_cleanly(
