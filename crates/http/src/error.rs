@@ -5,7 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use boxoffice_domain::ports::{
     BookError, CancelBookingError, ConfirmHoldError, CreateUserError, HoldError, JoinWaitlistError,
-    LeaveWaitlistError, UpdateUserError,
+    LeaveWaitlistError, StoreUnavailable, UpdateUserError,
 };
 use boxoffice_domain::seats::SaleRefusal;
 use boxoffice_domain::services::{
@@ -46,6 +46,9 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
 }
+
+/// How many seconds a client should wait before retrying a 503 `service_unavailable`.
+const RETRY_AFTER_SECS: u64 = 1;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -132,6 +135,34 @@ impl ApiError {
             format!("Too many requests; retry in {seconds} s."),
         );
         error.retry_after = Some(seconds);
+        error
+    }
+
+    /// The answer to a store or infrastructure failure: 503 `service_unavailable` with
+    /// `Retry-After` when a store could not be reached ([`StoreUnavailable`] anywhere in
+    /// the chain, as context or as source), else 500 `internal_error`. Either way the
+    /// cause is logged with the request id, never sent.
+    #[must_use]
+    pub fn backend(cause: &anyhow::Error) -> Self {
+        let unavailable = cause.downcast_ref::<StoreUnavailable>().or_else(|| {
+            cause
+                .chain()
+                .find_map(|e| e.downcast_ref::<StoreUnavailable>())
+        });
+        let Some(StoreUnavailable(store)) = unavailable else {
+            return Self::internal(cause);
+        };
+        tracing::warn!(
+            store,
+            error = format!("{cause:#}"),
+            "request failed: a store is unavailable"
+        );
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable. Retry shortly.",
+        );
+        error.retry_after = Some(RETRY_AFTER_SECS);
         error
     }
 
@@ -224,7 +255,7 @@ impl ResponseError for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
-        Self::internal(&e)
+        Self::backend(&e)
     }
 }
 
@@ -232,7 +263,7 @@ impl From<CreateUserError> for ApiError {
     fn from(e: CreateUserError) -> Self {
         match e {
             CreateUserError::EmailTaken => email_taken(),
-            CreateUserError::Backend(e) => Self::internal(&e),
+            CreateUserError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -242,7 +273,7 @@ impl From<UpdateUserError> for ApiError {
         match e {
             UpdateUserError::NotFound => Self::not_found(),
             UpdateUserError::EmailTaken => email_taken(),
-            UpdateUserError::Backend(e) => Self::internal(&e),
+            UpdateUserError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -267,7 +298,7 @@ impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> Self {
         match e {
             LoginError::InvalidCredentials => invalid_credentials(),
-            LoginError::Backend(e) => Self::internal(&e),
+            LoginError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -276,7 +307,7 @@ impl From<ChangePasswordError> for ApiError {
     fn from(e: ChangePasswordError) -> Self {
         match e {
             ChangePasswordError::InvalidCredentials => invalid_credentials(),
-            ChangePasswordError::Backend(e) => Self::internal(&e),
+            ChangePasswordError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -289,7 +320,7 @@ impl From<TokenError> for ApiError {
                 "invalid_token",
                 "The token is invalid, expired or already used.",
             ),
-            TokenError::Backend(e) => Self::internal(&e),
+            TokenError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -298,7 +329,7 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::Unauthorized => Self::unauthorized(),
-            AuthError::Backend(e) => Self::internal(&e),
+            AuthError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -308,7 +339,7 @@ impl From<AdminError> for ApiError {
         match e {
             AdminError::Forbidden => Self::forbidden(),
             AdminError::NotFound => Self::not_found(),
-            AdminError::Backend(e) => Self::internal(&e),
+            AdminError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -329,7 +360,7 @@ impl From<EventError> for ApiError {
                 "capacity_below_sold",
                 format!("Capacity cannot go below the {taken} seats already sold or held."),
             ),
-            EventError::Backend(e) => Self::internal(&e),
+            EventError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -380,7 +411,7 @@ impl From<HoldError> for ApiError {
             HoldError::NotFound => Self::not_found(),
             HoldError::Refused(refusal) => refusal.into(),
             HoldError::SoldOut { available } => sold_out(available),
-            HoldError::Backend(e) => Self::internal(&e),
+            HoldError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -394,7 +425,7 @@ impl From<ConfirmHoldError> for ApiError {
                 "hold_expired",
                 "The hold expired before it was confirmed; its seats were released.",
             ),
-            ConfirmHoldError::Backend(e) => Self::internal(&e),
+            ConfirmHoldError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -411,7 +442,7 @@ impl From<BookError> for ApiError {
                 "idempotency_key_reused",
                 "This Idempotency-Key was used with a different request.",
             ),
-            BookError::Backend(e) => Self::internal(&e),
+            BookError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -427,7 +458,7 @@ impl From<CancelBookingError> for ApiError {
                 "quantity",
                 format!("must be at most the {booked} tickets booked"),
             ),
-            CancelBookingError::Backend(e) => Self::internal(&e),
+            CancelBookingError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -442,7 +473,7 @@ impl From<JoinWaitlistError> for ApiError {
                 "tickets_available",
                 "Enough tickets are available: book them instead of waiting.",
             ),
-            JoinWaitlistError::Backend(e) => Self::internal(&e),
+            JoinWaitlistError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -458,7 +489,7 @@ impl From<LeaveWaitlistError> for ApiError {
                     status.as_str()
                 ),
             ),
-            LeaveWaitlistError::Backend(e) => Self::internal(&e),
+            LeaveWaitlistError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -468,7 +499,7 @@ impl From<AccessError> for ApiError {
         match e {
             AccessError::NotFound => Self::not_found(),
             AccessError::Forbidden => Self::forbidden(),
-            AccessError::Backend(e) => Self::internal(&e),
+            AccessError::Backend(e) => Self::backend(&e),
         }
     }
 }
@@ -495,6 +526,56 @@ mod tests {
         assert_eq!(json["status"], 422);
         assert_eq!(json["code"], "validation_failed");
         assert_eq!(json["errors"][0]["field"], "capacity");
+    }
+
+    /// An error whose source, not its context, is the store being unavailable.
+    #[derive(Debug)]
+    struct Wrapped(StoreUnavailable);
+
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("cannot book: password=hunter2")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[actix_web::test]
+    async fn an_unavailable_store_is_503_with_retry_after() {
+        let as_context = anyhow::anyhow!("connection refused: password=hunter2")
+            .context(StoreUnavailable("database"))
+            .context("cannot hold seats");
+        let as_source = anyhow::Error::new(Wrapped(StoreUnavailable("redis"))).context("outer");
+        for cause in [as_context, as_source] {
+            let response = ApiError::from(BookError::Backend(cause)).error_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(ToOwned::to_owned)
+            };
+            assert_eq!(header(header::RETRY_AFTER).as_deref(), Some("1"));
+            assert_eq!(header(header::CONTENT_TYPE).as_deref(), Some(PROBLEM_JSON));
+            let body = to_bytes(response.into_body()).await.expect("body");
+            let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            assert_eq!(json["status"], 503);
+            assert_eq!(json["code"], "service_unavailable");
+            assert!(!String::from_utf8_lossy(&body).contains("hunter2"));
+        }
+    }
+
+    #[actix_web::test]
+    async fn other_backend_failures_stay_500_without_retry_after() {
+        let response = ApiError::from(BookError::Backend(anyhow::anyhow!("constraint violated")))
+            .error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
     }
 
     #[actix_web::test]

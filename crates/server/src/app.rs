@@ -236,7 +236,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .wrap(from_fn(boxoffice_http::observe::observe))
             .configure(boxoffice_http::routes)
     })
-    .shutdown_timeout(30)
+    .shutdown_timeout(u64::from(args.shutdown_timeout_secs))
     .bind(args.addr)
     .with_context(|| format!("cannot listen on {}", args.addr))?;
     for addr in server.addrs() {
@@ -244,11 +244,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             %addr,
             store = match database { Database::Sqlite(_) => "sqlite", Database::Postgres(_) => "postgres" },
             hold_ttl_secs = args.hold_ttl_secs,
+            shutdown_timeout_secs = args.shutdown_timeout_secs,
             "listening"
         );
     }
     let sweeper = Sweeper::start(bookings);
+    // actix stops on SIGTERM (graceful: it closes the listener, lets requests in flight
+    // finish for up to the shutdown timeout, then closes what is left) and on SIGINT
+    // (at once); either way `run` returns when the workers have stopped.
     let served = server.run().await.context("the HTTP server failed");
+    tracing::info!("HTTP server stopped; stopping background tasks");
     sweeper.stop().await;
     tracing::info!("stopped");
     served

@@ -160,6 +160,12 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub hold_ttl_secs: u32,
 
+    /// On SIGTERM, how long requests in flight may take to finish, in seconds, before
+    /// their connections are closed (0: do not wait for them).
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", value_name = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(0..=3600))]
+    pub shutdown_timeout_secs: u32,
+
     #[command(flatten)]
     pub log: LogArgs,
 }

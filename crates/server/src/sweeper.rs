@@ -11,6 +11,8 @@ use tokio::task::JoinHandle;
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(1);
 /// How often old idempotency keys are deleted.
 const KEY_CLEANUP_INTERVAL: Duration = Duration::from_secs(3600);
+/// How long [`Sweeper::stop`] waits for the round in progress before abandoning it.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// A running sweeper; [`Sweeper::stop`] ends it between two rounds.
 pub struct Sweeper {
@@ -44,11 +46,21 @@ impl Sweeper {
         Self { stop, task }
     }
 
-    /// Asks the sweeper to stop and waits for its current round to finish.
-    pub async fn stop(self) {
+    /// Asks the sweeper to stop and waits for its current round to finish, at most
+    /// [`STOP_GRACE`]: a round stuck on an unreachable database is then abandoned (its
+    /// transaction never commits, so nothing is half done).
+    pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        if let Err(error) = self.task.await {
-            tracing::warn!(error = %error, "the sweeper ended abnormally");
+        match tokio::time::timeout(STOP_GRACE, &mut self.task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(error = %error, "the sweeper ended abnormally"),
+            Err(_) => {
+                self.task.abort();
+                tracing::warn!(
+                    grace_secs = STOP_GRACE.as_secs(),
+                    "the sweeper did not finish its round in time; abandoned it"
+                );
+            }
         }
     }
 }

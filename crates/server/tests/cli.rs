@@ -33,6 +33,7 @@ fn serve_help_lists_every_environment_variable() {
         "RATE_LIMIT_LOGIN_PER_EMAIL_PER_HOUR",
         "RATE_LIMIT_WRITES_PER_MINUTE",
         "TRUSTED_PROXY_HOPS",
+        "SHUTDOWN_TIMEOUT_SECS",
         "LOG_FORMAT",
         "RUST_LOG",
     ] {
@@ -70,6 +71,10 @@ fn bad_configuration_fails_with_a_clear_message() {
         "DATABASE_URL must start with sqlite:// or postgres://",
     );
     fails_cleanly(&[("BCRYPT_COST", "99")], "BCRYPT_COST");
+    fails_cleanly(
+        &[("SHUTDOWN_TIMEOUT_SECS", "3601")],
+        "SHUTDOWN_TIMEOUT_SECS",
+    );
     fails_cleanly(&[("BOXOFFICE_ADDR", "nowhere")], "BOXOFFICE_ADDR");
     fails_cleanly(&[("LOG_FORMAT", "xml")], "LOG_FORMAT");
     fails_cleanly(

@@ -64,15 +64,17 @@ impl Analytics for PgStore {
         organizer: Option<UserId>,
         since: Timestamp,
     ) -> anyhow::Result<Vec<EventStats>> {
-        let mut conn = self.conn().await?;
-        diesel::sql_query(EVENT_STATS)
-            .bind::<Timestamptz, _>(since)
-            .bind::<Nullable<SqlUuid>, _>(organizer.map(|o| o.as_uuid()))
-            .load::<StatsRow>(&mut conn)
-            .await
-            .context("cannot compute event stats")?
-            .into_iter()
-            .map(StatsRow::into_stats)
-            .collect()
+        self.run(async |conn| {
+            diesel::sql_query(EVENT_STATS)
+                .bind::<Timestamptz, _>(since)
+                .bind::<Nullable<SqlUuid>, _>(organizer.map(|o| o.as_uuid()))
+                .load::<StatsRow>(conn)
+                .await
+                .context("cannot compute event stats")
+        })
+        .await?
+        .into_iter()
+        .map(StatsRow::into_stats)
+        .collect()
     }
 }

@@ -14,7 +14,7 @@ use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingErr
 use boxoffice_domain::seats::{Taken, plan_booking};
 use boxoffice_domain::{BookingId, EventId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 /// How a booking request ended without a store failure.
@@ -290,15 +290,13 @@ impl Bookings for PgStore {
         request: &BookRequest,
         now: Timestamp,
     ) -> Result<BookingOutcome, BookError> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| book_in(conn, request, now).await)
+        self.transaction(async |conn| book_in(conn, request, now).await)
             .await
             .with_context(|| format!("cannot book seats of event {}", request.seats.event_id))?
     }
 
     async fn find_booking(&self, id: BookingId) -> anyhow::Result<Option<Booking>> {
-        let mut conn = self.conn().await?;
-        load_booking(&mut conn, id).await
+        self.run(async |conn| load_booking(conn, id).await).await
     }
 
     async fn cancel_booking(
@@ -307,21 +305,22 @@ impl Bookings for PgStore {
         quantity: Option<Quantity>,
         now: Timestamp,
     ) -> Result<Booking, CancelBookingError> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
-            cancel_in(conn, id, quantity, now).await
-        })
-        .await
-        .with_context(|| format!("cannot cancel booking {id}"))?
+        self.transaction(async |conn| cancel_in(conn, id, quantity, now).await)
+            .await
+            .with_context(|| format!("cannot cancel booking {id}"))?
     }
 
     async fn forget_idempotency_keys(&self, before: Timestamp) -> anyhow::Result<u64> {
-        let mut conn = self.conn().await?;
-        let deleted =
-            diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
-                .execute(&mut conn)
+        let deleted = self
+            .run(async |conn| {
+                diesel::delete(
+                    idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)),
+                )
+                .execute(conn)
                 .await
-                .context("cannot delete old idempotency keys")?;
+                .context("cannot delete old idempotency keys")
+            })
+            .await?;
         Ok(u64::try_from(deleted)?)
     }
 
@@ -343,11 +342,14 @@ impl Bookings for PgStore {
         if let Some(after) = page.after {
             select = select.filter(bookings::id.lt(after.as_uuid()));
         }
-        let mut conn = self.conn().await?;
-        let rows = select
-            .load::<BookingRow>(&mut conn)
-            .await
-            .with_context(|| format!("cannot list bookings of user {user}"))?;
+        let rows = self
+            .run(async |conn| {
+                select
+                    .load::<BookingRow>(conn)
+                    .await
+                    .with_context(|| format!("cannot list bookings of user {user}"))
+            })
+            .await?;
         let page = Page::from_rows(rows, page.limit, |row: &BookingRow| {
             BookingId::from_uuid(row.id)
         });

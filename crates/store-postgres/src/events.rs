@@ -16,7 +16,7 @@ use boxoffice_domain::page::Page;
 use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError};
 use boxoffice_domain::{EventId, Timestamp};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -166,8 +166,7 @@ impl EventRepository for PgStore {
             .enumerate()
             .map(|(position, t)| NewTicketTypeRow::new(event.id, position, t))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        self.transaction(async |conn| {
             diesel::insert_into(events::table)
                 .values((NewEventKeys::from(event), details))
                 .execute(conn)
@@ -185,12 +184,8 @@ impl EventRepository for PgStore {
     }
 
     async fn find(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<Event>> {
-        let mut conn = self.conn().await?;
         // One snapshot for the event and its types, so their counters agree.
-        conn.build_transaction()
-            .read_only()
-            .repeatable_read()
-            .run::<_, anyhow::Error, _>(async |conn| load_event(conn, id.as_uuid(), now).await)
+        self.snapshot(async |conn| load_event(conn, id.as_uuid(), now).await)
             .await
     }
 
@@ -219,25 +214,21 @@ impl EventRepository for PgStore {
             );
         }
         let (limit, now) = (query.page.limit, query.now);
-        let mut conn = self.conn().await?;
-        conn.build_transaction()
-            .read_only()
-            .repeatable_read()
-            .run::<_, anyhow::Error, _>(async |conn| {
-                let rows = select
-                    .load::<EventRow>(conn)
-                    .await
-                    .context("cannot list events")?;
-                let page = Page::from_rows(rows, limit, |row: &EventRow| EventCursor {
-                    starts_at: row.starts_at,
-                    id: EventId::from_uuid(row.id),
-                });
-                Ok(Page {
-                    items: with_ticket_types(conn, page.items, now).await?,
-                    next: page.next,
-                })
+        self.snapshot(async |conn| {
+            let rows = select
+                .load::<EventRow>(conn)
+                .await
+                .context("cannot list events")?;
+            let page = Page::from_rows(rows, limit, |row: &EventRow| EventCursor {
+                starts_at: row.starts_at,
+                id: EventId::from_uuid(row.id),
+            });
+            Ok(Page {
+                items: with_ticket_types(conn, page.items, now).await?,
+                next: page.next,
             })
-            .await
+        })
+        .await
     }
 
     async fn update_details(
@@ -247,18 +238,14 @@ impl EventRepository for PgStore {
         now: Timestamp,
     ) -> Result<Event, UpdateEventError> {
         let changes = EventDetailsRow::new(details)?;
-        let mut conn = self.conn().await?;
-        conn.transaction::<Updated, anyhow::Error, _>(async |conn| {
-            update_in(conn, id, changes, now).await
-        })
-        .await
-        .with_context(|| format!("cannot update event {id}"))?
+        self.transaction(async |conn| update_in(conn, id, changes, now).await)
+            .await
+            .with_context(|| format!("cannot update event {id}"))?
     }
 
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {
-        let mut conn = self.conn().await?;
-        let cancelled = conn
-            .transaction::<_, anyhow::Error, _>(async |conn| cancel_in(conn, id, now).await)
+        let cancelled = self
+            .transaction(async |conn| cancel_in(conn, id, now).await)
             .await
             .with_context(|| format!("cannot cancel event {id}"))?;
         cancelled.ok_or(CancelEventError::NotFound)

@@ -11,7 +11,7 @@ use boxoffice_domain::ports::{ConfirmHoldError, HoldError, Reservations, SeatReq
 use boxoffice_domain::seats::Taken;
 use boxoffice_domain::{EventId, HoldId, Timestamp, UserId};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 /// How a confirm or release ended without a store failure.
@@ -217,18 +217,14 @@ impl PgStore {
         now: Timestamp,
         action: EndHold,
     ) -> HoldOutcome<Option<Booking>> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
-            end_in(conn, id, user, now, action).await
-        })
-        .await
-        .with_context(|| format!("cannot end hold {id}"))?
+        self.transaction(async |conn| end_in(conn, id, user, now, action).await)
+            .await
+            .with_context(|| format!("cannot end hold {id}"))?
     }
 
     /// Runs the seat transaction of `event`, whose sweep expires its holds; returns how many.
     async fn sweep_event(&self, event: EventId, now: Timestamp) -> anyhow::Result<u32> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        self.transaction(async |conn| {
             let Some(mut txn) = SeatTxn::lock(conn, event, now).await? else {
                 return Ok(0);
             };
@@ -247,16 +243,19 @@ impl PgStore {
         now: Timestamp,
         limit: u32,
     ) -> anyhow::Result<Vec<EventId>> {
-        let mut conn = self.conn().await?;
-        let rows = holds::table
-            .filter(holds::status.eq(ACTIVE))
-            .filter(holds::expires_at.le(now))
-            .order(holds::expires_at.asc())
-            .limit(i64::from(limit))
-            .select(holds::event_id)
-            .load::<Uuid>(&mut conn)
-            .await
-            .context("cannot find expired holds")?;
+        let rows = self
+            .run(async |conn| {
+                holds::table
+                    .filter(holds::status.eq(ACTIVE))
+                    .filter(holds::expires_at.le(now))
+                    .order(holds::expires_at.asc())
+                    .limit(i64::from(limit))
+                    .select(holds::event_id)
+                    .load::<Uuid>(conn)
+                    .await
+                    .context("cannot find expired holds")
+            })
+            .await?;
         let mut events: Vec<EventId> = Vec::new();
         for event in rows.into_iter().map(EventId::from_uuid) {
             if !events.contains(&event) {
@@ -276,27 +275,26 @@ impl Reservations for PgStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<Hold, HoldError> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
-            hold_in(conn, id, request, now, expires_at).await
-        })
-        .await
-        .with_context(|| format!("cannot hold seats of event {}", request.event_id))?
+        self.transaction(async |conn| hold_in(conn, id, request, now, expires_at).await)
+            .await
+            .with_context(|| format!("cannot hold seats of event {}", request.event_id))?
     }
 
     async fn find_hold(&self, id: HoldId, now: Timestamp) -> anyhow::Result<Option<Hold>> {
-        let mut conn = self.conn().await?;
-        holds::table
-            .find(id.as_uuid())
-            .filter(holds::status.eq(ACTIVE))
-            .filter(holds::expires_at.gt(now))
-            .select(HoldRow::as_select())
-            .first::<HoldRow>(&mut conn)
-            .await
-            .optional()
-            .with_context(|| format!("cannot read hold {id}"))?
-            .map(HoldRow::into_hold)
-            .transpose()
+        self.run(async |conn| {
+            holds::table
+                .find(id.as_uuid())
+                .filter(holds::status.eq(ACTIVE))
+                .filter(holds::expires_at.gt(now))
+                .select(HoldRow::as_select())
+                .first::<HoldRow>(conn)
+                .await
+                .optional()
+                .with_context(|| format!("cannot read hold {id}"))
+        })
+        .await?
+        .map(HoldRow::into_hold)
+        .transpose()
     }
 
     async fn confirm_hold(

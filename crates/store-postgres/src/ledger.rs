@@ -163,57 +163,53 @@ impl SeatLedger for PgStore {
         now: Timestamp,
     ) -> anyhow::Result<(Vec<SeatSnapshot>, Vec<Uuid>)> {
         let events: Vec<Uuid> = events.iter().map(|e| e.as_uuid()).collect();
-        let mut conn = self.conn().await?;
-        conn.build_transaction()
-            .repeatable_read()
-            .read_only()
-            .run::<_, anyhow::Error, _>(async |conn| {
-                let rows = events::table
-                    .filter(events::id.eq_any(&events))
-                    .select((
-                        events::id,
-                        events::capacity,
-                        events::sold,
-                        events::held,
-                        events::status,
-                        events::sales_open_at,
-                        events::sales_close_at,
-                        events::starts_at,
-                        events::max_tickets_per_user,
-                    ))
-                    .load::<EventRow>(conn)
-                    .await
-                    .context("cannot read events")?;
-                let types = ticket_types::table
-                    .filter(ticket_types::event_id.eq_any(&events))
-                    .order((ticket_types::event_id, ticket_types::position))
-                    .select((
-                        ticket_types::id,
-                        ticket_types::event_id,
-                        ticket_types::quantity,
-                        ticket_types::sold,
-                        ticket_types::held,
-                    ))
-                    .load::<TypeRow>(conn)
-                    .await
-                    .context("cannot read ticket types")?;
-                let expired = expired_held(conn, &events, now).await?;
-                let expiries = next_expiries(conn, &events, now).await?;
-                let recorded = recorded(conn, reservations).await?;
-                let snapshots = rows
-                    .into_iter()
-                    .map(|row| {
-                        let next = expiries.get(&row.0).copied();
-                        snapshot(row, &types, &expired, next)
-                    })
-                    .collect::<anyhow::Result<_>>()?;
-                Ok((snapshots, recorded))
-            })
-            .await
+        self.snapshot(async |conn| {
+            let rows = events::table
+                .filter(events::id.eq_any(&events))
+                .select((
+                    events::id,
+                    events::capacity,
+                    events::sold,
+                    events::held,
+                    events::status,
+                    events::sales_open_at,
+                    events::sales_close_at,
+                    events::starts_at,
+                    events::max_tickets_per_user,
+                ))
+                .load::<EventRow>(conn)
+                .await
+                .context("cannot read events")?;
+            let types = ticket_types::table
+                .filter(ticket_types::event_id.eq_any(&events))
+                .order((ticket_types::event_id, ticket_types::position))
+                .select((
+                    ticket_types::id,
+                    ticket_types::event_id,
+                    ticket_types::quantity,
+                    ticket_types::sold,
+                    ticket_types::held,
+                ))
+                .load::<TypeRow>(conn)
+                .await
+                .context("cannot read ticket types")?;
+            let expired = expired_held(conn, &events, now).await?;
+            let expiries = next_expiries(conn, &events, now).await?;
+            let recorded = recorded(conn, reservations).await?;
+            let snapshots = rows
+                .into_iter()
+                .map(|row| {
+                    let next = expiries.get(&row.0).copied();
+                    snapshot(row, &types, &expired, next)
+                })
+                .collect::<anyhow::Result<_>>()?;
+            Ok((snapshots, recorded))
+        })
+        .await
     }
 
     async fn tickets_of(&self, event: EventId, user: UserId) -> anyhow::Result<u32> {
-        let mut conn = self.conn().await?;
-        crate::seat_txn::tickets_of(&mut conn, event, user).await
+        self.run(async |conn| crate::seat_txn::tickets_of(conn, event, user).await)
+            .await
     }
 }

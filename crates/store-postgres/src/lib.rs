@@ -13,6 +13,7 @@ mod events;
 mod holds;
 mod ledger;
 mod models;
+mod pool;
 mod schema;
 mod seat_txn;
 mod tokens;
@@ -28,7 +29,7 @@ use boxoffice_domain::ports::HealthCheck;
 use diesel::connection::SimpleConnection as _;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
 use std::time::Duration;
@@ -43,6 +44,11 @@ const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 /// serialised on its row lock, so a flash sale queues requests here: they must wait
 /// their turn, not fail after a few seconds.
 const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// How long the health check may take, waiting for a pooled connection included: a
+/// readiness probe must answer quickly even while a rush on one event holds every
+/// connection for up to [`POOL_WAIT`].
+const PING_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// Taken for the duration of a migration run, so two instances starting together do not
 /// apply the same migration twice. Any constant works; this is "boxoffi" in ASCII.
@@ -59,16 +65,6 @@ impl std::fmt::Debug for PgStore {
         f.debug_struct("PgStore")
             .field("pool", &self.pool.status())
             .finish()
-    }
-}
-
-impl PgStore {
-    /// A connection from the pool.
-    async fn conn(&self) -> anyhow::Result<Object<AsyncPgConnection>> {
-        self.pool
-            .get()
-            .await
-            .context("no Postgres connection available")
     }
 }
 
@@ -131,11 +127,16 @@ impl HealthCheck for PgStore {
     }
 
     async fn ping(&self) -> anyhow::Result<()> {
-        let mut conn = self.conn().await?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut conn)
+        let select_one = self.run(async |conn| {
+            diesel::sql_query("SELECT 1")
+                .execute(conn)
+                .await
+                .context("Postgres did not answer SELECT 1")
+        });
+        tokio::time::timeout(PING_TIMEOUT, select_one)
             .await
-            .context("Postgres did not answer SELECT 1")?;
-        Ok(())
+            .context("Postgres did not answer SELECT 1 in time")
+            .context(pool::UNAVAILABLE)?
+            .map(drop)
     }
 }

@@ -11,7 +11,7 @@ use boxoffice_domain::ports::{
 use boxoffice_domain::secret::TokenHash;
 use boxoffice_domain::{Timestamp, TokenFamilyId, UserId};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 /// How a rotation ended. `Reused` is a value, not an error, so the transaction that
@@ -39,13 +39,15 @@ async fn revoke_family_of(
 #[async_trait]
 impl TokenStore for PgStore {
     async fn save_refresh(&self, token: &NewRefreshToken) -> anyhow::Result<()> {
-        let mut conn = self.conn().await?;
-        diesel::insert_into(refresh::table)
-            .values(NewRefreshRow::from(token))
-            .execute(&mut conn)
-            .await
-            .context("cannot save refresh token")?;
-        Ok(())
+        self.run(async |conn| {
+            diesel::insert_into(refresh::table)
+                .values(NewRefreshRow::from(token))
+                .execute(conn)
+                .await
+                .context("cannot save refresh token")
+        })
+        .await
+        .map(drop)
     }
 
     async fn rotate_refresh(
@@ -55,9 +57,8 @@ impl TokenStore for PgStore {
         now: Timestamp,
         next_expires_at: Timestamp,
     ) -> Result<RefreshSession, RotateError> {
-        let mut conn = self.conn().await?;
-        let outcome = conn
-            .transaction::<_, anyhow::Error, _>(async |conn| {
+        let outcome = self
+            .transaction(async |conn| {
                 let Some(token) = refresh::table
                     .find(presented.as_str())
                     .select(RefreshRow::as_select())
@@ -109,8 +110,7 @@ impl TokenStore for PgStore {
     }
 
     async fn revoke_family(&self, presented: &TokenHash, now: Timestamp) -> anyhow::Result<()> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        self.transaction(async |conn| {
             let family = refresh::table
                 .find(presented.as_str())
                 .select(refresh::family_id)
@@ -127,25 +127,29 @@ impl TokenStore for PgStore {
     }
 
     async fn revoke_all_refresh(&self, user: UserId, now: Timestamp) -> anyhow::Result<()> {
-        let mut conn = self.conn().await?;
-        diesel::update(refresh::table)
-            .filter(refresh::user_id.eq(user.as_uuid()))
-            .filter(refresh::revoked_at.is_null())
-            .set(refresh::revoked_at.eq(now))
-            .execute(&mut conn)
-            .await
-            .with_context(|| format!("cannot revoke the refresh tokens of user {user}"))?;
-        Ok(())
+        self.run(async |conn| {
+            diesel::update(refresh::table)
+                .filter(refresh::user_id.eq(user.as_uuid()))
+                .filter(refresh::revoked_at.is_null())
+                .set(refresh::revoked_at.eq(now))
+                .execute(conn)
+                .await
+                .with_context(|| format!("cannot revoke the refresh tokens of user {user}"))
+        })
+        .await
+        .map(drop)
     }
 
     async fn save_reset(&self, token: &NewResetToken) -> anyhow::Result<()> {
-        let mut conn = self.conn().await?;
-        diesel::insert_into(resets::table)
-            .values(NewResetRow::from(token))
-            .execute(&mut conn)
-            .await
-            .context("cannot save password-reset token")?;
-        Ok(())
+        self.run(async |conn| {
+            diesel::insert_into(resets::table)
+                .values(NewResetRow::from(token))
+                .execute(conn)
+                .await
+                .context("cannot save password-reset token")
+        })
+        .await
+        .map(drop)
     }
 
     async fn consume_reset(
@@ -153,8 +157,7 @@ impl TokenStore for PgStore {
         presented: &TokenHash,
         now: Timestamp,
     ) -> anyhow::Result<Option<UserId>> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| {
+        self.transaction(async |conn| {
             let Some(token) = resets::table
                 .find(presented.as_str())
                 .select(ResetRow::as_select())

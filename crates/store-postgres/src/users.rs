@@ -42,35 +42,37 @@ struct AccountChangeset<'a> {
 
 impl PgStore {
     async fn credentials_where_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
-        let mut conn = self.conn().await?;
-        users::table
-            .find(id.as_uuid())
-            .select(UserRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()
-            .with_context(|| format!("cannot read user {id}"))?
-            .map(UserRow::into_credentials)
-            .transpose()
+        self.run(async |conn| {
+            users::table
+                .find(id.as_uuid())
+                .select(UserRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+                .with_context(|| format!("cannot read user {id}"))
+        })
+        .await?
+        .map(UserRow::into_credentials)
+        .transpose()
     }
 }
 
 #[async_trait]
 impl UserRepository for PgStore {
     async fn create(&self, user: &NewUser) -> Result<User, CreateUserError> {
-        let mut conn = self.conn().await?;
-        let row = diesel::insert_into(users::table)
-            .values(NewUserRow::from(user))
-            .returning(UserRow::as_returning())
-            .get_result(&mut conn)
-            .await
-            .map_err(|e| {
-                if is_email_taken(&e) {
-                    CreateUserError::EmailTaken
-                } else {
-                    anyhow::Error::new(e).context("cannot insert user").into()
+        let row = self
+            .run(async |conn| {
+                let inserted = diesel::insert_into(users::table)
+                    .values(NewUserRow::from(user))
+                    .returning(UserRow::as_returning())
+                    .get_result::<UserRow>(conn)
+                    .await;
+                match inserted {
+                    Err(e) if is_email_taken(&e) => Ok(Err(CreateUserError::EmailTaken)),
+                    inserted => Ok(Ok(inserted.context("cannot insert user")?)),
                 }
-            })?;
+            })
+            .await??;
         Ok(row.into_user()?)
     }
 
@@ -79,16 +81,18 @@ impl UserRepository for PgStore {
     }
 
     async fn credentials_by_email(&self, email: &str) -> anyhow::Result<Option<Credentials>> {
-        let mut conn = self.conn().await?;
-        users::table
-            .filter(lower(users::email).eq(lower(email)))
-            .select(UserRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()
-            .context("cannot look up user by email")?
-            .map(UserRow::into_credentials)
-            .transpose()
+        self.run(async |conn| {
+            users::table
+                .filter(lower(users::email).eq(lower(email)))
+                .select(UserRow::as_select())
+                .first(conn)
+                .await
+                .optional()
+                .context("cannot look up user by email")
+        })
+        .await?
+        .map(UserRow::into_credentials)
+        .transpose()
     }
 
     async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
@@ -108,22 +112,22 @@ impl UserRepository for PgStore {
             // Diesel refuses an UPDATE without columns; nothing to change is a read.
             return self.find(id).await?.ok_or(UpdateUserError::NotFound);
         }
-        let mut conn = self.conn().await?;
-        let row = diesel::update(users::table.find(id.as_uuid()))
-            .set(changeset)
-            .returning(UserRow::as_returning())
-            .get_result(&mut conn)
-            .await
-            .optional()
-            .map_err(|e| {
-                if is_email_taken(&e) {
-                    UpdateUserError::EmailTaken
-                } else {
-                    anyhow::Error::new(e)
-                        .context(format!("cannot update user {id}"))
-                        .into()
+        let row = self
+            .run(async |conn| {
+                let updated = diesel::update(users::table.find(id.as_uuid()))
+                    .set(changeset)
+                    .returning(UserRow::as_returning())
+                    .get_result::<UserRow>(conn)
+                    .await
+                    .optional();
+                match updated {
+                    Err(e) if is_email_taken(&e) => Ok(Err(UpdateUserError::EmailTaken)),
+                    updated => Ok(Ok(
+                        updated.with_context(|| format!("cannot update user {id}"))?
+                    )),
                 }
-            })?
+            })
+            .await??
             .ok_or(UpdateUserError::NotFound)?;
         Ok(row.into_user()?)
     }
@@ -140,25 +144,31 @@ impl UserRepository for PgStore {
         if changeset.role.is_none() && changeset.active.is_none() {
             return self.find(id).await?.ok_or(UpdateUserError::NotFound);
         }
-        let mut conn = self.conn().await?;
-        let row = diesel::update(users::table.find(id.as_uuid()))
-            .set(changeset)
-            .returning(UserRow::as_returning())
-            .get_result(&mut conn)
-            .await
-            .optional()
-            .with_context(|| format!("cannot update account {id}"))?
+        let row = self
+            .run(async |conn| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .set(changeset)
+                    .returning(UserRow::as_returning())
+                    .get_result::<UserRow>(conn)
+                    .await
+                    .optional()
+                    .with_context(|| format!("cannot update account {id}"))
+            })
+            .await?
             .ok_or(UpdateUserError::NotFound)?;
         Ok(row.into_user()?)
     }
 
     async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), UpdateUserError> {
-        let mut conn = self.conn().await?;
-        let updated = diesel::update(users::table.find(id.as_uuid()))
-            .set(users::password_hash.eq(hash.as_str()))
-            .execute(&mut conn)
-            .await
-            .with_context(|| format!("cannot set the password of user {id}"))?;
+        let updated = self
+            .run(async |conn| {
+                diesel::update(users::table.find(id.as_uuid()))
+                    .set(users::password_hash.eq(hash.as_str()))
+                    .execute(conn)
+                    .await
+                    .with_context(|| format!("cannot set the password of user {id}"))
+            })
+            .await?;
         if updated == 0 {
             return Err(UpdateUserError::NotFound);
         }
@@ -166,7 +176,6 @@ impl UserRepository for PgStore {
     }
 
     async fn list(&self, page: &PageRequest<UserId>) -> anyhow::Result<Page<User, UserId>> {
-        let mut conn = self.conn().await?;
         // Ids are UUIDv7, made when the account is: id order is creation order, and the
         // id alone is the page key.
         let mut query = users::table
@@ -177,7 +186,9 @@ impl UserRepository for PgStore {
         if let Some(after) = page.after {
             query = query.filter(users::id.gt(after.as_uuid()));
         }
-        let rows = query.load(&mut conn).await.context("cannot list users")?;
+        let rows = self
+            .run(async |conn| query.load(conn).await.context("cannot list users"))
+            .await?;
         let page = Page::from_rows(rows, page.limit, |row: &UserRow| UserId::from_uuid(row.id));
         Ok(Page {
             items: page

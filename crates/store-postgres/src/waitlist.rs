@@ -11,7 +11,7 @@ use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{JoinWaitlistError, LeaveWaitlistError, SeatRequest, Waitlists};
 use boxoffice_domain::{EventId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 /// The stored name of the waiting status.
 const WAITING: &str = WaitlistStatus::Waiting.as_str();
@@ -279,8 +279,7 @@ impl Waitlists for PgStore {
         request: &SeatRequest,
         now: Timestamp,
     ) -> Result<WaitlistEntry, JoinWaitlistError> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| join_in(conn, request, now).await)
+        self.transaction(async |conn| join_in(conn, request, now).await)
             .await
             .with_context(|| format!("cannot join the waitlist of event {}", request.event_id))?
     }
@@ -291,8 +290,7 @@ impl Waitlists for PgStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<(), LeaveWaitlistError> {
-        let mut conn = self.conn().await?;
-        conn.transaction::<_, anyhow::Error, _>(async |conn| leave_in(conn, id, user, now).await)
+        self.transaction(async |conn| leave_in(conn, id, user, now).await)
             .await
             .with_context(|| format!("cannot leave waitlist entry {id}"))?
     }
@@ -303,16 +301,12 @@ impl Waitlists for PgStore {
         status: WaitlistStatus,
         page: &PageRequest<u64>,
     ) -> anyhow::Result<Page<WaitlistEntry, u64>> {
-        let mut conn = self.conn().await?;
         // One snapshot, so positions agree with the page.
-        conn.build_transaction()
-            .read_only()
-            .repeatable_read()
-            .run::<_, anyhow::Error, _>(async |conn| match status {
-                WaitlistStatus::Waiting => queue_page(conn, event, page).await,
-                _ => ended_page(conn, event, status, page).await,
-            })
-            .await
+        self.snapshot(async |conn| match status {
+            WaitlistStatus::Waiting => queue_page(conn, event, page).await,
+            _ => ended_page(conn, event, status, page).await,
+        })
+        .await
     }
 
     async fn user_entries(
@@ -320,11 +314,7 @@ impl Waitlists for PgStore {
         user: UserId,
         page: &PageRequest<u64>,
     ) -> anyhow::Result<Page<WaitlistEntry, u64>> {
-        let mut conn = self.conn().await?;
-        conn.build_transaction()
-            .read_only()
-            .repeatable_read()
-            .run::<_, anyhow::Error, _>(async |conn| user_page(conn, user, page).await)
+        self.snapshot(async |conn| user_page(conn, user, page).await)
             .await
     }
 }

@@ -1,0 +1,34 @@
+//! Stopping a test server the way an orchestrator does: SIGTERM, then wait.
+
+use crate::TestServer;
+use std::process::{Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+impl TestServer {
+    /// Sends SIGTERM to the server (`kill -TERM`, as `docker stop` or Kubernetes do) and
+    /// waits up to `timeout` for it to exit. Returns its exit status, or `None` when it
+    /// is still running after `timeout` (it is then killed).
+    ///
+    /// # Panics
+    /// When `kill` cannot be run or fails.
+    pub async fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid} failed: {sent}");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for boxoffice") {
+                return Some(status);
+            }
+            if started.elapsed() >= timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
