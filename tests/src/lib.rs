@@ -2,7 +2,9 @@
 //! against a fresh SQLite file or a fresh Postgres database, and talks to it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
 
+pub mod cluster;
 pub mod redis;
+pub mod seats;
 
 use boxoffice_store_postgres::testing::TestDatabase;
 use serde_json::{Value, json};
