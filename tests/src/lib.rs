@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod redis;
 pub mod seats;
+pub mod workload;
 
 use boxoffice_store_postgres::testing::TestDatabase;
 use serde_json::{Value, json};
