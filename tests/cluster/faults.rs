@@ -1,10 +1,12 @@
 //! Faults injected during the mixed workload: Redis flushed, Redis restarted, a server
 //! killed. Requests may be refused with 503 `service_unavailable` while Redis is
 //! unreachable (the workload counts them as not done), never 500, and every request
-//! answers within its bound. After each fault the end-of-run checks hold: no seat
-//! lost or oversold, and everything a client was told still true.
+//! answers within its bound. After each fault every server is ready and books again,
+//! and the end-of-run checks hold: no seat lost or oversold, and everything a client
+//! was told still true.
 
-use boxoffice_e2e::cluster::{Cluster, Request};
+use crate::support::{create_event, text};
+use boxoffice_e2e::cluster::{Cluster, Request, User};
 use boxoffice_e2e::workload::{Run, Workload, WorkloadConfig, seed};
 use serde_json::json;
 use std::sync::Arc;
@@ -15,16 +17,84 @@ use tokio::task::JoinHandle;
 const REDIS_DOWN: Duration = Duration::from_millis(1500);
 /// How long the servers may take to be ready again after a fault.
 const RECOVERY: Duration = Duration::from_secs(20);
+/// How quickly a request must be refused while Redis is down.
+const QUICK_503: Duration = Duration::from_secs(5);
 
-/// A cluster of three with a 2 s hold TTL, and a workload that accepts 503.
-async fn start(test: &str) -> Option<(Cluster, Arc<Workload>)> {
+/// A cluster of three with a 2 s hold TTL, a workload that accepts 503, and a probe: a
+/// user and an event of their own, outside the workload.
+struct Setup {
+    cluster: Cluster,
+    workload: Arc<Workload>,
+    prober: User,
+    probe_event: String,
+}
+
+async fn start(test: &str) -> Option<Setup> {
     let cluster = Cluster::start(3, &[("HOLD_TTL_SECS", "2")]).await?;
     let config = WorkloadConfig {
         unavailable_allowed: true,
         ..WorkloadConfig::new(seed(test))
     };
     let workload = Workload::prepare(&cluster, config).await;
-    Some((cluster, workload))
+    let client = cluster.client();
+    let prober = client.attendee("prober@example.org").await;
+    let event = create_event(
+        &client,
+        workload.organizer(),
+        json!({"name": "Probe", "capacity": 10}),
+    )
+    .await;
+    Some(Setup {
+        cluster,
+        workload,
+        prober,
+        probe_event: text(&event, "id"),
+    })
+}
+
+impl Setup {
+    /// The probe's booking of one seat on server `i`.
+    fn probe(&self, i: usize) -> Request {
+        Request::post(
+            &format!("/events/{}/bookings", self.probe_event),
+            json!({"quantity": 1, "on_sold_out": "fail"}),
+        )
+        .token(&self.prober.token)
+        .on(i)
+    }
+
+    /// After a fault: every running server is ready and books a seat of the probe
+    /// event (503 is retried meanwhile); the probe event then has exactly those seats
+    /// sold, so no refused probe booked anything.
+    async fn assert_recovered(&self) {
+        self.cluster.await_ready(RECOVERY).await;
+        let client = self.cluster.client();
+        let running = self.cluster.running();
+        for &i in &running {
+            boxoffice_e2e::cluster::eventually(
+                RECOVERY,
+                &format!("server {i} books again"),
+                || async {
+                    let reply = client.send(self.probe(i)).await.reply();
+                    if reply.is_unavailable() {
+                        return None;
+                    }
+                    assert_eq!(reply.ok(201)["booking"]["quantity"], 1, "{reply}");
+                    Some(())
+                },
+            )
+            .await;
+        }
+        let event = client
+            .send(Request::get(&format!("/events/{}", self.probe_event)))
+            .await
+            .reply();
+        assert_eq!(
+            event.ok(200)["availability"]["sold"],
+            running.len(),
+            "only the probes that were answered 201 booked: {event}"
+        );
+    }
 }
 
 /// Waits for the run, failing with its panic if it failed.
@@ -48,79 +118,81 @@ fn assert_mid_run(workload: &Workload, at: usize, fault: &str) {
 /// they must rebuild it from Postgres, neither overselling nor losing seats.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_flushall_mid_run() {
-    let Some((cluster, workload)) = start("redis_flushall_mid_run").await else {
+    let Some(setup) = start("redis_flushall_mid_run").await else {
         return;
     };
-    let uses_redis = cluster.uses_redis().await;
+    let workload = setup.workload.clone();
+    let uses_redis = setup.cluster.uses_redis().await;
     let run = tokio::spawn(workload.clone().run());
     workload.wait_for_progress(0.3).await;
-    let keys = cluster.redis().command(&["DBSIZE"]).await.expect("DBSIZE");
-    cluster.redis().flushall().await;
-    assert_mid_run(&workload, workload.progress(), "FLUSHALL");
-    eprintln!("Redis held {keys} keys before FLUSHALL (servers use Redis: {uses_redis})");
+    let keys = setup
+        .cluster
+        .redis()
+        .command(&["DBSIZE"])
+        .await
+        .expect("DBSIZE");
+    let at = workload.progress();
+    setup.cluster.redis().flushall().await;
+    let run = finish(run).await;
+    assert_mid_run(&workload, at, "FLUSHALL");
+    eprintln!(
+        "Redis held {keys} keys before FLUSHALL (servers use Redis: {uses_redis}); {}",
+        workload.summary()
+    );
     if uses_redis {
         assert_ne!(keys, ":0", "the servers use Redis but keep nothing in it");
     }
-    let run = finish(run).await;
-    cluster.await_ready(RECOVERY).await;
+    setup.assert_recovered().await;
     workload.check_end(run).await;
 }
 
 /// Redis killed at 30% of the run and started again, empty, 1.5 s later. While it is
-/// down, servers that use it answer bookings with a quick 503 and `/health/ready` with
-/// 503; afterwards they are ready again and the invariants hold.
+/// down, servers that use it answer `/health/ready` and bookings with a quick 503
+/// (and book nothing); afterwards they are ready and book again, and the invariants
+/// hold.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_restart_mid_run() {
-    let Some((mut cluster, workload)) = start("redis_restart_mid_run").await else {
+    let Some(mut setup) = start("redis_restart_mid_run").await else {
         return;
     };
-    let uses_redis = cluster.uses_redis().await;
-    let probe_user = cluster.client().attendee("probe.restart@example.org").await;
-    let probe_event = workload.events()[1].id.clone();
+    let workload = setup.workload.clone();
+    let uses_redis = setup.cluster.uses_redis().await;
     let run = tokio::spawn(workload.clone().run());
     workload.wait_for_progress(0.3).await;
+    let at = workload.progress();
     let down = Instant::now();
-    cluster.redis_mut().stop();
-    assert_mid_run(&workload, workload.progress(), "Redis stopped");
+    setup.cluster.redis_mut().stop();
     if uses_redis {
-        let client = cluster.client();
-        for i in cluster.running() {
+        let client = setup.cluster.client();
+        for i in setup.cluster.running() {
             let ready = client
                 .send(Request::ops_get("/health/ready").on(i))
                 .await
                 .reply();
             assert_eq!(ready.status, 503, "ready while Redis is down: {ready}");
             let asked = Instant::now();
-            let reply = client
-                .send(
-                    Request::post(
-                        &format!("/events/{probe_event}/bookings"),
-                        json!({"quantity": 1, "on_sold_out": "fail"}),
-                    )
-                    .token(&probe_user.token)
-                    .on(i),
-                )
-                .await
-                .reply();
+            let reply = client.send(setup.probe(i)).await.reply();
             assert!(
                 reply.is_unavailable(),
                 "a booking while Redis is down: {reply}"
             );
             assert!(
-                asked.elapsed() < Duration::from_secs(5),
+                asked.elapsed() < QUICK_503,
                 "503 took {:?}",
                 asked.elapsed()
             );
         }
     }
     tokio::time::sleep(REDIS_DOWN.saturating_sub(down.elapsed())).await;
-    cluster.redis_mut().start_again().await;
-    eprintln!(
-        "Redis was down for {:.1?} (servers use Redis: {uses_redis})",
-        down.elapsed()
-    );
+    setup.cluster.redis_mut().start_again().await;
+    let outage = down.elapsed();
     let run = finish(run).await;
-    cluster.await_ready(RECOVERY).await;
+    assert_mid_run(&workload, at, "Redis stopped");
+    eprintln!(
+        "Redis was down for {outage:.1?} (servers use Redis: {uses_redis}); {}",
+        workload.summary()
+    );
+    setup.assert_recovered().await;
     workload.check_end(run).await;
 }
 
@@ -129,24 +201,21 @@ async fn redis_restart_mid_run() {
 /// share again. Everything a client saw confirmed must still exist.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn server_killed_mid_run() {
-    let Some((mut cluster, workload)) = start("server_killed_mid_run").await else {
+    let Some(mut setup) = start("server_killed_mid_run").await else {
         return;
     };
+    let workload = setup.workload.clone();
     let run = tokio::spawn(workload.clone().run());
     workload.wait_for_progress(0.3).await;
-    cluster.kill(1);
-    assert_mid_run(&workload, workload.progress(), "server 1 killed");
+    let killed_at = workload.progress();
+    setup.cluster.kill(1);
     workload.wait_for_progress(0.55).await;
-    cluster.restart(1).await;
-    assert_mid_run(&workload, workload.progress(), "server 1 restarted");
+    let restarted_at = workload.progress();
+    setup.cluster.restart(1).await;
     let run = finish(run).await;
-    eprintln!(
-        "{} requests were lost with server 1",
-        workload
-            .stats()
-            .lost
-            .load(std::sync::atomic::Ordering::Relaxed)
-    );
-    cluster.await_ready(RECOVERY).await;
+    assert_mid_run(&workload, killed_at, "server 1 killed");
+    assert_mid_run(&workload, restarted_at, "server 1 restarted");
+    eprintln!("after the kill: {}", workload.summary());
+    setup.assert_recovered().await;
     workload.check_end(run).await;
 }

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 /// How long one request may take before the test fails for a hang.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the client keeps an idle connection: less than the servers' keep-alive.
+const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Postgres connections per server: three servers of two tests at once stay far below
 /// the shared server's `max_connections`.
 const MAX_CONNECTIONS_PER_SERVER: &str = "5";
@@ -105,6 +108,10 @@ impl Cluster {
             routes: self.routes.clone(),
             http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(5))
+                // Drop idle connections before the servers do (actix closes them after
+                // 5 s of keep-alive), as a load balancer must: a request written on a
+                // connection the server is closing fails without an answer.
+                .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
                 .build()
                 .expect("HTTP client"),
             timeout: REQUEST_TIMEOUT,
@@ -426,7 +433,7 @@ impl fmt::Display for Lost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} to server {} (killed meanwhile): {}",
+            "{} to server {}: {}",
             self.request, self.server, self.error
         )
     }
@@ -557,7 +564,7 @@ impl ClusterClient {
                     body,
                 });
             }
-            Ok(Err(error)) => format!("{error}"),
+            Ok(Err(error)) => error_chain(&error),
             Err(_) => format!("no answer within {:?}", self.timeout),
         };
         let lost = Lost {
@@ -661,6 +668,17 @@ impl ClusterClient {
         }
         panic!("the listing {path} does not end");
     }
+}
+
+/// An error and its causes, on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(&format!(": {e}"));
+        cause = e.source();
+    }
+    text
 }
 
 /// Percent-encodes a query value.

@@ -42,6 +42,7 @@ struct Client {
 
 /// Runs client `index` as `user` to its end; returns its record.
 pub(super) async fn run(w: Arc<Workload>, index: usize, user: User) -> Ledger {
+    let _running = Running(w.clone());
     let seed = w.config.seed.wrapping_add(index as u64);
     let mut client = Client {
         rng: StdRng::seed_from_u64(seed),
@@ -82,6 +83,15 @@ pub(super) async fn run(w: Arc<Workload>, index: usize, user: User) -> Ledger {
         client.w.progress.fetch_add(1, Ordering::Relaxed);
     }
     client.ledger
+}
+
+/// Counts a client as ended when dropped, also when it fails.
+struct Running(Arc<Workload>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Client {

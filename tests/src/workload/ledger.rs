@@ -216,3 +216,17 @@ fn after_cancel(before: u64, asked: Option<u64>) -> Option<u64> {
         Some(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::after_cancel;
+
+    #[test]
+    fn cancellations_leave_what_is_left() {
+        assert_eq!(after_cancel(3, None), Some(0));
+        assert_eq!(after_cancel(3, Some(1)), Some(2));
+        assert_eq!(after_cancel(3, Some(3)), Some(0));
+        assert_eq!(after_cancel(3, Some(4)), None);
+        assert_eq!(after_cancel(0, None), None);
+    }
+}

@@ -138,6 +138,8 @@ pub struct Workload {
     users: Vec<User>,
     events: Vec<EventPlan>,
     progress: AtomicUsize,
+    /// Clients not yet ended (normally or by a failure).
+    running: AtomicUsize,
     stats: Stats,
     started: Instant,
 }
@@ -200,6 +202,7 @@ impl Workload {
         }
         Arc::new(Self {
             client,
+            running: AtomicUsize::new(config.clients),
             config,
             organizer,
             users,
@@ -240,7 +243,8 @@ impl Workload {
         self.config.clients * self.config.ops_per_client
     }
 
-    /// Waits until `fraction` of all operations are done (to inject a fault mid-run).
+    /// Waits until `fraction` of all operations are done (to inject a fault mid-run), or
+    /// until every client has ended (one failed: the run's result tells why).
     ///
     /// # Panics
     /// When that takes more than two minutes.
@@ -250,7 +254,10 @@ impl Workload {
         crate::cluster::eventually(
             Duration::from_secs(120),
             &format!("{goal} workload operations done"),
-            || async { (self.progress() >= goal).then_some(()) },
+            || async {
+                let ended = self.running.load(Ordering::SeqCst) == 0;
+                (self.progress() >= goal || ended).then_some(())
+            },
         )
         .await;
     }

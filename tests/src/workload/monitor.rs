@@ -173,3 +173,49 @@ fn readable(w: &Workload, answer: Answer, context: &str) -> Option<crate::cluste
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{QueueSnapshots, check_order};
+    use std::collections::HashSet;
+
+    fn ids(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn newcomers_queue_behind_those_before_them() {
+        check_order(&ids(&["a", "b"]), &ids(&["b", "c", "d"]), "e");
+    }
+
+    #[test]
+    #[should_panic(expected = "which joined after it")]
+    fn a_newcomer_ahead_of_an_older_entry_is_caught() {
+        check_order(&ids(&["a", "b"]), &ids(&["c", "b"]), "e");
+    }
+
+    #[test]
+    #[should_panic(expected = "changed its order")]
+    fn a_reordered_queue_is_caught() {
+        check_order(&ids(&["a", "b"]), &ids(&["b", "a"]), "e");
+    }
+
+    #[test]
+    fn promotions_from_the_head_pass_and_overtaking_is_found() {
+        let mut queues = QueueSnapshots::default();
+        queues.push("e", ids(&["a", "b", "c", "d"]));
+        queues.push("e", ids(&["c", "d"]));
+        queues.push("e", ids(&["c"]));
+        let promoted = |names: &[&str]| -> HashSet<String> { ids(names).into_iter().collect() };
+        // a and b promoted, then d left: in order.
+        assert_eq!(queues.overtakings(&promoted(&["a", "b"])), (vec![], 2));
+        // d promoted while c, ahead of it, kept waiting.
+        let (found, witnessed) = queues.overtakings(&promoted(&["a", "b", "d"]));
+        assert_eq!(witnessed, 3);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("entry d was promoted while c"),
+            "{found:?}"
+        );
+    }
+}
