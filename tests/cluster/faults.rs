@@ -209,13 +209,19 @@ async fn server_killed_mid_run() {
     workload.wait_for_progress(0.3).await;
     let killed_at = workload.progress();
     setup.cluster.kill(1);
+    let answered_when_killed = setup.cluster.answered(1);
     workload.wait_for_progress(0.55).await;
     let restarted_at = workload.progress();
     setup.cluster.restart(1).await;
     let run = finish(run).await;
     assert_mid_run(&workload, killed_at, "server 1 killed");
     assert_mid_run(&workload, restarted_at, "server 1 restarted");
-    eprintln!("after the kill: {}", workload.summary());
+    eprintln!(
+        "replies per server {:?}; server 1 answered {} after its restart; {}",
+        [0, 1, 2].map(|i| setup.cluster.answered(i)),
+        setup.cluster.answered(1) - answered_when_killed,
+        workload.summary()
+    );
     setup.assert_recovered().await;
     workload.check_end(run).await;
 }

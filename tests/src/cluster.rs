@@ -8,7 +8,7 @@ use crate::redis::TestRedis;
 use boxoffice_store_postgres::testing::TestDatabase;
 use serde_json::{Value, json};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -79,6 +79,7 @@ impl Cluster {
                     .collect(),
             ),
             next: AtomicUsize::new(0),
+            answered: (0..n).map(|_| AtomicU64::new(0)).collect(),
         });
         Some(Self {
             servers: servers.into_iter().map(Some).collect(),
@@ -229,6 +230,12 @@ impl Cluster {
         }
     }
 
+    /// How many replies server `i` gave to this cluster's clients, over all its lives.
+    #[must_use]
+    pub fn answered(&self, i: usize) -> u64 {
+        self.routes.answered[i].load(Ordering::Relaxed)
+    }
+
     /// The indexes of the running servers.
     #[must_use]
     pub fn running(&self) -> Vec<usize> {
@@ -266,6 +273,8 @@ impl Drop for Cluster {
 struct Routes {
     slots: Mutex<Vec<Slot>>,
     next: AtomicUsize,
+    /// Replies each slot gave, over all its lives.
+    answered: Vec<AtomicU64>,
 }
 
 struct Slot {
@@ -556,6 +565,7 @@ impl ClusterClient {
                 } else {
                     serde_json::from_str(&text).unwrap_or(Value::String(text))
                 };
+                self.routes.answered[server].fetch_add(1, Ordering::Relaxed);
                 return Answer::Reply(Reply {
                     request: request.describe(),
                     server,
