@@ -13,9 +13,6 @@ use std::time::{Duration, Instant};
 
 /// How long the servers may take to end holds and promote the queue after the run.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(20);
-/// How long the admission gate may refuse seats the figures show free (after a fault)
-/// before the test fails.
-const GATE_CATCH_UP: Duration = Duration::from_secs(20);
 
 impl Workload {
     /// Waits until every hold has ended and the queues took what fits, then checks:
@@ -209,7 +206,7 @@ impl Workload {
                         _ => false,
                     };
                     assert!(
-                        refused && started.elapsed() < GATE_CATCH_UP,
+                        refused && started.elapsed() < self.config.gate_catch_up,
                         "{}: booking {quantity} seats the figures show free: {reply}",
                         event.name
                     );

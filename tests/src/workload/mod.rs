@@ -40,10 +40,15 @@ pub struct WorkloadConfig {
     pub unavailable_allowed: bool,
     /// The servers' `HOLD_TTL_SECS`.
     pub hold_ttl: Duration,
+    /// How long, at the end, the servers may refuse (`sold_out`, 503) seats their
+    /// figures show free: the time an admission gate in front of the store may take to
+    /// learn of seats a fault left it unsure about.
+    pub gate_catch_up: Duration,
 }
 
 impl WorkloadConfig {
-    /// 24 clients x 30 operations, the servers started with `HOLD_TTL_SECS=2`, no 503.
+    /// 24 clients x 30 operations, the servers started with `HOLD_TTL_SECS=2`, no 503,
+    /// free seats bookable within 20 s at the end.
     #[must_use]
     pub fn new(seed: u64) -> Self {
         Self {
@@ -52,6 +57,7 @@ impl WorkloadConfig {
             seed,
             unavailable_allowed: false,
             hold_ttl: Duration::from_secs(2),
+            gate_catch_up: Duration::from_secs(20),
         }
     }
 }
@@ -142,6 +148,33 @@ pub struct Workload {
     running: AtomicUsize,
     stats: Stats,
     started: Instant,
+}
+
+/// A run in the background. Dropping it (a failed test) aborts the run, so that no
+/// client keeps sending requests to servers that are going away.
+pub struct RunHandle(Option<tokio::task::JoinHandle<Run>>);
+
+impl RunHandle {
+    /// Waits for the run to end.
+    ///
+    /// # Panics
+    /// With the run's failure.
+    pub async fn finish(mut self) -> Run {
+        let handle = self.0.take().expect("a run is finished once");
+        match handle.await {
+            Ok(run) => run,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(error) => panic!("the workload was cancelled: {error}"),
+        }
+    }
+}
+
+impl Drop for RunHandle {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.0 {
+            handle.abort();
+        }
+    }
 }
 
 /// What a finished run hands to [`Workload::check_end`].
@@ -265,32 +298,46 @@ impl Workload {
     /// Runs every client to its end, with the monitor alongside; returns what they saw.
     ///
     /// # Panics
-    /// With the first client's or the monitor's failure.
+    /// With the first failure of a client or of the monitor; the other tasks are
+    /// aborted then.
     pub async fn run(self: Arc<Self>) -> Run {
+        enum Part {
+            Client(usize, Ledger),
+            Monitor(QueueSnapshots),
+        }
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let monitor = tokio::spawn(monitor::watch(self.clone(), stopped));
-        let clients: Vec<_> = self
-            .users
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, user)| tokio::spawn(client::run(self.clone(), i, user)))
-            .collect();
-        let mut ledgers = Vec::new();
-        for joined in futures_util::future::join_all(clients).await {
+        let mut tasks = tokio::task::JoinSet::new();
+        let w = self.clone();
+        tasks.spawn(async move { Part::Monitor(monitor::watch(w, stopped).await) });
+        for (i, user) in self.users.iter().cloned().enumerate() {
+            let w = self.clone();
+            tasks.spawn(async move { Part::Client(i, client::run(w, i, user).await) });
+        }
+        let mut ledgers: Vec<Option<Ledger>> = self.users.iter().map(|_| None).collect();
+        let mut clients_left = ledgers.len();
+        if clients_left == 0 {
+            let _ = stop.send(true);
+        }
+        let mut queues = None;
+        while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok(ledger) => ledgers.push(ledger),
+                Ok(Part::Client(i, ledger)) => {
+                    ledgers[i] = Some(ledger);
+                    clients_left -= 1;
+                    if clients_left == 0 {
+                        let _ = stop.send(true);
+                    }
+                }
+                Ok(Part::Monitor(snapshots)) => queues = Some(snapshots),
                 Err(error) => {
-                    let _ = stop.send(true);
-                    std::panic::resume_unwind(error.into_panic());
+                    tasks.abort_all();
+                    if error.is_panic() {
+                        std::panic::resume_unwind(error.into_panic());
+                    }
+                    panic!("a workload task was cancelled: {error}");
                 }
             }
         }
-        let _ = stop.send(true);
-        let queues = match monitor.await {
-            Ok(queues) => queues,
-            Err(error) => std::panic::resume_unwind(error.into_panic()),
-        };
         eprintln!(
             "workload: {} clients x {} operations in {:.1?}: {}",
             self.config.clients,
@@ -298,7 +345,20 @@ impl Workload {
             self.started.elapsed(),
             self.summary()
         );
-        Run { ledgers, queues }
+        Run {
+            ledgers: ledgers
+                .into_iter()
+                .map(|l| l.expect("every client ended"))
+                .collect(),
+            queues: queues.expect("the monitor ended"),
+        }
+    }
+
+    /// Starts [`Workload::run`] in a task, so that the caller can inject faults
+    /// meanwhile.
+    #[must_use]
+    pub fn spawn(self: Arc<Self>) -> RunHandle {
+        RunHandle(Some(tokio::spawn(self.run())))
     }
 
     /// The counts as one line.
