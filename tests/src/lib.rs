@@ -2,8 +2,12 @@
 //! against a fresh SQLite file or a fresh Postgres database, and talks to it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
 
+pub mod cluster;
 mod postgres;
 mod process;
+pub mod redis;
+pub mod seats;
+pub mod workload;
 
 pub use postgres::PrivatePostgres;
 

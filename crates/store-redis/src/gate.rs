@@ -43,8 +43,11 @@ static CLAIM_DUE: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("lua/claim_due.lua")));
 
 /// How long a request may take between Redis admitting it and the store answering
-/// (the store's pool wait included) before a rebuild treats its lease as abandoned.
-const LEASE_TTL_MS: i64 = 60_000;
+/// before a rebuild treats its lease as abandoned (its process died): a crashed
+/// process's seats come back this long after it took them. A request still queueing for
+/// the store past it (a pool wait under extreme load) is only counted free in Redis too
+/// early, which Postgres's own check catches.
+const LEASE_TTL_MS: i64 = 15_000;
 
 /// Due events one sweep rebuilds at most.
 const DUE_BATCH: u32 = 200;
