@@ -1,12 +1,14 @@
 //! Faults injected during the mixed workload: Redis flushed, Redis restarted, a server
-//! killed. Requests may be refused with 503 `service_unavailable` while Redis is
-//! unreachable (the workload counts them as not done), never 500, and every request
+//! killed, Postgres restarted. Requests may be refused with 503 `service_unavailable`
+//! while Redis or Postgres is unreachable (the workload counts them as not done), never
+//! 500, and every request
 //! answers within its bound. After each fault every server is ready and books again,
 //! and the end-of-run checks hold: no seat lost or oversold, and everything a client
 //! was told still true.
 
 use crate::support::{create_event, text};
-use boxoffice_e2e::cluster::{Cluster, Request, User};
+use boxoffice_e2e::PrivatePostgres;
+use boxoffice_e2e::cluster::{Cluster, ClusterDatabase, Request, User};
 use boxoffice_e2e::workload::{Workload, WorkloadConfig, seed};
 use serde_json::json;
 use std::sync::Arc;
@@ -35,6 +37,11 @@ struct Setup {
 /// is unreachable or rebuilt).
 async fn start(test: &str, redis_fault: bool) -> Option<Setup> {
     let cluster = Cluster::start(3, &[("HOLD_TTL_SECS", "2")]).await?;
+    prepare(test, cluster, redis_fault).await
+}
+
+/// The setup on a cluster already started.
+async fn prepare(test: &str, cluster: Cluster, redis_fault: bool) -> Option<Setup> {
     let mut config = WorkloadConfig {
         unavailable_allowed: redis_fault,
         ..WorkloadConfig::new(seed(test))
@@ -126,6 +133,10 @@ async fn redis_flushall_mid_run() {
     };
     let workload = setup.workload.clone();
     let uses_redis = setup.cluster.uses_redis().await;
+    assert!(
+        uses_redis,
+        "servers on Postgres with REDIS_URL admit seats through Redis"
+    );
     let run = workload.clone().spawn();
     workload.wait_for_progress(0.3).await;
     let keys = setup
@@ -160,6 +171,10 @@ async fn redis_restart_mid_run() {
     };
     let workload = setup.workload.clone();
     let uses_redis = setup.cluster.uses_redis().await;
+    assert!(
+        uses_redis,
+        "servers on Postgres with REDIS_URL admit seats through Redis"
+    );
     let run = workload.clone().spawn();
     workload.wait_for_progress(0.3).await;
     let at = workload.progress();
@@ -226,6 +241,47 @@ async fn server_killed_mid_run() {
         setup.cluster.answered(1) - answered_when_killed,
         workload.summary()
     );
+    setup.assert_recovered().await;
+    workload.check_end(run).await;
+}
+
+/// Postgres restarted (fast shutdown, then start) at 30% of the run, on a private
+/// Postgres of the test's own. While it is down, requests answer 503 (never 500, never
+/// a hang); the servers' pools recover by themselves, without a restart, and the
+/// invariants hold. Skipped, loudly, only when this machine cannot run a private
+/// Postgres.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_restart_mid_run() {
+    let postgres = match PrivatePostgres::launch().await {
+        Ok(postgres) => postgres,
+        Err(why) => {
+            eprintln!("SKIPPED: cannot run a private Postgres: {why}");
+            return;
+        }
+    };
+    let database = ClusterDatabase::Private(postgres);
+    let Some(cluster) = Cluster::start_on(3, &[("HOLD_TTL_SECS", "2")], database).await else {
+        return;
+    };
+    let Some(setup) = prepare("postgres_restart_mid_run", cluster, true).await else {
+        return;
+    };
+    let workload = setup.workload.clone();
+    let run = workload.clone().spawn();
+    workload.wait_for_progress(0.3).await;
+    let at = workload.progress();
+    let down = Instant::now();
+    setup
+        .cluster
+        .private_postgres()
+        .expect("a private Postgres")
+        .restart()
+        .await
+        .expect("Postgres restarts");
+    let outage = down.elapsed();
+    let run = run.finish().await;
+    assert_mid_run(&workload, at, "Postgres restarted");
+    eprintln!("Postgres restarted in {outage:.1?}; {}", workload.summary());
     setup.assert_recovered().await;
     workload.check_end(run).await;
 }

@@ -3,8 +3,8 @@
 //! requests over them round-robin. A server can be killed (SIGKILL) and started again
 //! while clients run: requests in flight to it come back as [`Answer::Lost`].
 
-use crate::TestServer;
 use crate::redis::TestRedis;
+use crate::{PrivatePostgres, TestServer};
 use boxoffice_store_postgres::testing::TestDatabase;
 use serde_json::{Value, json};
 use std::fmt;
@@ -47,7 +47,24 @@ pub struct Cluster {
     routes: Arc<Routes>,
     env: Vec<(String, String)>,
     redis: TestRedis,
-    database: TestDatabase,
+    database: ClusterDatabase,
+}
+
+/// The database a cluster's servers share.
+pub enum ClusterDatabase {
+    /// A fresh database on the shared test Postgres, dropped afterwards.
+    Shared(TestDatabase),
+    /// A private Postgres cluster of the test's own, which it may restart.
+    Private(PrivatePostgres),
+}
+
+impl ClusterDatabase {
+    fn url(&self) -> String {
+        match self {
+            Self::Shared(database) => database.url().to_owned(),
+            Self::Private(postgres) => postgres.url(),
+        }
+    }
 }
 
 impl Cluster {
@@ -55,9 +72,19 @@ impl Cluster {
     /// `DATABASE_MAX_CONNECTIONS`), or `None` when Postgres or `redis-server` is missing
     /// outside CI (a `SKIPPED` line says which).
     pub async fn start(n: usize, env: &[(&str, &str)]) -> Option<Self> {
+        let database = ClusterDatabase::Shared(TestDatabase::create().await?);
+        Self::start_on(n, env, database).await
+    }
+
+    /// [`Cluster::start`] on `database`.
+    pub async fn start_on(
+        n: usize,
+        env: &[(&str, &str)],
+        database: ClusterDatabase,
+    ) -> Option<Self> {
         assert!(n > 0, "a cluster needs a server");
         let redis = TestRedis::start().await?;
-        let database = TestDatabase::create().await?;
+        let url = database.url();
         let mut all: Vec<(String, String)> = vec![
             ("REDIS_URL".to_owned(), redis.url()),
             (
@@ -76,10 +103,9 @@ impl Cluster {
         }
         let borrowed: Vec<(&str, &str)> =
             all.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let servers = futures_util::future::join_all(
-            (0..n).map(|_| TestServer::start_on(database.url(), &borrowed)),
-        )
-        .await;
+        let servers =
+            futures_util::future::join_all((0..n).map(|_| TestServer::start_on(&url, &borrowed)))
+                .await;
         let routes = Arc::new(Routes {
             slots: Mutex::new(
                 servers
@@ -100,6 +126,15 @@ impl Cluster {
             redis,
             database,
         })
+    }
+
+    /// The private Postgres the cluster runs on, if it has one.
+    #[must_use]
+    pub fn private_postgres(&self) -> Option<&PrivatePostgres> {
+        match &self.database {
+            ClusterDatabase::Private(postgres) => Some(postgres),
+            ClusterDatabase::Shared(_) => None,
+        }
     }
 
     /// How many server slots there are (running or killed).
@@ -144,7 +179,7 @@ impl Cluster {
 
     /// The URL of the shared database.
     #[must_use]
-    pub fn database_url(&self) -> &str {
+    pub fn database_url(&self) -> String {
         self.database.url()
     }
 
@@ -183,7 +218,7 @@ impl Cluster {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let server = TestServer::start_on(self.database.url(), &env).await;
+        let server = TestServer::start_on(&self.database.url(), &env).await;
         {
             let mut slots = self.routes.slots.lock().expect("routes lock");
             slots[i].base = Some(server.base.clone());
@@ -210,8 +245,7 @@ impl Cluster {
         User { token, id }
     }
 
-    /// Whether the servers use Redis: their readiness check names it. Until the Redis
-    /// adapter exists they accept `REDIS_URL` and ignore it.
+    /// Whether the servers use Redis: their readiness check names it.
     pub async fn uses_redis(&self) -> bool {
         let reply = self.client().send(Request::ops_get("/health/ready")).await;
         reply.reply().body["checks"]["redis"].is_string()

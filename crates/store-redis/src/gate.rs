@@ -186,8 +186,20 @@ where
     /// a recorded hold ends). A failure is only logged: the store has answered, and the
     /// next rebuild settles the lease.
     async fn settle(&self, event: EventId, token: Uuid, keep: u32, due: Option<Timestamp>) {
-        let [state, leases, due_key] = self.keys(event);
         let due = due.map(|at| millis(at).to_string()).unwrap_or_default();
+        self.end_lease(event, token, &keep.to_string(), &due).await;
+    }
+
+    /// Ends lease `token` after the store failed: whether it recorded the seats is
+    /// unknown, but its transaction is over, so the lease is no longer in flight. The
+    /// event is due at once: the next rebuild asks the store what it recorded.
+    async fn abandon(&self, event: EventId, token: Uuid, now: Timestamp) {
+        self.end_lease(event, token, "unknown", &millis(now).to_string())
+            .await;
+    }
+
+    async fn end_lease(&self, event: EventId, token: Uuid, keep: &str, due: &str) {
+        let [state, leases, due_key] = self.keys(event);
         let settled = self
             .redis
             .run("settle a lease", async |conn| {
@@ -198,7 +210,7 @@ where
                     .arg(token.to_string())
                     .arg(keep)
                     .arg(event.to_string())
-                    .arg(&due)
+                    .arg(due)
                     .invoke_async::<i64>(conn)
                     .await
             })
@@ -437,7 +449,7 @@ where
                 self.rebuild_after(event, now).await;
             }
             // The store may or may not have recorded it: a rebuild will tell.
-            Err(HoldError::Backend(_)) => {}
+            Err(HoldError::Backend(_)) => self.abandon(event, id.as_uuid(), now).await,
             Err(HoldError::NotFound | HoldError::Refused(_)) => {
                 self.settle(event, id.as_uuid(), 0, None).await;
             }
@@ -553,7 +565,7 @@ where
                 self.settle(event, token, 0, None).await;
                 self.rebuild_after(event, now).await;
             }
-            Err(BookError::Backend(_)) => {}
+            Err(BookError::Backend(_)) => self.abandon(event, token, now).await,
             Err(
                 BookError::NotFound
                 | BookError::Refused(_)
