@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 /// The whole API, served at `/api/openapi.json` and browsable at `/docs`.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "boxoffice", description = "Event-ticket booking: events, holds, bookings and a strict FIFO waitlist that never oversell. Sign-in attempts and writes are rate-limited: over a limit, a request answers 429 `rate_limited` with a `Retry-After` header and changes nothing."),
+    info(title = "boxoffice", description = "Event-ticket booking: events, holds, bookings and a strict FIFO waitlist that never oversell. Sign-in attempts and writes are rate-limited: over a limit, a request answers 429 `rate_limited` with a `Retry-After` header and changes nothing. While Postgres or Redis cannot be reached, a request that needs it answers 503 `service_unavailable` with `Retry-After: 1`; retry it, a booking with the same `Idempotency-Key`."),
     paths(
         auth::register, auth::login, auth::refresh, auth::logout,
         auth::request_password_reset, auth::confirm_password_reset,
