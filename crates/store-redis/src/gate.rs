@@ -59,6 +59,10 @@ const CLAIM_RETRY_MS: i64 = 10_000;
 /// the rebuild right after the operation not happen.
 const MARK_DUE_MS: i64 = 2_000;
 
+/// How long a mark of an operation giving seats back keeps its event being rebuilt,
+/// should the operation's own rebuild not clear it (its process died after the commit).
+const MARK_TTL_MS: i64 = 25_000;
+
 /// What Redis said about a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Admission {
@@ -276,6 +280,17 @@ where
 
     /// Rebuilds the state of `events` from the store (see the module docs).
     async fn rebuild(&self, events: &[EventId], now: Timestamp) -> anyhow::Result<()> {
+        self.rebuild_clearing(events, now, &[]).await
+    }
+
+    /// [`SeatGate::rebuild`], also clearing the marks in `clear` (their operations
+    /// committed before the snapshot).
+    async fn rebuild_clearing(
+        &self,
+        events: &[EventId],
+        now: Timestamp,
+        clear: &[&str],
+    ) -> anyhow::Result<()> {
         let mut tokens = Vec::new();
         let mut asked = HashMap::new();
         for &event in events {
@@ -293,7 +308,11 @@ where
             asked.insert(event, keys);
         }
         let (snapshots, recorded) = self.store.seat_snapshots(events, &tokens, now).await?;
-        let recorded: Vec<String> = recorded.iter().map(Uuid::to_string).collect();
+        let recorded: Vec<String> = recorded
+            .iter()
+            .map(Uuid::to_string)
+            .chain(clear.iter().map(|m| (*m).to_owned()))
+            .collect();
         for snapshot in &snapshots {
             let [state, leases, due] = self.keys(snapshot.event_id);
             let (sells, opens, closes) = match snapshot.sales {
@@ -353,30 +372,55 @@ where
         Ok(())
     }
 
-    /// Schedules a rebuild of `event` shortly, before an operation that gives seats
-    /// back: if the rebuild right after it fails (or this process dies), the sweeper
-    /// still rebuilds the event. Failing here fails the operation before it changes
-    /// anything, so Redis cannot miss a change while it is unreachable.
-    async fn mark_due(&self, event: EventId, now: Timestamp) -> anyhow::Result<()> {
-        let [_, _, due] = self.keys(event);
+    /// Marks `event` before an operation that gives seats back, and schedules its
+    /// rebuild shortly: until the rebuild after the operation's commit clears the mark,
+    /// every rebuild of the event schedules another, so the change cannot be missed if
+    /// that rebuild fails, this process dies, or a rebuild from an older snapshot
+    /// overtakes it. Failing here fails the operation before it changes anything, so
+    /// Redis cannot miss a change while it is unreachable. Returns the mark.
+    async fn mark(&self, event: EventId, now: Timestamp) -> anyhow::Result<String> {
+        let [_, leases, due] = self.keys(event);
+        let mark = format!("mark:{}", Uuid::new_v4());
+        let ends = millis(now) + MARK_TTL_MS;
         self.redis
-            .run("schedule a rebuild", async |conn| {
-                deadpool_redis::redis::cmd("ZADD")
+            .run("mark an event", async |conn| {
+                deadpool_redis::redis::pipe()
+                    .atomic()
+                    .hset(&leases, &mark, format!("mark {ends}"))
+                    .cmd("PEXPIRE")
+                    .arg(&leases)
+                    .arg(2 * MARK_TTL_MS)
+                    .arg("NX")
+                    .cmd("PEXPIRE")
+                    .arg(&leases)
+                    .arg(2 * MARK_TTL_MS)
+                    .arg("GT")
+                    .cmd("ZADD")
                     .arg(&due)
                     .arg("LT")
                     .arg(millis(now) + MARK_DUE_MS)
                     .arg(event.to_string())
-                    .query_async::<i64>(conn)
+                    .query_async::<()>(conn)
                     .await
             })
-            .await
-            .map(drop)
+            .await?;
+        Ok(mark)
     }
 
-    /// Rebuilds after the store gave seats back; a failure is only logged (the store
-    /// has answered, and [`SeatGate::mark_due`] left the event due for the sweeper).
+    /// Rebuilds after the store gave seats back (or failed to), clearing `mark`; a
+    /// failure is only logged (the store has answered, and the mark keeps the event
+    /// due for the sweeper).
+    async fn rebuild_after_mark(&self, event: EventId, now: Timestamp, mark: &str) {
+        self.rebuild_logged(event, now, &[mark]).await;
+    }
+
+    /// Rebuilds after the store showed Redis was wrong; a failure is only logged.
     async fn rebuild_after(&self, event: EventId, now: Timestamp) {
-        if let Err(e) = self.rebuild(&[event], now).await {
+        self.rebuild_logged(event, now, &[]).await;
+    }
+
+    async fn rebuild_logged(&self, event: EventId, now: Timestamp, clear: &[&str]) {
+        if let Err(e) = self.rebuild_clearing(&[event], now, clear).await {
             tracing::warn!(event_id = %event, error = format!("{e:#}"), "admission rebuild deferred");
         }
     }
@@ -478,15 +522,13 @@ where
         user: UserId,
         now: Timestamp,
     ) -> Result<(), ConfirmHoldError> {
-        let event = self.store.find_hold(id, now).await?.map(|h| h.event_id);
-        if let Some(event) = event {
-            self.mark_due(event, now).await?;
-        }
-        self.store.release_hold(id, user, now).await?;
-        if let Some(event) = event {
-            self.rebuild_after(event, now).await;
-        }
-        Ok(())
+        let Some(event) = self.store.find_hold(id, now).await?.map(|h| h.event_id) else {
+            return self.store.release_hold(id, user, now).await;
+        };
+        let mark = self.mark(event, now).await?;
+        let released = self.store.release_hold(id, user, now).await;
+        self.rebuild_after_mark(event, now, &mark).await;
+        released
     }
 
     async fn expire_holds(&self, now: Timestamp, limit: u32) -> anyhow::Result<u32> {
@@ -586,12 +628,13 @@ where
         quantity: Option<boxoffice_domain::booking::Quantity>,
         now: Timestamp,
     ) -> Result<Booking, CancelBookingError> {
-        if let Some(booking) = self.store.find_booking(id).await? {
-            self.mark_due(booking.event_id, now).await?;
-        }
-        let booking = self.store.cancel_booking(id, quantity, now).await?;
-        self.rebuild_after(booking.event_id, now).await;
-        Ok(booking)
+        let Some(event) = self.store.find_booking(id).await?.map(|b| b.event_id) else {
+            return self.store.cancel_booking(id, quantity, now).await;
+        };
+        let mark = self.mark(event, now).await?;
+        let cancelled = self.store.cancel_booking(id, quantity, now).await;
+        self.rebuild_after_mark(event, now, &mark).await;
+        cancelled
     }
 
     async fn forget_idempotency_keys(&self, before: Timestamp) -> anyhow::Result<u64> {
@@ -631,16 +674,16 @@ where
         details: &EventDetails,
         now: Timestamp,
     ) -> Result<Event, UpdateEventError> {
-        self.mark_due(id, now).await?;
-        let event = self.store.update_details(id, details, now).await?;
-        self.rebuild_after(id, now).await;
-        Ok(event)
+        let mark = self.mark(id, now).await?;
+        let updated = self.store.update_details(id, details, now).await;
+        self.rebuild_after_mark(id, now, &mark).await;
+        updated
     }
 
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {
-        self.mark_due(id, now).await?;
-        let event = self.store.cancel(id, now).await?;
-        self.rebuild_after(id, now).await;
-        Ok(event)
+        let mark = self.mark(id, now).await?;
+        let cancelled = self.store.cancel(id, now).await;
+        self.rebuild_after_mark(id, now, &mark).await;
+        cancelled
     }
 }

@@ -316,6 +316,76 @@ async fn a_lease_postgres_recorded_is_not_counted_twice() {
 }
 
 #[tokio::test]
+async fn a_mark_outlives_a_rebuild_from_an_older_snapshot() {
+    let Some(f) = fixture().await else { return };
+    let org = organizer(&f.stores).await;
+    let t = base();
+    let event = open_event(&f.stores, &org, t, 3).await;
+    let user = boxoffice_contract::engine::attendee(&f.stores).await;
+    let booked = f
+        .gate
+        .book(
+            &booking(seats(event.id, None, user.id, 2), OnSoldOut::Fail, false),
+            t,
+        )
+        .await
+        .unwrap()
+        .booking
+        .unwrap();
+    assert_eq!(f.state(&event, "free").await, Some(1));
+
+    // A cancellation marks the event, as the gate does before giving seats back...
+    let ms = |s: i64| secs(t, s).timestamp_millis().to_string();
+    f.redis(&[
+        "HSET".into(),
+        f.key("leases", &event),
+        "mark:test".into(),
+        format!("mark {}", ms(25)),
+    ])
+    .await;
+    f.redis(&[
+        "ZADD".into(),
+        f.redis.key("due"),
+        ms(2),
+        event.id.to_string(),
+    ])
+    .await;
+    // ...a sweep rebuilds from a snapshot taken before the cancellation commits...
+    f.gate.expire_holds(secs(t, 3), 100).await.unwrap();
+    // ...and the cancelling process dies after its commit, before its own rebuild.
+    f.store
+        .cancel_booking(booked.id, None, secs(t, 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.state(&event, "free").await,
+        Some(1),
+        "Redis missed it so far"
+    );
+
+    // The mark kept the event due: the next sweep sees the seats back.
+    f.gate.expire_holds(secs(t, 5), 100).await.unwrap();
+    assert_eq!(f.state(&event, "free").await, Some(3));
+    assert_eq!(f.book(&event, 3, secs(t, 6)).await.unwrap(), 3);
+
+    // Once the mark has ended, the event is no longer due.
+    f.gate.expire_holds(secs(t, 30), 100).await.unwrap();
+    let due = f.redis.key("due");
+    let score: Option<f64> = f
+        .redis
+        .run("read", async |c| {
+            cmd("ZSCORE")
+                .arg(&due)
+                .arg(event.id.to_string())
+                .query_async(c)
+                .await
+        })
+        .await
+        .unwrap();
+    assert_eq!(score, None);
+}
+
+#[tokio::test]
 async fn unreachable_redis_is_unavailable_not_a_fault() {
     let Some(f) = fixture().await else { return };
     let org = organizer(&f.stores).await;

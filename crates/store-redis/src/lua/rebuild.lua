@@ -3,6 +3,9 @@
 -- past their deadline, are dropped. The state goes stale when the next hold ends; the
 -- event is due for a rebuild then, at the earliest lease deadline, or in a second when
 -- a lease appeared after the snapshot was asked for (the store may have counted it).
+-- Marks ('mark <deadline>' entries beside the leases) stand for operations giving
+-- seats back: while one stays, the event is rebuilt again within a second, until the
+-- operation's own rebuild (after its commit) clears it as recorded, or it ends.
 -- KEYS[1] state hash, KEYS[2] leases hash, KEYS[3] due zset
 -- ARGV: now (ms), event id, sells (1/0), opens (ms), closes (ms), free, next hold
 --       expiry (ms, '' = none), per-user limit (0 = none), type count n, then n
@@ -26,9 +29,16 @@ local used, used_by = 0, {}
 local leases = redis.call('HGETALL', KEYS[2])
 for i = 1, #leases, 2 do
   local token = leases[i]
+  local mark = string.match(leases[i + 1], '^mark (%d+)$')
   local ty, qty, deadline = string.match(leases[i + 1], '^(%S+) (%-?%d+) (%d+)$')
   qty, deadline = tonumber(qty), tonumber(deadline)
-  if recorded[token] or deadline <= now then
+  if mark then
+    if recorded[token] or tonumber(mark) <= now then
+      redis.call('HDEL', KEYS[2], token)
+    elseif not due or now + 1000 < due then
+      due = now + 1000
+    end
+  elseif recorded[token] or deadline <= now then
     redis.call('HDEL', KEYS[2], token)
   else
     used = used + qty
