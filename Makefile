@@ -1,13 +1,26 @@
 # The README's commands. `make test` is what CI runs (through .ci/run).
-.PHONY: run test lint fmt check-domain
+.PHONY: run test bench bench-quick lint fmt check-domain
 
 run:
 	cargo run --release -- serve
 
 # Every test: domain units, the port contract suite on SQLite and Postgres,
-# HTTP end-to-end tests against the real binary.
+# HTTP end-to-end tests against the real binary, then the load tool's small run
+# (its invariant checks, never its speed figures).
 test:
 	cargo test --workspace --all-targets
+	$(MAKE) bench-quick
+
+# The flash-sale load tool on release servers: one table of figures as ratios to
+# /health/live and to pgbench's hot row, measured in the same run (docs/performance.md).
+bench:
+	cargo build --release -p boxoffice-server -p boxoffice-loadtest
+	target/release/boxoffice-loadtest
+
+# The same scenarios, small, on debug builds: checks the invariants after each.
+bench-quick:
+	cargo build -p boxoffice-server -p boxoffice-loadtest
+	BENCH_QUICK=1 target/debug/boxoffice-loadtest
 
 lint: check-domain
 	cargo fmt --all --check

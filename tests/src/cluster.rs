@@ -106,19 +106,7 @@ impl Cluster {
         let servers =
             futures_util::future::join_all((0..n).map(|_| TestServer::start_on(&url, &borrowed)))
                 .await;
-        let routes = Arc::new(Routes {
-            slots: Mutex::new(
-                servers
-                    .iter()
-                    .map(|s| Slot {
-                        base: Some(s.base.clone()),
-                        epoch: 0,
-                    })
-                    .collect(),
-            ),
-            next: AtomicUsize::new(0),
-            answered: (0..n).map(|_| AtomicU64::new(0)).collect(),
-        });
+        let routes = Arc::new(Routes::new(servers.iter().map(|s| s.base.clone())));
         Some(Self {
             servers: servers.into_iter().map(Some).collect(),
             routes,
@@ -152,18 +140,7 @@ impl Cluster {
     /// A client spreading requests over the running servers.
     #[must_use]
     pub fn client(&self) -> ClusterClient {
-        ClusterClient {
-            routes: self.routes.clone(),
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(5))
-                // Drop idle connections before the servers do (actix closes them after
-                // 5 s of keep-alive), as a load balancer must: a request written on a
-                // connection the server is closing fails without an answer.
-                .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
-                .build()
-                .expect("HTTP client"),
-            timeout: REQUEST_TIMEOUT,
-        }
+        ClusterClient::on_routes(self.routes.clone())
     }
 
     /// The shared Redis.
@@ -331,6 +308,20 @@ struct Slot {
 }
 
 impl Routes {
+    fn new(bases: impl Iterator<Item = String>) -> Self {
+        let slots: Vec<Slot> = bases
+            .map(|base| Slot {
+                base: Some(base),
+                epoch: 0,
+            })
+            .collect();
+        Self {
+            answered: slots.iter().map(|_| AtomicU64::new(0)).collect(),
+            slots: Mutex::new(slots),
+            next: AtomicUsize::new(0),
+        }
+    }
+
     /// The server to send to: `wanted`, or the next running one. Returns its index,
     /// base URL and epoch.
     fn pick(&self, wanted: Option<usize>) -> (usize, String, u64) {
@@ -566,6 +557,28 @@ pub struct ClusterClient {
 }
 
 impl ClusterClient {
+    /// A client spreading requests round-robin over servers someone else runs, at these
+    /// base URLs (`http://127.0.0.1:PORT`); none of them is ever killed.
+    #[must_use]
+    pub fn over(bases: Vec<String>) -> Self {
+        Self::on_routes(Arc::new(Routes::new(bases.into_iter())))
+    }
+
+    fn on_routes(routes: Arc<Routes>) -> Self {
+        Self {
+            routes,
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                // Drop idle connections before the servers do (actix closes them after
+                // 5 s of keep-alive), as a load balancer must: a request written on a
+                // connection the server is closing fails without an answer.
+                .pool_idle_timeout(IDLE_CONNECTION_TIMEOUT)
+                .build()
+                .expect("HTTP client"),
+            timeout: REQUEST_TIMEOUT,
+        }
+    }
+
     /// The same client with another bound on each request.
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {

@@ -86,6 +86,12 @@ impl TestRedis {
         }
     }
 
+    /// The server's process id, while it runs.
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the server process is running (not stopped).
     #[must_use]
     pub fn is_running(&self) -> bool {

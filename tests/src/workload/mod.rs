@@ -191,8 +191,17 @@ impl Workload {
     /// "Club" (one uncapped type) and "Theatre" (two capped types, Front 6 and Back 20,
     /// that together exceed its capacity).
     pub async fn prepare(cluster: &Cluster, config: WorkloadConfig) -> Arc<Self> {
-        let client = cluster.client();
         let organizer = cluster.organizer("workload.organizer@example.org").await;
+        Self::prepare_with(cluster.client(), organizer, config).await
+    }
+
+    /// [`Workload::prepare`] on servers reached through `client`, with `organizer`'s
+    /// account for the events.
+    pub async fn prepare_with(
+        client: ClusterClient,
+        organizer: User,
+        config: WorkloadConfig,
+    ) -> Arc<Self> {
         let users = client.attendees("workload.client.", config.clients).await;
         let specs = [
             (
