@@ -10,4 +10,5 @@ mod faults;
 mod idempotency;
 mod mixed;
 mod queue;
+mod reads;
 mod support;

@@ -605,3 +605,69 @@ async fn cancelling_events_body(server: TestServer) {
     assert_eq!(get_event(&server, &kept).await["status"], "cancelled");
     assert!(listed_ids(&server, "").await.is_empty());
 }
+
+crate::on_both_stores!(
+    event_reads_carry_an_etag,
+    super::event_reads_carry_an_etag_body
+);
+/// `GET /events/{id}` carries a strong `ETag` and `Cache-Control: no-cache`; the same tag
+/// (strong or weak form) or `*` in `If-None-Match` gets 304 without a body, another tag
+/// 200; a booking changes the tag. Repeated reads are answered from memory.
+async fn event_reads_carry_an_etag_body(server: TestServer) {
+    let (org, _) = organizer(&server, "etag.organizer@example.org").await;
+    let (ann, _) = crate::support::attendee(&server, "etag.ann@example.org").await;
+    let id = text(
+        &create_event(&server, &org, event_body("ETag", json!({}))).await,
+        "id",
+    );
+    let path = server.url(&format!("/api/v1/events/{id}"));
+    let read = |tag: Option<&str>| {
+        let mut request = server.client.get(&path);
+        if let Some(tag) = tag {
+            request = request.header("If-None-Match", tag);
+        }
+        crate::support::send(request)
+    };
+    let first = read(None).await;
+    first.ok(200);
+    let tag = first.header("etag").expect("an ETag").to_owned();
+    assert!(
+        tag.starts_with('"') && tag.ends_with('"'),
+        "a strong tag: {tag}"
+    );
+    assert_eq!(first.header("cache-control"), Some("no-cache"));
+    let weak = format!("W/{tag}");
+    for sent in [
+        tag.as_str(),
+        weak.as_str(),
+        "*",
+        &format!("\"other\", {tag}"),
+    ] {
+        let again = read(Some(sent)).await;
+        assert_eq!(again.status, 304, "If-None-Match: {sent}");
+        assert_eq!(again.header("etag"), Some(tag.as_str()));
+        assert_eq!(again.body, Value::Null, "a 304 has no body");
+    }
+    assert_eq!(read(Some("\"other\"")).await.status, 200);
+    crate::support::booked(&server, &ann, &id, 1).await;
+    let changed = read(Some(&tag)).await;
+    assert_eq!(changed.ok(200)["availability"]["sold"], json!(1));
+    assert_ne!(changed.header("etag"), Some(tag.as_str()));
+
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    let metrics = metrics.text().await.expect("metrics text");
+    let from_memory: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with("event_reads_total{") && l.contains("source=\"memory\""))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        from_memory > 0,
+        "no event read answered from memory:\n{metrics}"
+    );
+}

@@ -496,6 +496,8 @@ pub struct Reply {
     pub status: u16,
     /// The `content-type` header, or "".
     pub content_type: String,
+    /// The `etag` header.
+    pub etag: Option<String>,
     /// The body as JSON: `Value::Null` when empty, a JSON string when not JSON.
     pub body: Value,
 }
@@ -614,11 +616,16 @@ impl ClusterClient {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_owned();
+            let etag = response
+                .headers()
+                .get("etag")
+                .and_then(|v| v.to_str().ok())
+                .map(ToOwned::to_owned);
             let text = response.text().await?;
-            Ok::<_, reqwest::Error>((status, content_type, text))
+            Ok::<_, reqwest::Error>((status, content_type, etag, text))
         };
         let failure = match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(Ok((status, content_type, text))) => {
+            Ok(Ok((status, content_type, etag, text))) => {
                 let body = if text.is_empty() {
                     Value::Null
                 } else {
@@ -630,6 +637,7 @@ impl ClusterClient {
                     server,
                     status,
                     content_type,
+                    etag,
                     body,
                 });
             }

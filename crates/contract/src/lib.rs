@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // test code: failing loudly is the point
 
 use boxoffice_domain::ports::{
-    Analytics, Bookings, EventRepository, Reservations, TokenStore, UserRepository, Waitlists,
+    Analytics, Bookings, EventRepository, Reservations, TokenStore, UserRepository, VersionBoard,
+    Waitlists,
 };
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ pub mod invariants;
 pub mod rate_limit;
 pub mod tokens;
 pub mod users;
+pub mod versions;
 pub mod waitlist;
 
 /// The ports of one store, all over the same fresh, empty database.
@@ -87,6 +89,8 @@ pub struct EngineStores {
     pub bookings: Arc<dyn Bookings>,
     pub waitlists: Arc<dyn Waitlists>,
     pub analytics: Arc<dyn Analytics>,
+    /// The board the stores publish event versions to.
+    pub versions: Arc<dyn VersionBoard>,
 }
 
 /// Instantiates every booking-engine contract test as a `#[tokio::test]`.
@@ -128,6 +132,8 @@ macro_rules! engine_contract {
             bookings::capacity_cannot_drop_below_sold_and_held,
             waitlist::join_refused_while_seats_are_free,
             waitlist::join_refuses_unknown_and_closed_events,
+            versions::every_change_raises_and_publishes_the_version,
+            versions::snapshot_tells_when_the_next_hold_ends,
             waitlist::promotion_is_strict_fifo,
             waitlist::cancellation_promotes,
             waitlist::hold_release_promotes,

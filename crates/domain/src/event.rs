@@ -255,6 +255,20 @@ pub struct Event {
     pub ticket_types: Vec<TicketType>,
 }
 
+/// An event as read at one committed version, with what a cache needs to know to
+/// reuse it: which version it shows and until when its figures hold without a write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSnapshot {
+    /// The event, with counters as of the read.
+    pub event: Event,
+    /// The event's version when read: it grows with every committed change of what
+    /// [`EventRepository::find`](crate::ports::EventRepository::find) shows.
+    pub version: u64,
+    /// When the figures change without a write: the earliest end of a hold that was
+    /// live at the read (its seats stop counting as held then). `None`: nothing is held.
+    pub changes_at: Option<Timestamp>,
+}
+
 /// Seat counts of an event as clients see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Availability {

@@ -11,7 +11,7 @@ use anyhow::Context;
 use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
 use boxoffice_domain::ports::{
     Analytics, Bookings, EventRepository, HealthCheck, RateLimiter, Reservations, TokenStore,
-    UserRepository, Waitlists,
+    UserRepository, VersionBoard, Waitlists,
 };
 use boxoffice_domain::services::{
     AccountPorts, AccountService, AccountSettings, BookingPorts, BookingService, EventService,
@@ -22,7 +22,7 @@ use boxoffice_domain::{Clock, SystemClock};
 use boxoffice_http::AppState;
 use boxoffice_http::rate_limit::{MemoryRateLimiter, RateLimits};
 use boxoffice_store_postgres::PgStore;
-use boxoffice_store_redis::{Redis, RedisRateLimiter, SeatGate};
+use boxoffice_store_redis::{Redis, RedisRateLimiter, RedisVersionBoard, SeatGate};
 use boxoffice_store_sqlite::SqliteStore;
 use chrono::Duration;
 use std::sync::Arc;
@@ -37,10 +37,14 @@ struct Stores {
     waitlists: Arc<dyn Waitlists>,
     analytics: Arc<dyn Analytics>,
     health: Vec<Arc<dyn HealthCheck>>,
+    /// Where the stores publish event versions, when every instance can see it: event
+    /// reads are then served from memory. `None` with Postgres alone, whose instances
+    /// share no board.
+    versions: Option<Arc<dyn VersionBoard>>,
 }
 
 impl Stores {
-    fn from<S>(store: S) -> Self
+    fn from<S>(store: S, versions: Option<Arc<dyn VersionBoard>>) -> Self
     where
         S: UserRepository
             + TokenStore
@@ -61,13 +65,15 @@ impl Stores {
             waitlists: store.clone(),
             analytics: store.clone(),
             health: vec![store],
+            versions,
         }
     }
 
     /// Postgres behind the Redis seat admission gate: the gate for the ports that take
-    /// seats, Postgres for the rest.
+    /// seats, Postgres for the rest; event versions are published in Redis too.
     fn gated(store: PgStore, redis: Redis) -> Self {
-        let store = Arc::new(store);
+        let versions: Arc<dyn VersionBoard> = Arc::new(RedisVersionBoard::new(redis.clone()));
+        let store = Arc::new(store.publishing_to(versions.clone()));
         let gate = Arc::new(SeatGate::new(store.clone(), redis.clone()));
         Self {
             users: store.clone(),
@@ -78,6 +84,7 @@ impl Stores {
             waitlists: store.clone(),
             analytics: store.clone(),
             health: vec![store, Arc::new(redis)],
+            versions: Some(versions),
         }
     }
 }
@@ -101,7 +108,8 @@ async fn open_stores(
                     "REDIS_URL is set, but the seat admission gate needs Postgres: SQLite serves one process on its own"
                 );
             }
-            Stores::from(store)
+            let versions: Arc<dyn VersionBoard> = store.versions();
+            Stores::from(store, Some(versions))
         }
         Database::Postgres(url) => {
             log_migrations(boxoffice_store_postgres::run_migrations(url).await?);
@@ -110,7 +118,7 @@ async fn open_stores(
                     .await?;
             match redis {
                 Some(redis) => Stores::gated(store, redis),
-                None => Stores::from(store),
+                None => Stores::from(store, None),
             }
         }
     };
@@ -157,6 +165,19 @@ fn rate_limiter(redis: Option<&Redis>) -> Arc<dyn RateLimiter> {
     match redis {
         Some(redis) => Arc::new(RedisRateLimiter::new(redis.clone())),
         None => Arc::new(MemoryRateLimiter::new()),
+    }
+}
+
+/// The event use cases, reading events from memory when there is a version board.
+fn event_service(
+    events: Arc<dyn EventRepository>,
+    versions: Option<Arc<dyn VersionBoard>>,
+    clock: Arc<dyn Clock>,
+) -> EventService {
+    let service = EventService::new(events, clock);
+    match versions {
+        Some(board) => service.with_versions(board),
+        None => service,
     }
 }
 
@@ -222,7 +243,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let state = web::Data::new(AppState {
         accounts: Arc::new(accounts),
-        events: Arc::new(EventService::new(stores.events, clock.clone())),
+        events: Arc::new(event_service(stores.events, stores.versions, clock.clone())),
         bookings: bookings.clone(),
         health: stores.health,
         clock,

@@ -5,6 +5,7 @@ use crate::PgStore;
 use crate::models::{BookingRow, to_i32};
 use crate::schema::{bookings, idempotency_keys};
 use crate::seat_txn::SeatTxn;
+use crate::versions::Publisher;
 use crate::waitlist::load_entry;
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -187,10 +188,11 @@ async fn book_locked(
 /// The seat transaction of a booking request.
 async fn book_seats(
     conn: &mut AsyncPgConnection,
+    versions: &Publisher,
     request: &BookRequest,
     now: Timestamp,
 ) -> anyhow::Result<Booked> {
-    let Some(mut txn) = SeatTxn::begin(conn, request.seats.event_id, now).await? else {
+    let Some(mut txn) = SeatTxn::begin(conn, versions, request.seats.event_id, now).await? else {
         return Ok(Err(BookError::NotFound));
     };
     let outcome = book_locked(conn, &mut txn, request).await?;
@@ -201,6 +203,7 @@ async fn book_seats(
 /// `book` in one transaction: the key row first, then the seat transaction.
 async fn book_in(
     conn: &mut AsyncPgConnection,
+    versions: &Publisher,
     request: &BookRequest,
     now: Timestamp,
 ) -> anyhow::Result<Booked> {
@@ -210,7 +213,7 @@ async fn book_in(
     {
         return replay(conn, earlier, key).await;
     }
-    let outcome = book_seats(conn, request, now).await?;
+    let outcome = book_seats(conn, versions, request, now).await?;
     if let Some(key) = &request.idempotency {
         settle_key(conn, user, key, outcome.as_ref().ok()).await?;
     }
@@ -261,6 +264,7 @@ async fn cancel_locked(
 /// The seat transaction of `cancel_booking`.
 async fn cancel_in(
     conn: &mut AsyncPgConnection,
+    versions: &Publisher,
     id: BookingId,
     quantity: Option<Quantity>,
     now: Timestamp,
@@ -275,7 +279,7 @@ async fn cancel_in(
     let Some(event) = event.map(EventId::from_uuid) else {
         return Ok(Err(CancelBookingError::NotFound));
     };
-    let mut txn = SeatTxn::begin(conn, event, now)
+    let mut txn = SeatTxn::begin(conn, versions, event, now)
         .await?
         .with_context(|| format!("event {event} of booking {id} is missing"))?;
     let outcome = cancel_locked(conn, &mut txn, id, quantity).await?;
@@ -290,7 +294,7 @@ impl Bookings for PgStore {
         request: &BookRequest,
         now: Timestamp,
     ) -> Result<BookingOutcome, BookError> {
-        self.transaction(async |conn| book_in(conn, request, now).await)
+        self.transaction(async |conn| book_in(conn, &self.versions, request, now).await)
             .await
             .with_context(|| format!("cannot book seats of event {}", request.seats.event_id))?
     }
@@ -305,7 +309,7 @@ impl Bookings for PgStore {
         quantity: Option<Quantity>,
         now: Timestamp,
     ) -> Result<Booking, CancelBookingError> {
-        self.transaction(async |conn| cancel_in(conn, id, quantity, now).await)
+        self.transaction(async |conn| cancel_in(conn, &self.versions, id, quantity, now).await)
             .await
             .with_context(|| format!("cannot cancel booking {id}"))?
     }

@@ -6,11 +6,12 @@ use crate::models::{
 };
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
 use crate::seat_txn::{ACTIVE, SeatTxn};
+use crate::versions::Publisher;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{BookingStatus, WaitlistStatus};
 use boxoffice_domain::event::{
-    Event, EventCursor, EventDetails, EventQuery, EventStatus, NewEvent,
+    Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus, NewEvent,
 };
 use boxoffice_domain::page::Page;
 use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError};
@@ -177,6 +178,8 @@ impl EventRepository for PgStore {
                     .execute(conn)
                     .await?;
             }
+            // Published before the commit, so that readers can serve it from memory.
+            self.versions.publish(event.id, 0).await?;
             reload_event(conn, event.id.as_uuid(), event.created_at).await
         })
         .await
@@ -187,6 +190,38 @@ impl EventRepository for PgStore {
         // One snapshot for the event and its types, so their counters agree.
         self.snapshot(async |conn| load_event(conn, id.as_uuid(), now).await)
             .await
+    }
+
+    async fn snapshot(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<EventSnapshot>> {
+        self.snapshot(async |conn| {
+            let Some(event) = load_event(conn, id.as_uuid(), now).await? else {
+                return Ok(None);
+            };
+            let version: i64 = events::table
+                .find(id.as_uuid())
+                .select(events::version)
+                .first(conn)
+                .await
+                .with_context(|| format!("cannot read the version of event {id}"))?;
+            let changes_at = if event.held > 0 {
+                holds::table
+                    .filter(holds::event_id.eq(id.as_uuid()))
+                    .filter(holds::status.eq(ACTIVE))
+                    .filter(holds::expires_at.gt(now))
+                    .select(diesel::dsl::min(holds::expires_at))
+                    .first::<Option<Timestamp>>(conn)
+                    .await
+                    .with_context(|| format!("cannot read the next hold expiry of event {id}"))?
+            } else {
+                None
+            };
+            Ok(Some(EventSnapshot {
+                event,
+                version: u64::try_from(version)?,
+                changes_at,
+            }))
+        })
+        .await
     }
 
     async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>> {
@@ -238,14 +273,14 @@ impl EventRepository for PgStore {
         now: Timestamp,
     ) -> Result<Event, UpdateEventError> {
         let changes = EventDetailsRow::new(details)?;
-        self.transaction(async |conn| update_in(conn, id, changes, now).await)
+        self.transaction(async |conn| update_in(conn, &self.versions, id, changes, now).await)
             .await
             .with_context(|| format!("cannot update event {id}"))?
     }
 
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {
         let cancelled = self
-            .transaction(async |conn| cancel_in(conn, id, now).await)
+            .transaction(async |conn| cancel_in(conn, &self.versions, id, now).await)
             .await
             .with_context(|| format!("cannot cancel event {id}"))?;
         cancelled.ok_or(CancelEventError::NotFound)
@@ -274,11 +309,12 @@ async fn resize(
 /// written before the other fields, so no statement sees more seats taken than capacity.
 async fn update_in(
     conn: &mut AsyncPgConnection,
+    versions: &Publisher,
     id: EventId,
     changes: EventDetailsRow<'_>,
     now: Timestamp,
 ) -> anyhow::Result<Updated> {
-    let Some(mut txn) = SeatTxn::begin(conn, id, now).await? else {
+    let Some(mut txn) = SeatTxn::begin(conn, versions, id, now).await? else {
         return Ok(Err(UpdateEventError::NotFound));
     };
     let resized = resize(conn, &mut txn, to_u32(changes.capacity, "capacity")?).await?;
@@ -290,6 +326,7 @@ async fn update_in(
         .set(changes)
         .execute(conn)
         .await?;
+    versions.bump(conn, id).await?;
     Ok(Ok(reload_event(conn, id.as_uuid(), now).await?))
 }
 
@@ -351,10 +388,11 @@ async fn cascade(conn: &mut AsyncPgConnection, txn: &mut SeatTxn) -> anyhow::Res
 /// again changes nothing and keeps the first cancellation time.
 async fn cancel_in(
     conn: &mut AsyncPgConnection,
+    versions: &Publisher,
     id: EventId,
     now: Timestamp,
 ) -> anyhow::Result<Option<Event>> {
-    let Some(mut txn) = SeatTxn::lock(conn, id, now).await? else {
+    let Some(mut txn) = SeatTxn::lock(conn, versions, id, now).await? else {
         return Ok(None);
     };
     if !txn.is_cancelled() {
@@ -368,6 +406,7 @@ async fn cancel_in(
             ))
             .execute(conn)
             .await?;
+        versions.bump(conn, id).await?;
     }
     Ok(Some(reload_event(conn, id.as_uuid(), now).await?))
 }

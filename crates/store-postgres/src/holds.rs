@@ -4,6 +4,7 @@ use crate::PgStore;
 use crate::models::HoldRow;
 use crate::schema::holds;
 use crate::seat_txn::{ACTIVE, SeatTxn};
+use crate::versions::Publisher;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingSource, Hold};
@@ -96,12 +97,13 @@ async fn hold_locked(
 /// The seat transaction of `hold`.
 async fn hold_in(
     conn: &mut AsyncPgConnection,
+    versions: &Publisher,
     id: HoldId,
     request: &SeatRequest,
     now: Timestamp,
     expires_at: Timestamp,
 ) -> anyhow::Result<Result<Hold, HoldError>> {
-    let Some(mut txn) = SeatTxn::begin(conn, request.event_id, now).await? else {
+    let Some(mut txn) = SeatTxn::begin(conn, versions, request.event_id, now).await? else {
         return Ok(Err(HoldError::NotFound));
     };
     let outcome = hold_locked(conn, &mut txn, id, request, expires_at).await?;
@@ -187,6 +189,7 @@ async fn release_locked(
 /// One seat transaction that confirms or releases hold `id`.
 async fn end_in(
     conn: &mut AsyncPgConnection,
+    versions: &Publisher,
     id: HoldId,
     user: UserId,
     now: Timestamp,
@@ -195,7 +198,7 @@ async fn end_in(
     let Some(event) = event_of_hold(conn, id).await? else {
         return Ok(Err(ConfirmHoldError::NotFound));
     };
-    let mut txn = SeatTxn::begin(conn, event, now)
+    let mut txn = SeatTxn::begin(conn, versions, event, now)
         .await?
         .with_context(|| format!("event {event} of hold {id} is missing"))?;
     let outcome = match action {
@@ -217,7 +220,7 @@ impl PgStore {
         now: Timestamp,
         action: EndHold,
     ) -> HoldOutcome<Option<Booking>> {
-        self.transaction(async |conn| end_in(conn, id, user, now, action).await)
+        self.transaction(async |conn| end_in(conn, &self.versions, id, user, now, action).await)
             .await
             .with_context(|| format!("cannot end hold {id}"))?
     }
@@ -225,7 +228,7 @@ impl PgStore {
     /// Runs the seat transaction of `event`, whose sweep expires its holds; returns how many.
     async fn sweep_event(&self, event: EventId, now: Timestamp) -> anyhow::Result<u32> {
         self.transaction(async |conn| {
-            let Some(mut txn) = SeatTxn::lock(conn, event, now).await? else {
+            let Some(mut txn) = SeatTxn::lock(conn, &self.versions, event, now).await? else {
                 return Ok(0);
             };
             let expired = txn.sweep(conn).await?;
@@ -275,9 +278,11 @@ impl Reservations for PgStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<Hold, HoldError> {
-        self.transaction(async |conn| hold_in(conn, id, request, now, expires_at).await)
-            .await
-            .with_context(|| format!("cannot hold seats of event {}", request.event_id))?
+        self.transaction(async |conn| {
+            hold_in(conn, &self.versions, id, request, now, expires_at).await
+        })
+        .await
+        .with_context(|| format!("cannot hold seats of event {}", request.event_id))?
     }
 
     async fn find_hold(&self, id: HoldId, now: Timestamp) -> anyhow::Result<Option<Hold>> {

@@ -18,6 +18,7 @@ mod schema;
 mod seat_txn;
 mod tokens;
 mod users;
+mod versions;
 mod waitlist;
 
 #[cfg(feature = "testing")]
@@ -25,13 +26,14 @@ pub mod testing;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use boxoffice_domain::ports::HealthCheck;
+use boxoffice_domain::ports::{HealthCheck, VersionBoard};
 use diesel::connection::SimpleConnection as _;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The Postgres schema, applied by [`run_migrations`].
@@ -58,6 +60,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x0062_6f78_6f66_6669;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
+    versions: versions::Publisher,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -83,9 +86,23 @@ pub async fn connect(url: &str, max_connections: usize) -> anyhow::Result<PgStor
         .recycle_timeout(Some(POOL_TIMEOUT))
         .build()
         .context("cannot build the Postgres connection pool")?;
-    let store = PgStore { pool };
+    let store = PgStore {
+        pool,
+        versions: versions::Publisher::default(),
+    };
     store.ping().await.context("cannot reach Postgres")?;
     Ok(store)
+}
+
+impl PgStore {
+    /// The same store, publishing every event version to `board` before the change
+    /// commits (a failure to publish rolls the change back), so that every instance may
+    /// serve event reads from memory against `board`.
+    #[must_use]
+    pub fn publishing_to(mut self, board: Arc<dyn VersionBoard>) -> Self {
+        self.versions = versions::Publisher::to(board);
+        self
+    }
 }
 
 /// Applies the migrations `url` has not seen yet and returns their names (none when it

@@ -57,6 +57,7 @@ diesel::table! {
         created_at -> Timestamptz,
         cancelled_at -> Nullable<Timestamptz>,
         cancelled_seats -> Int4,
+        version -> Int8,
     }
 }
 

@@ -8,6 +8,7 @@
 
 use crate::models::{NewBookingRow, NewEntryRow, NewHoldRow, to_i32, to_u32};
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
+use crate::versions::Publisher;
 use anyhow::Context as _;
 use boxoffice_domain::booking::{
     Booking, BookingSource, BookingStatus, Hold, WaitlistEntry, WaitlistStatus,
@@ -149,6 +150,8 @@ pub(crate) struct SeatTxn {
     pub cancelled_seats: u32,
     /// The counters as read, to write only what changed.
     read: (Seats, u32),
+    /// Where the event's new version goes before the commit.
+    versions: Publisher,
     /// Bookings and holds to insert with the counters.
     pending: (Vec<NewBookingRow>, Vec<NewHoldRow>),
 }
@@ -158,6 +161,7 @@ impl SeatTxn {
     /// order) and sale terms; `None` when there is no such event.
     pub(crate) async fn lock(
         conn: &mut AsyncPgConnection,
+        versions: &Publisher,
         event_id: EventId,
         now: Timestamp,
     ) -> anyhow::Result<Option<Self>> {
@@ -193,16 +197,18 @@ impl SeatTxn {
             waitlist_count,
             cancelled_seats: 0,
             pending: (Vec::new(), Vec::new()),
+            versions: versions.clone(),
         }))
     }
 
     /// Steps 1 to 3: lock, sweep, promote.
     pub(crate) async fn begin(
         conn: &mut AsyncPgConnection,
+        versions: &Publisher,
         event_id: EventId,
         now: Timestamp,
     ) -> anyhow::Result<Option<Self>> {
-        let Some(mut txn) = Self::lock(conn, event_id, now).await? else {
+        let Some(mut txn) = Self::lock(conn, versions, event_id, now).await? else {
             return Ok(None);
         };
         txn.sweep(conn).await?;
@@ -478,17 +484,19 @@ impl SeatTxn {
             .iter()
             .filter(|t| !read_seats.types.contains(t));
         let (bookings, holds) = &self.pending;
-        let (event, types, bookings, holds) = tokio::join!(
+        let (version, types, bookings, holds) = tokio::join!(
             self.write_event(shared),
             try_join_all(changed.map(|t| write_type(shared, t))),
             insert_bookings(shared, bookings),
             insert_holds(shared, holds),
         );
-        event.and(types.map(drop)).and(bookings).and(holds)
+        let version = version?;
+        types.map(drop).and(bookings).and(holds)?;
+        self.versions.publish(self.event_id, version).await
     }
 
-    /// Writes the event's counters.
-    async fn write_event(&self, mut conn: &AsyncPgConnection) -> anyhow::Result<()> {
+    /// Writes the event's counters and bumps its version; returns the new version.
+    async fn write_event(&self, mut conn: &AsyncPgConnection) -> anyhow::Result<i64> {
         diesel::update(events::table.find(self.event_id.as_uuid()))
             .set((
                 events::capacity.eq(to_i32(self.seats.capacity, "capacity")?),
@@ -497,11 +505,12 @@ impl SeatTxn {
                 events::waitlist_count.eq(to_i32(self.waitlist_count, "waitlist_count")?),
                 events::cancelled_seats
                     .eq(events::cancelled_seats + to_i32(self.cancelled_seats, "cancelled")?),
+                events::version.eq(events::version + 1),
             ))
-            .execute(&mut conn)
+            .returning(events::version)
+            .get_result(&mut conn)
             .await
-            .with_context(|| format!("cannot write the counters of event {}", self.event_id))?;
-        Ok(())
+            .with_context(|| format!("cannot write the counters of event {}", self.event_id))
     }
 
     /// Stores `booking` (from `hold_id`, if any) with the counters, in

@@ -4,6 +4,7 @@ use crate::PgStore;
 use crate::models::EntryRow;
 use crate::schema::waitlist_entries;
 use crate::seat_txn::SeatTxn;
+use crate::versions::Publisher;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{WaitlistEntry, WaitlistStatus};
@@ -102,10 +103,11 @@ async fn join_locked(
 /// The seat transaction of `join`.
 async fn join_in(
     conn: &mut AsyncPgConnection,
+    versions: &Publisher,
     request: &SeatRequest,
     now: Timestamp,
 ) -> anyhow::Result<Result<WaitlistEntry, JoinWaitlistError>> {
-    let Some(mut txn) = SeatTxn::begin(conn, request.event_id, now).await? else {
+    let Some(mut txn) = SeatTxn::begin(conn, versions, request.event_id, now).await? else {
         return Ok(Err(JoinWaitlistError::NotFound));
     };
     let outcome = join_locked(conn, &mut txn, request).await?;
@@ -152,6 +154,7 @@ async fn leave_locked(
 /// The seat transaction of `leave`.
 async fn leave_in(
     conn: &mut AsyncPgConnection,
+    versions: &Publisher,
     id: WaitlistEntryId,
     user: UserId,
     now: Timestamp,
@@ -167,7 +170,7 @@ async fn leave_in(
         return Ok(Err(LeaveWaitlistError::NotFound));
     };
     let event = EventId::from_uuid(event);
-    let mut txn = SeatTxn::begin(conn, event, now)
+    let mut txn = SeatTxn::begin(conn, versions, event, now)
         .await?
         .with_context(|| format!("event {event} of waitlist entry {id} is missing"))?;
     let outcome = leave_locked(conn, &mut txn, id).await?;
@@ -279,7 +282,7 @@ impl Waitlists for PgStore {
         request: &SeatRequest,
         now: Timestamp,
     ) -> Result<WaitlistEntry, JoinWaitlistError> {
-        self.transaction(async |conn| join_in(conn, request, now).await)
+        self.transaction(async |conn| join_in(conn, &self.versions, request, now).await)
             .await
             .with_context(|| format!("cannot join the waitlist of event {}", request.event_id))?
     }
@@ -290,7 +293,7 @@ impl Waitlists for PgStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<(), LeaveWaitlistError> {
-        self.transaction(async |conn| leave_in(conn, id, user, now).await)
+        self.transaction(async |conn| leave_in(conn, &self.versions, id, user, now).await)
             .await
             .with_context(|| format!("cannot leave waitlist entry {id}"))?
     }

@@ -1,6 +1,7 @@
 //! The port contract suites against a fresh Postgres database per test.
 
 use boxoffice_contract::{EngineStores, Stores};
+use boxoffice_domain::ports::LocalVersionBoard;
 use boxoffice_store_postgres::PgStore;
 use boxoffice_store_postgres::testing::TestDatabase;
 use std::sync::Arc;
@@ -31,10 +32,14 @@ async fn fresh_store() -> Option<(Stores, TestDatabase)> {
     Some((stores, database))
 }
 
-/// Every port of the booking engine over a fresh database.
+/// Every port of the booking engine over a fresh database, publishing event versions to
+/// a board in memory.
 async fn fresh_engine() -> Option<(EngineStores, TestDatabase)> {
     let (store, database) = fresh_pg().await?;
+    let versions = Arc::new(LocalVersionBoard::default());
+    let store = Arc::new(PgStore::clone(&store).publishing_to(versions.clone()));
     let stores = EngineStores {
+        versions,
         users: store.clone(),
         events: store.clone(),
         reservations: store.clone(),

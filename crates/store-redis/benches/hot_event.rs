@@ -10,7 +10,7 @@
 use boxoffice_contract::EngineStores;
 use boxoffice_contract::engine::{attendees, base, booking, open_event, organizer, seats};
 use boxoffice_domain::booking::OnSoldOut;
-use boxoffice_domain::ports::{BookError, Bookings, HealthCheck};
+use boxoffice_domain::ports::{BookError, Bookings, HealthCheck, LocalVersionBoard};
 use boxoffice_domain::user::User;
 use boxoffice_store_postgres::PgStore;
 use boxoffice_store_postgres::testing::TestDatabase;
@@ -27,6 +27,7 @@ struct Size {
 
 fn stores(bookings: Arc<dyn Bookings>, store: &Arc<PgStore>) -> EngineStores {
     EngineStores {
+        versions: Arc::new(LocalVersionBoard::default()),
         users: store.clone(),
         events: store.clone(),
         reservations: store.clone(),

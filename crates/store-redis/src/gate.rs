@@ -23,7 +23,9 @@ use crate::Redis;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingOutcome, Hold, OnSoldOut};
-use boxoffice_domain::event::{Event, EventCursor, EventDetails, EventQuery, NewEvent};
+use boxoffice_domain::event::{
+    Event, EventCursor, EventDetails, EventQuery, EventSnapshot, NewEvent,
+};
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{
     BookError, BookRequest, Bookings, CancelBookingError, CancelEventError, ConfirmHoldError,
@@ -662,6 +664,10 @@ where
 
     async fn find(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<Event>> {
         self.store.find(id, now).await
+    }
+
+    async fn snapshot(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<EventSnapshot>> {
+        self.store.snapshot(id, now).await
     }
 
     async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>> {

@@ -1,14 +1,17 @@
 //! Redis adapters of boxoffice, used when `REDIS_URL` is set: the seat admission gate
-//! in front of the Postgres store and the shared rate-limit counters. Redis keeps
+//! in front of the Postgres store, the shared rate-limit counters and the version board
+//! that keeps event reads from memory exact across instances. Redis keeps
 //! nothing that cannot be rebuilt from Postgres; see `docs/scaling.md`.
 
 mod gate;
 mod rate_limit;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod versions;
 
 pub use gate::SeatGate;
 pub use rate_limit::RedisRateLimiter;
+pub use versions::RedisVersionBoard;
 
 use anyhow::Context as _;
 use async_trait::async_trait;

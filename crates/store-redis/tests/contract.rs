@@ -8,7 +8,7 @@ use boxoffice_domain::ports::RateLimiter;
 use boxoffice_store_postgres::PgStore;
 use boxoffice_store_postgres::testing::TestDatabase;
 use boxoffice_store_redis::testing::TestRedis;
-use boxoffice_store_redis::{RedisRateLimiter, SeatGate};
+use boxoffice_store_redis::{RedisRateLimiter, RedisVersionBoard, SeatGate};
 use std::sync::Arc;
 
 /// Connections per test store (see store-postgres's contract tests).
@@ -24,13 +24,16 @@ async fn limiter() -> Option<(Arc<dyn RateLimiter>, ())> {
 async fn fresh_engine() -> Option<(EngineStores, TestDatabase)> {
     let redis = TestRedis::connect().await?;
     let database = TestDatabase::create().await?;
+    let versions = Arc::new(RedisVersionBoard::new(redis.redis().clone()));
     let store: Arc<PgStore> = Arc::new(
         boxoffice_store_postgres::connect(database.url(), POOL_SIZE)
             .await
-            .unwrap_or_else(|e| panic!("cannot connect to {}: {e:#}", database.name())),
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e:#}", database.name()))
+            .publishing_to(versions.clone()),
     );
     let gate = Arc::new(SeatGate::new(store.clone(), redis.redis().clone()));
     let stores = EngineStores {
+        versions,
         users: store.clone(),
         events: gate.clone(),
         reservations: gate.clone(),

@@ -8,7 +8,8 @@ use boxoffice_contract::engine::{base, booking, open_event, organizer, seats, se
 use boxoffice_domain::booking::OnSoldOut;
 use boxoffice_domain::event::Event;
 use boxoffice_domain::ports::{
-    BookError, Bookings, CancelBookingError, HealthCheck, Reservations, StoreUnavailable,
+    BookError, Bookings, CancelBookingError, HealthCheck, LocalVersionBoard, Reservations,
+    StoreUnavailable,
 };
 use boxoffice_domain::{BookingId, Timestamp};
 use boxoffice_store_postgres::PgStore;
@@ -46,6 +47,7 @@ async fn fixture() -> Option<Fixture> {
     );
     let gate = Arc::new(SeatGate::new(store.clone(), redis.clone()));
     let stores = EngineStores {
+        versions: Arc::new(LocalVersionBoard::default()),
         users: store.clone(),
         events: gate.clone(),
         reservations: gate.clone(),

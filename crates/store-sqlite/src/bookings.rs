@@ -245,7 +245,7 @@ impl Bookings for SqliteStore {
         request: &BookRequest,
         now: Timestamp,
     ) -> Result<BookingOutcome, BookError> {
-        let request = request.clone();
+        let (request, board) = (request.clone(), self.versions.clone());
         self.write(move |c| {
             let user = request.seats.user_id;
             if let Some(key) = &request.idempotency
@@ -253,7 +253,7 @@ impl Bookings for SqliteStore {
             {
                 return Ok(earlier);
             }
-            let outcome = with_seats(c, request.seats.event_id, now, |c, txn| {
+            let outcome = with_seats(c, &board, request.seats.event_id, now, |c, txn| {
                 book_seats(c, txn, &request)
             })?
             .unwrap_or(Err(BookError::NotFound));

@@ -6,11 +6,12 @@ use crate::convert::{count, instant, instant_opt, micros, micros_opt, stored_cou
 use crate::holds::{HoldStatus, end_event_holds};
 use crate::schema::{events, holds, ticket_types};
 use crate::seat_txn::{SeatTxn, with_seats, with_swept_seats};
+use crate::versions;
 use crate::waitlist::close_queue;
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::event::{
-    Event, EventCursor, EventDetails, EventQuery, EventStatus, NewEvent, TicketType,
+    Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus, NewEvent, TicketType,
 };
 use boxoffice_domain::page::Page;
 use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError};
@@ -279,6 +280,7 @@ impl EventRepository for SqliteStore {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let board = self.versions.clone();
         self.write(move |c| {
             diesel::insert_into(events::table)
                 .values((base, details))
@@ -288,6 +290,7 @@ impl EventRepository for SqliteStore {
                 .values(&types)
                 .execute(c)
                 .context("cannot insert ticket types")?;
+            versions::bump(c, &board, id)?;
             load_existing(c, id)
         })
         .await
@@ -298,6 +301,39 @@ impl EventRepository for SqliteStore {
             let mut events: Vec<Event> = load_event(c, id)?.into_iter().collect();
             discount_expired_holds(c, &mut events, now)?;
             Ok(events.pop())
+        })
+        .await
+    }
+
+    async fn snapshot(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<EventSnapshot>> {
+        self.read(move |c| {
+            let mut found: Vec<Event> = load_event(c, id)?.into_iter().collect();
+            discount_expired_holds(c, &mut found, now)?;
+            let Some(event) = found.pop() else {
+                return Ok(None);
+            };
+            let version: i64 = events::table
+                .find(id.to_string())
+                .select(events::version)
+                .first(c)
+                .context("cannot read the event's version")?;
+            let changes_at = if event.held > 0 {
+                let next: Option<i64> = holds::table
+                    .filter(holds::event_id.eq(id.to_string()))
+                    .filter(holds::status.eq(HoldStatus::Active.as_str()))
+                    .filter(holds::expires_at.gt(micros(now)))
+                    .select(diesel::dsl::min(holds::expires_at))
+                    .first(c)
+                    .context("cannot read the next hold expiry")?;
+                instant_opt(next)?
+            } else {
+                None
+            };
+            Ok(Some(EventSnapshot {
+                event,
+                version: u64::try_from(version)?,
+                changes_at,
+            }))
         })
         .await
     }
@@ -348,7 +384,7 @@ impl EventRepository for SqliteStore {
         now: Timestamp,
     ) -> Result<Event, UpdateEventError> {
         let changes = DetailsRow::new(details)?;
-        let capacity = details.capacity;
+        let (capacity, board) = (details.capacity, self.versions.clone());
         self.write(move |c| {
             let Some(row) = find_row(c, id)? else {
                 return Ok(Err(UpdateEventError::NotFound));
@@ -356,8 +392,10 @@ impl EventRepository for SqliteStore {
             if row.status == EventStatus::Cancelled.as_str() {
                 return Ok(Err(UpdateEventError::Cancelled));
             }
-            let changed = with_seats(c, id, now, |_, txn| Ok(change_capacity(txn, capacity)))?
-                .with_context(|| format!("event {id} vanished inside its transaction"))?;
+            let changed = with_seats(c, &board, id, now, |_, txn| {
+                Ok(change_capacity(txn, capacity))
+            })?
+            .with_context(|| format!("event {id} vanished inside its transaction"))?;
             if let Err(refused) = changed {
                 return Ok(Err(refused));
             }
@@ -365,18 +403,20 @@ impl EventRepository for SqliteStore {
                 .set(&changes)
                 .execute(c)
                 .context("cannot update event")?;
+            versions::bump(c, &board, id)?;
             Ok(Ok(load_existing(c, id)?))
         })
         .await?
     }
 
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {
+        let board = self.versions.clone();
         self.write(move |c| {
             let Some(row) = find_row(c, id)? else {
                 return Ok(Err(CancelEventError::NotFound));
             };
             if row.status != EventStatus::Cancelled.as_str() {
-                with_swept_seats(c, id, now, cascade_cancel)?;
+                with_swept_seats(c, &board, id, now, cascade_cancel)?;
                 diesel::update(events::table.find(id.to_string()))
                     .set((
                         events::status.eq(EventStatus::Cancelled.as_str()),
@@ -384,6 +424,7 @@ impl EventRepository for SqliteStore {
                     ))
                     .execute(c)
                     .context("cannot cancel event")?;
+                versions::bump(c, &board, id)?;
             }
             Ok(Ok(load_existing(c, id)?))
         })

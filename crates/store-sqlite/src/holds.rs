@@ -295,9 +295,10 @@ impl Reservations for SqliteStore {
             if expired >= limit {
                 break;
             }
+            let board = self.versions.clone();
             expired += self
                 .write(move |c| {
-                    Ok(with_seats(c, event, now, |_, txn| Ok(txn.swept()))?.unwrap_or(0))
+                    Ok(with_seats(c, &board, event, now, |_, txn| Ok(txn.swept()))?.unwrap_or(0))
                 })
                 .await?;
         }

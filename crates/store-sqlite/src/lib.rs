@@ -16,11 +16,12 @@ mod schema;
 mod seat_txn;
 mod tokens;
 mod users;
+mod versions;
 mod waitlist;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use boxoffice_domain::ports::HealthCheck;
+use boxoffice_domain::ports::{HealthCheck, LocalVersionBoard};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::{Connection, SqliteConnection};
@@ -41,6 +42,7 @@ const READERS: u32 = 4;
 pub struct SqliteStore {
     readers: Pool<ConnectionManager<SqliteConnection>>,
     writer: Arc<Mutex<SqliteConnection>>,
+    versions: Arc<LocalVersionBoard>,
 }
 
 #[derive(Debug)]
@@ -87,7 +89,15 @@ impl SqliteStore {
         Ok(Self {
             readers,
             writer: Arc::new(Mutex::new(writer)),
+            versions: Arc::default(),
         })
+    }
+
+    /// Where this store raises event versions: event reads in this process may be served
+    /// from memory against it (one process owns the file; see `docs/performance.md`).
+    #[must_use]
+    pub fn versions(&self) -> Arc<LocalVersionBoard> {
+        self.versions.clone()
     }
 
     /// Applies the embedded migrations that have not run yet; returns their names.

@@ -58,6 +58,7 @@ diesel::table! {
         created_at -> BigInt,
         cancelled_at -> Nullable<BigInt>,
         cancelled_seats -> Integer,
+        version -> BigInt,
     }
 }
 

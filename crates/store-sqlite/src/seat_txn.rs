@@ -9,10 +9,13 @@ use crate::convert::{count, micros, stored_count, uuid};
 use crate::events::load_event;
 use crate::holds::{HoldStatus, end_holds};
 use crate::schema::{events, holds, ticket_types, waitlist_entries};
+use crate::versions;
 use anyhow::Context;
 use boxoffice_domain::booking::{BookingSource, WaitlistStatus};
 use boxoffice_domain::event::Event;
-use boxoffice_domain::ports::{BookError, HoldError, JoinWaitlistError, SeatRequest};
+use boxoffice_domain::ports::{
+    BookError, HoldError, JoinWaitlistError, LocalVersionBoard, SeatRequest,
+};
 use boxoffice_domain::seats::{self, SaleRefusal, SaleTerms, Seats, Taken, TypeSeats, Waiting};
 use boxoffice_domain::{BookingId, EventId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
@@ -62,26 +65,29 @@ pub(crate) struct SeatTxn {
 /// when seats came back, write). `None` when there is no such event.
 pub(crate) fn with_seats<T>(
     c: &mut SqliteConnection,
+    board: &LocalVersionBoard,
     event_id: EventId,
     now: Timestamp,
     op: impl FnOnce(&mut SqliteConnection, &mut SeatTxn) -> anyhow::Result<T>,
 ) -> anyhow::Result<Option<T>> {
-    seat_transaction(c, event_id, now, true, op)
+    seat_transaction(c, board, event_id, now, true, op)
 }
 
 /// Like [`with_seats`] but without promoting before `op`: for cancelling an event, where
 /// a promotion would only make a booking that is cancelled at once.
 pub(crate) fn with_swept_seats<T>(
     c: &mut SqliteConnection,
+    board: &LocalVersionBoard,
     event_id: EventId,
     now: Timestamp,
     op: impl FnOnce(&mut SqliteConnection, &mut SeatTxn) -> anyhow::Result<T>,
 ) -> anyhow::Result<Option<T>> {
-    seat_transaction(c, event_id, now, false, op)
+    seat_transaction(c, board, event_id, now, false, op)
 }
 
 fn seat_transaction<T>(
     c: &mut SqliteConnection,
+    board: &LocalVersionBoard,
     event_id: EventId,
     now: Timestamp,
     promote_first: bool,
@@ -95,7 +101,7 @@ fn seat_transaction<T>(
         txn.promote(c)?;
     }
     let outcome = op(c, &mut txn)?;
-    txn.finish(c)?;
+    txn.finish(c, board)?;
     Ok(Some(outcome))
 }
 
@@ -115,6 +121,7 @@ pub(crate) trait OfEvent {
 /// changed it. `None` when `read` finds nothing.
 fn with_row_seats<R: OfEvent, T>(
     c: &mut SqliteConnection,
+    board: &LocalVersionBoard,
     now: Timestamp,
     read: impl Fn(&mut SqliteConnection) -> anyhow::Result<Option<R>>,
     op: impl FnOnce(&mut SqliteConnection, &mut SeatTxn, R) -> anyhow::Result<T>,
@@ -122,7 +129,7 @@ fn with_row_seats<R: OfEvent, T>(
     let Some(row) = read(c)? else {
         return Ok(None);
     };
-    let outcome = with_seats(c, row.event_id()?, now, |c, txn| match read(c)? {
+    let outcome = with_seats(c, board, row.event_id()?, now, |c, txn| match read(c)? {
         Some(row) => op(c, txn, row).map(Some),
         None => Ok(None),
     })?;
@@ -146,7 +153,10 @@ impl SqliteStore {
             + Send
             + 'static,
     {
-        let outcome = self.write(move |c| with_seats(c, event, now, op)).await?;
+        let board = self.versions.clone();
+        let outcome = self
+            .write(move |c| with_seats(c, &board, event, now, op))
+            .await?;
         outcome.unwrap_or(Err(missing))
     }
 
@@ -168,8 +178,9 @@ impl SqliteStore {
             + Send
             + 'static,
     {
+        let board = self.versions.clone();
         let outcome = self
-            .write(move |c| with_row_seats(c, now, read, op))
+            .write(move |c| with_row_seats(c, &board, now, read, op))
             .await?;
         outcome.unwrap_or(Err(missing))
     }
@@ -471,8 +482,9 @@ impl SeatTxn {
     }
 
     /// Promotes when seats came back, then writes the capacity and every counter that
-    /// changed, the event's in one statement so its `CHECK` sees them together.
-    fn finish(mut self, c: &mut SqliteConnection) -> anyhow::Result<()> {
+    /// changed, the event's in one statement so its `CHECK` sees them together, and
+    /// bumps the event's version.
+    fn finish(mut self, c: &mut SqliteConnection, board: &LocalVersionBoard) -> anyhow::Result<()> {
         if self.gave_back {
             self.promote(c)?;
         }
@@ -498,6 +510,6 @@ impl SeatTxn {
                     .context("cannot write ticket type counters")?;
             }
         }
-        Ok(())
+        versions::bump(c, board, self.event_id)
     }
 }

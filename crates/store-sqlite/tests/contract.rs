@@ -30,6 +30,7 @@ async fn fresh_store() -> Option<(Stores, TempDir)> {
 async fn fresh_engine() -> Option<(EngineStores, TempDir)> {
     let (store, dir) = fresh_sqlite().await;
     let stores = EngineStores {
+        versions: store.versions(),
         users: store.clone(),
         events: store.clone(),
         reservations: store.clone(),

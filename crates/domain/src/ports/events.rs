@@ -1,4 +1,4 @@
-use crate::event::{Event, EventCursor, EventDetails, EventQuery, NewEvent};
+use crate::event::{Event, EventCursor, EventDetails, EventQuery, EventSnapshot, NewEvent};
 use crate::page::Page;
 use crate::{EventId, Timestamp};
 use async_trait::async_trait;
@@ -48,6 +48,12 @@ pub trait EventRepository: Send + Sync + 'static {
     /// # Errors
     /// Only when the store fails.
     async fn find(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<Event>>;
+
+    /// [`EventRepository::find`], read in one snapshot with the event's version and the
+    /// earliest end of its live holds, for caches.
+    /// # Errors
+    /// Only when the store fails.
+    async fn snapshot(&self, id: EventId, now: Timestamp) -> anyhow::Result<Option<EventSnapshot>>;
 
     /// Scheduled events matching `query`, by `starts_at` then id, with counters as of
     /// `query.now` (as in [`EventRepository::find`]).

@@ -10,6 +10,7 @@ mod rate_limit;
 mod security;
 mod tokens;
 mod users;
+mod versions;
 
 pub use admission::*;
 pub use booking::*;
@@ -20,3 +21,4 @@ pub use rate_limit::*;
 pub use security::*;
 pub use tokens::*;
 pub use users::*;
+pub use versions::*;

@@ -1,9 +1,10 @@
+use super::event_cache::{EventCache, ReadSource};
 use crate::event::{
     Event, EventChanges, EventCursor, EventDetails, EventQuery, NewEvent, NewTicketType,
     validate_ticket_types,
 };
 use crate::page::Page;
-use crate::ports::{CancelEventError, EventRepository, UpdateEventError};
+use crate::ports::{CancelEventError, EventRepository, UpdateEventError, VersionBoard};
 use crate::user::User;
 use crate::validation::FieldError;
 use crate::{Clock, EventId};
@@ -59,13 +60,26 @@ impl From<CancelEventError> for EventError {
 pub struct EventService {
     events: Arc<dyn EventRepository>,
     clock: Arc<dyn Clock>,
+    cache: Option<EventCache>,
 }
 
 impl EventService {
     /// Wires the use cases to their ports.
     #[must_use]
     pub fn new(events: Arc<dyn EventRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { events, clock }
+        Self {
+            events,
+            clock,
+            cache: None,
+        }
+    }
+
+    /// The same use cases, with event reads served from memory while `board` shows the
+    /// copy there is current. Every store that changes events must publish to `board`.
+    #[must_use]
+    pub fn with_versions(mut self, board: Arc<dyn VersionBoard>) -> Self {
+        self.cache = Some(EventCache::new(board));
+        self
     }
 
     /// Publishes an event; without ticket types it gets one `General` type sharing the capacity.
@@ -112,10 +126,19 @@ impl EventService {
     /// # Errors
     /// `NotFound` for an unknown id.
     pub async fn get(&self, id: EventId) -> Result<Event, EventError> {
-        self.events
-            .find(id, self.clock.now())
-            .await?
-            .ok_or(EventError::NotFound)
+        self.read(id).await.map(|(event, _)| event)
+    }
+
+    /// [`EventService::get`], and where it was answered from.
+    /// # Errors
+    /// `NotFound` for an unknown id.
+    pub async fn read(&self, id: EventId) -> Result<(Event, ReadSource), EventError> {
+        let now = self.clock.now();
+        let (event, source) = match &self.cache {
+            Some(cache) => cache.read(&*self.events, id, now).await?,
+            None => (self.events.find(id, now).await?, ReadSource::Store),
+        };
+        event.map(|e| (e, source)).ok_or(EventError::NotFound)
     }
 
     /// Changes an event; only its organizer and admins may.

@@ -2,8 +2,10 @@
 
 mod accounts;
 mod bookings;
+mod event_cache;
 mod events;
 
 pub use accounts::*;
 pub use bookings::*;
+pub use event_cache::ReadSource;
 pub use events::*;

@@ -6,7 +6,8 @@ use crate::dto::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::{self, EntityTag, IfNoneMatch};
+use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use boxoffice_domain::EventId;
 use boxoffice_domain::event::{EventChanges, EventQuery};
 use uuid::Uuid;
@@ -50,15 +51,50 @@ pub async fn list_events(
     Ok(HttpResponse::Ok().json(PageDto::from_page(page, EventDto::from)))
 }
 
-/// One event with its availability.
-#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events", params(("id" = Uuid, Path, description = "Event id")),
-    responses((status = 200, body = EventDto), (status = 404, body = Problem)))]
+/// One event with its availability. The answer carries an `ETag`; a request whose
+/// `If-None-Match` names it gets 304 while the event is unchanged.
+#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
+    params(("id" = Uuid, Path, description = "Event id"),
+        ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: 304 while the event still reads the same")),
+    responses(
+        (status = 200, body = EventDto, headers(("ETag" = String, description = "Changes whenever the answer's body changes"))),
+        (status = 304, description = "Unchanged since the answer whose `ETag` was sent", headers(("ETag" = String))),
+        (status = 404, body = Problem)))]
 pub async fn get_event(
     state: web::Data<AppState>,
+    request: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let event = state.events.get(EventId::from_uuid(*id)).await?;
-    Ok(HttpResponse::Ok().json(EventDto::from(event)))
+    let (event, source) = state.events.read(EventId::from_uuid(*id)).await?;
+    metrics::counter!("event_reads_total", "source" => source.as_str()).increment(1);
+    let body = serde_json::to_vec(&EventDto::from(event)).map_err(anyhow::Error::from)?;
+    let etag = EntityTag::new_strong(body_tag(&body));
+    let unchanged = match request.get_header::<IfNoneMatch>() {
+        Some(IfNoneMatch::Any) => true,
+        Some(IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(&etag)),
+        None => false,
+    };
+    let mut response = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header(header::ETag(etag))
+        // Caches may keep the answer but must ask again before reusing it.
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    Ok(if unchanged {
+        response.finish()
+    } else {
+        response.content_type("application/json").body(body)
+    })
+}
+
+/// The `ETag` of an answer's body: the start of its SHA-256, in hex.
+fn body_tag(body: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(body);
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Changes an event (its organizer and admins).

@@ -1,0 +1,234 @@
+//! Contract of event versions: [`EventRepository::snapshot`] and the versions a store
+//! publishes to its [`VersionBoard`](boxoffice_domain::ports::VersionBoard). Every kind
+//! of change of what reading an event shows raises its version, the board knows at least
+//! that version once the change returned, and reads change nothing.
+
+use crate::EngineStores;
+use crate::engine::{attendee, base, booking, open_event, organizer, qty, seats, secs};
+use boxoffice_domain::booking::OnSoldOut;
+use boxoffice_domain::event::EventSnapshot;
+use boxoffice_domain::ports::VersionKey;
+use boxoffice_domain::{EventId, HoldId, Timestamp};
+use chrono::Duration;
+
+async fn snapshot(stores: &EngineStores, id: EventId, t: Timestamp) -> EventSnapshot {
+    stores
+        .events
+        .snapshot(id, t)
+        .await
+        .expect("snapshot")
+        .expect("the event exists")
+}
+
+/// Checks that the change just made raised the version above `before`, that the board
+/// knows at least the new version, and that the snapshot reads as `find`; returns the
+/// new version.
+async fn raised(stores: &EngineStores, id: EventId, t: Timestamp, before: u64, what: &str) -> u64 {
+    let now = snapshot(stores, id, t).await;
+    assert!(
+        now.version > before,
+        "{what}: version {} not above {before}",
+        now.version
+    );
+    let published = stores
+        .versions
+        .current(VersionKey::Event(id))
+        .await
+        .expect("board")
+        .unwrap_or(0);
+    assert!(
+        published >= now.version,
+        "{what}: the board shows {published}, the store {}",
+        now.version
+    );
+    let found = stores.events.find(id, t).await.expect("find");
+    assert_eq!(
+        found.as_ref(),
+        Some(&now.event),
+        "{what}: snapshot and find differ"
+    );
+    now.version
+}
+
+/// Every kind of change raises the version and publishes it; reads do not.
+pub async fn every_change_raises_and_publishes_the_version(stores: EngineStores) {
+    let org = organizer(&stores).await;
+    let (ann, bob) = (attendee(&stores).await, attendee(&stores).await);
+    let t = base();
+    let ev = open_event(&stores, &org, t, 3).await;
+    let mut v = snapshot(&stores, ev.id, t).await.version;
+    let published = stores
+        .versions
+        .current(VersionKey::Event(ev.id))
+        .await
+        .expect("board");
+    assert!(
+        published.is_some_and(|p| p >= v),
+        "a new event is published"
+    );
+
+    let hold = stores
+        .reservations
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 1),
+            t,
+            secs(t, 600),
+        )
+        .await
+        .expect("hold");
+    v = raised(&stores, ev.id, t, v, "hold").await;
+    stores
+        .reservations
+        .confirm_hold(hold.id, ann.id, t)
+        .await
+        .expect("confirm");
+    v = raised(&stores, ev.id, t, v, "confirm").await;
+    let released = stores
+        .reservations
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, ann.id, 1),
+            t,
+            secs(t, 600),
+        )
+        .await
+        .expect("hold");
+    v = raised(&stores, ev.id, t, v, "hold").await;
+    stores
+        .reservations
+        .release_hold(released.id, ann.id, t)
+        .await
+        .expect("release");
+    v = raised(&stores, ev.id, t, v, "release").await;
+    let booked = stores
+        .bookings
+        .book(
+            &booking(seats(ev.id, None, bob.id, 2), OnSoldOut::Fail, false),
+            t,
+        )
+        .await
+        .expect("book")
+        .booking
+        .expect("booked");
+    v = raised(&stores, ev.id, t, v, "book").await;
+    let entry = stores
+        .waitlists
+        .join(&seats(ev.id, None, ann.id, 1), t)
+        .await
+        .expect("join");
+    v = raised(&stores, ev.id, t, v, "join").await;
+    stores
+        .waitlists
+        .leave(entry.id, ann.id, t)
+        .await
+        .expect("leave");
+    v = raised(&stores, ev.id, t, v, "leave").await;
+    stores
+        .bookings
+        .cancel_booking(booked.id, Some(qty(1)), t)
+        .await
+        .expect("cancel part");
+    v = raised(&stores, ev.id, t, v, "partial cancellation").await;
+    stores
+        .bookings
+        .cancel_booking(booked.id, None, t)
+        .await
+        .expect("cancel");
+    v = raised(&stores, ev.id, t, v, "cancellation").await;
+    let mut details = ev.details.clone();
+    details.name = "Renamed".to_owned();
+    stores
+        .events
+        .update_details(ev.id, &details, t)
+        .await
+        .expect("rename");
+    v = raised(&stores, ev.id, t, v, "rename").await;
+    details.capacity = 5;
+    stores
+        .events
+        .update_details(ev.id, &details, t)
+        .await
+        .expect("resize");
+    v = raised(&stores, ev.id, t, v, "capacity change").await;
+    stores
+        .reservations
+        .hold(
+            HoldId::generate(),
+            &seats(ev.id, None, bob.id, 1),
+            t,
+            secs(t, 1),
+        )
+        .await
+        .expect("hold");
+    v = raised(&stores, ev.id, t, v, "hold").await;
+    let later = secs(t, 2);
+    assert_eq!(
+        stores
+            .reservations
+            .expire_holds(later, 10)
+            .await
+            .expect("expire"),
+        1
+    );
+    v = raised(&stores, ev.id, later, v, "expiry").await;
+    stores
+        .events
+        .cancel(ev.id, later)
+        .await
+        .expect("cancel event");
+    v = raised(&stores, ev.id, later, v, "event cancellation").await;
+
+    stores.events.find(ev.id, later).await.expect("find");
+    stores
+        .events
+        .snapshot(ev.id, later)
+        .await
+        .expect("snapshot");
+    assert_eq!(
+        snapshot(&stores, ev.id, later).await.version,
+        v,
+        "reads change nothing"
+    );
+    assert_eq!(
+        stores
+            .events
+            .snapshot(EventId::generate(), t)
+            .await
+            .expect("snapshot"),
+        None
+    );
+}
+
+/// A snapshot tells when its figures next change without a write: the earliest end of a
+/// live hold, `None` when nothing is held.
+pub async fn snapshot_tells_when_the_next_hold_ends(stores: EngineStores) {
+    let org = organizer(&stores).await;
+    let ann = attendee(&stores).await;
+    let t = base();
+    let ev = open_event(&stores, &org, t, 10).await;
+    assert_eq!(snapshot(&stores, ev.id, t).await.changes_at, None);
+    for (n, ends) in [(2, 60), (1, 30)] {
+        stores
+            .reservations
+            .hold(
+                HoldId::generate(),
+                &seats(ev.id, None, ann.id, n),
+                t,
+                secs(t, ends),
+            )
+            .await
+            .expect("hold");
+    }
+    let first = snapshot(&stores, ev.id, t).await;
+    assert_eq!((first.changes_at, first.event.held), (Some(secs(t, 30)), 3));
+    // The first hold ended but is not swept yet: it no longer counts.
+    let after = snapshot(&stores, ev.id, secs(t, 30)).await;
+    assert_eq!((after.changes_at, after.event.held), (Some(secs(t, 60)), 2));
+    assert_eq!(
+        after.version, first.version,
+        "an expiry not yet swept is no change"
+    );
+    let all_ended = snapshot(&stores, ev.id, secs(t, 60) + Duration::microseconds(1)).await;
+    assert_eq!((all_ended.changes_at, all_ended.event.held), (None, 0));
+}

@@ -1,0 +1,68 @@
+//! Versions of what instances keep in memory, published where every instance can check
+//! them before reusing its copy (see `docs/performance.md`).
+
+use crate::EventId;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+/// Something whose copies in memory must be checked against its published version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VersionKey {
+    /// One event: its details, ticket types and seat figures.
+    Event(EventId),
+}
+
+/// Where stores publish versions and readers look them up. A version only grows: a
+/// store publishes the version a change will have *before* the change commits (and
+/// rolls the change back when publishing fails), so once the change is answered, every
+/// reader finds at least that version.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait VersionBoard: Send + Sync + 'static {
+    /// Raises the published version of `key` to `version`, unless it is already higher.
+    /// # Errors
+    /// When the board cannot be reached; the caller must then not commit its change.
+    async fn publish(&self, key: VersionKey, version: u64) -> anyhow::Result<()>;
+
+    /// The published version of `key`; `None` when the board does not know it (never
+    /// published, or lost, as after a restart of a board in memory).
+    /// # Errors
+    /// When the board cannot be reached.
+    async fn current(&self, key: VersionKey) -> anyhow::Result<Option<u64>>;
+}
+
+/// A [`VersionBoard`] in this process's memory: enough when one process serves every
+/// request (the embedded SQLite store).
+#[derive(Debug, Default)]
+pub struct LocalVersionBoard {
+    versions: Mutex<HashMap<VersionKey, u64>>,
+}
+
+impl LocalVersionBoard {
+    /// [`VersionBoard::publish`], for callers that cannot wait (it never does).
+    pub fn raise(&self, key: VersionKey, version: u64) {
+        let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = versions.entry(key).or_insert(version);
+        *known = (*known).max(version);
+    }
+
+    /// [`VersionBoard::current`], without waiting.
+    #[must_use]
+    pub fn get(&self, key: VersionKey) -> Option<u64> {
+        let versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        versions.get(&key).copied()
+    }
+}
+
+#[async_trait]
+impl VersionBoard for LocalVersionBoard {
+    async fn publish(&self, key: VersionKey, version: u64) -> anyhow::Result<()> {
+        self.raise(key, version);
+        Ok(())
+    }
+
+    async fn current(&self, key: VersionKey) -> anyhow::Result<Option<u64>> {
+        Ok(self.get(key))
+    }
+}
