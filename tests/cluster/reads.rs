@@ -418,3 +418,35 @@ async fn if_none_match_answers_304_until_the_event_changes() {
         );
     }
 }
+
+/// Requests authenticate against accounts kept in memory, yet a profile change made
+/// through one server shows at once on the others, and an account deactivated through
+/// one server is refused at once by all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn account_changes_show_at_once_on_every_server() {
+    let Some(cluster) = Cluster::start(3, &[]).await else {
+        return;
+    };
+    let client = cluster.client();
+    let ann = client.attendee("reads.account.ann@example.org").await;
+    for round in 0..2 {
+        for i in ALL {
+            let me = call(&client, &ann, Request::get("/users/me"), i, 200).await;
+            assert_eq!(me["active"], json!(true), "read {round} on server {i}");
+        }
+    }
+    let rename = Request::patch("/users/me", json!({"name": "Ann Renamed"}));
+    call(&client, &ann, rename, 1, 200).await;
+    for i in ALL {
+        let me = call(&client, &ann, Request::get("/users/me"), i, 200).await;
+        assert_eq!(me["name"], json!("Ann Renamed"), "on server {i}");
+    }
+    call(&client, &ann, Request::delete("/users/me"), 2, 204).await;
+    for i in ALL {
+        let reply = client
+            .send(Request::get("/users/me").token(&ann.token).on(i))
+            .await
+            .reply();
+        reply.problem(401, "unauthorized");
+    }
+}

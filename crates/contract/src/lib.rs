@@ -134,6 +134,7 @@ macro_rules! engine_contract {
             waitlist::join_refuses_unknown_and_closed_events,
             versions::every_change_raises_and_publishes_the_version,
             versions::snapshot_tells_when_the_next_hold_ends,
+            versions::every_account_change_raises_and_publishes_the_version,
             waitlist::promotion_is_strict_fifo,
             waitlist::cancellation_promotes,
             waitlist::hold_release_promotes,

@@ -8,7 +8,8 @@ use crate::engine::{attendee, base, booking, open_event, organizer, qty, seats, 
 use boxoffice_domain::booking::OnSoldOut;
 use boxoffice_domain::event::EventSnapshot;
 use boxoffice_domain::ports::VersionKey;
-use boxoffice_domain::{EventId, HoldId, Timestamp};
+use boxoffice_domain::user::{AccountChanges, PasswordHash, PersonName, ProfileChanges, Role};
+use boxoffice_domain::{EventId, HoldId, Timestamp, UserId};
 use chrono::Duration;
 
 async fn snapshot(stores: &EngineStores, id: EventId, t: Timestamp) -> EventSnapshot {
@@ -231,4 +232,111 @@ pub async fn snapshot_tells_when_the_next_hold_ends(stores: EngineStores) {
     );
     let all_ended = snapshot(&stores, ev.id, secs(t, 60) + Duration::microseconds(1)).await;
     assert_eq!((all_ended.changes_at, all_ended.event.held), (None, 0));
+}
+
+/// Checks that the account change just made raised `ann`'s version above `before` and
+/// published it, and that the snapshot reads as `find`; returns the new version.
+async fn account_raised(stores: &EngineStores, id: UserId, before: u64, what: &str) -> u64 {
+    let (user, now) = stores
+        .users
+        .snapshot(id)
+        .await
+        .expect("snapshot")
+        .expect("account");
+    assert!(now > before, "{what}: version {now} not above {before}");
+    let published = stores
+        .versions
+        .current(VersionKey::User(id))
+        .await
+        .expect("board")
+        .unwrap_or(0);
+    assert!(
+        published >= now,
+        "{what}: the board shows {published}, the store {now}"
+    );
+    assert_eq!(
+        stores.users.find(id).await.expect("find"),
+        Some(user),
+        "{what}"
+    );
+    now
+}
+
+/// Every change of an account raises its version and publishes it; a new account is
+/// published; reads change nothing.
+pub async fn every_account_change_raises_and_publishes_the_version(stores: EngineStores) {
+    let ann = attendee(&stores).await;
+    let published = stores
+        .versions
+        .current(VersionKey::User(ann.id))
+        .await
+        .expect("board");
+    let (user, mut v) = stores
+        .users
+        .snapshot(ann.id)
+        .await
+        .expect("snapshot")
+        .expect("ann");
+    assert_eq!(user, ann);
+    assert!(
+        published.is_some_and(|p| p >= v),
+        "a new account is published"
+    );
+
+    let rename = ProfileChanges {
+        name: Some(PersonName::parse("Ann Renamed").expect("name")),
+        email: None,
+    };
+    stores
+        .users
+        .update_profile(ann.id, &rename)
+        .await
+        .expect("rename");
+    v = account_raised(&stores, ann.id, v, "rename").await;
+    let off = AccountChanges {
+        role: None,
+        active: Some(false),
+    };
+    stores
+        .users
+        .update_account(ann.id, off)
+        .await
+        .expect("deactivate");
+    v = account_raised(&stores, ann.id, v, "deactivation").await;
+    let promote = AccountChanges {
+        role: Some(Role::Organizer),
+        active: None,
+    };
+    stores
+        .users
+        .update_account(ann.id, promote)
+        .await
+        .expect("promote");
+    v = account_raised(&stores, ann.id, v, "role change").await;
+    let hash = PasswordHash::new(
+        "$2b$04$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0".to_owned(),
+    );
+    stores
+        .users
+        .set_password(ann.id, &hash)
+        .await
+        .expect("set password");
+    v = account_raised(&stores, ann.id, v, "password change").await;
+
+    stores.users.find(ann.id).await.expect("find");
+    let (_, after_reads) = stores
+        .users
+        .snapshot(ann.id)
+        .await
+        .expect("snapshot")
+        .expect("ann");
+    assert_eq!(after_reads, v, "reads change nothing");
+    assert_eq!(
+        stores
+            .users
+            .snapshot(UserId::generate())
+            .await
+            .expect("snapshot"),
+        None
+    );
 }

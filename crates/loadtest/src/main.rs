@@ -6,8 +6,9 @@
 //! an invariant fails or a request fails, never because of a speed figure.
 //!
 //! Settings (environment): `BENCH_QUICK`, `BENCH_INFLIGHT` (256), `BENCH_THREADS`
-//! (the tool's worker threads, 1), `BENCH_STORES` (`sqlite,pg1,pg3`), `BOXOFFICE_BIN`
-//! (the server binary; default: `boxoffice` beside this one), `BOXOFFICE_SEED`.
+//! (the tool's worker threads, 1), `BENCH_STORES` (`sqlite,pg1,pg3`), `BENCH_SCENARIOS`
+//! (all by default), `BOXOFFICE_BIN` (the server binary; default: `boxoffice` beside
+//! this one), `BOXOFFICE_SEED`.
 #![allow(clippy::expect_used)] // a tool: a broken constant should fail loudly
 
 mod deploy;
@@ -38,6 +39,8 @@ struct Plan {
     holds_users: usize,
     mixed: (usize, usize),
     hot_row: (usize, Duration),
+    /// The scenarios to run (`BENCH_SCENARIOS`); `None`: all of them.
+    only: Option<Vec<String>>,
 }
 
 fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -62,6 +65,29 @@ impl Plan {
                 )),
             })
             .collect::<anyhow::Result<_>>()?;
+        const SCENARIOS: [&str; 8] = [
+            "baseline",
+            "hot-row",
+            "read",
+            "read-list",
+            "flash",
+            "flash-big",
+            "holds",
+            "mixed",
+        ];
+        let only = match std::env::var("BENCH_SCENARIOS") {
+            Ok(list) => {
+                let only: Vec<String> = list.split(',').map(|s| s.trim().to_owned()).collect();
+                if let Some(unknown) = only.iter().find(|s| !SCENARIOS.contains(&s.as_str())) {
+                    anyhow::bail!(
+                        "BENCH_SCENARIOS: unknown scenario {unknown:?} ({})",
+                        SCENARIOS.join(", ")
+                    );
+                }
+                Some(only)
+            }
+            Err(_) => None,
+        };
         let plan = if quick {
             Self {
                 quick,
@@ -74,6 +100,7 @@ impl Plan {
                 holds_users: 60,
                 mixed: (12, 12),
                 hot_row: (4, Duration::from_secs(1)),
+                only,
             }
         } else {
             Self {
@@ -87,15 +114,31 @@ impl Plan {
                 holds_users: 4_000,
                 mixed: (64, 40),
                 hot_row: (8, Duration::from_secs(5)),
+                only,
             }
         };
         Ok(plan)
     }
 
+    /// Whether `scenario` runs.
+    fn runs(&self, scenario: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|s| s == scenario))
+    }
+
     /// Accounts the booking scenarios need.
     fn users(&self) -> usize {
-        let big = self.flash_big.map_or(0, |(n, _)| n);
-        self.flash.0.max(big).max(self.holds_users)
+        let big = self
+            .flash_big
+            .filter(|_| self.runs("flash-big"))
+            .map_or(0, |(n, _)| n);
+        let holds = if self.runs("holds") {
+            self.holds_users
+        } else {
+            0
+        };
+        self.flash.0.max(big).max(holds)
     }
 }
 
@@ -117,6 +160,7 @@ fn server_binary() -> anyhow::Result<PathBuf> {
 /// Runs `scenario` on `deployment`, sampling its processes, and adds its row.
 async fn measure<F>(
     report: &mut Report,
+    plan: &Plan,
     deployment: &Deployment,
     name: &'static str,
     scenario: F,
@@ -124,6 +168,9 @@ async fn measure<F>(
 where
     F: Future<Output = anyhow::Result<Outcome>>,
 {
+    if !plan.runs(name) {
+        return Ok(());
+    }
     eprintln!("{}: {name}", deployment.label);
     let sampler = Sampler::start(&deployment.processes());
     let outcome = scenario.await?;
@@ -169,13 +216,14 @@ async fn on_store(
     eprintln!("{}: registering {} users", deployment.label, plan.users());
     let users = scenarios::register(&addrs, "fan", plan.users()).await?;
     let (inflight, timed) = (plan.inflight, plan.timed);
-    measure(report, &deployment, "baseline", async {
+    measure(report, plan, &deployment, "baseline", async {
         Ok(baseline::run(&addrs, inflight, timed).await)
     })
     .await?;
     let writers = &users[..plan.flash.0.min(users.len())];
     measure(
         report,
+        plan,
         &deployment,
         "read",
         read::run(
@@ -190,6 +238,7 @@ async fn on_store(
     .await?;
     measure(
         report,
+        plan,
         &deployment,
         "read-list",
         read::run(
@@ -205,23 +254,26 @@ async fn on_store(
     let (n, seats) = plan.flash;
     measure(
         report,
+        plan,
         &deployment,
         "flash",
         flash::run(&addrs, &organizer, &users[..n], seats, inflight),
     )
     .await?;
-    if let Some((n, seats)) = plan.flash_big {
+    if let Some((n, seats)) = plan.flash_big.filter(|_| plan.runs("flash-big")) {
         measure(
             report,
+            plan,
             &deployment,
             "flash-big",
             flash::run(&addrs, &organizer, &users[..n], seats, inflight),
         )
         .await?;
     }
-    let holders = &users[..plan.holds_users];
+    let holders = &users[..plan.holds_users.min(users.len())];
     measure(
         report,
+        plan,
         &deployment,
         "holds",
         holds::run(&addrs, &organizer, holders, inflight),
@@ -246,7 +298,7 @@ async fn mixed_on(
         scenarios::organizer(&deployment, "mixed.organizer@bench.example").await?;
     let (clients, ops) = plan.mixed;
     let bases = deployment.bases();
-    measure(report, &deployment, "mixed", async {
+    measure(report, plan, &deployment, "mixed", async {
         Ok(mixed::run(bases, &organizer, clients, ops, seed).await)
     })
     .await
@@ -270,10 +322,14 @@ async fn bench(plan: Plan) -> anyhow::Result<Report> {
         ..Report::default()
     };
     let (clients, duration) = plan.hot_row;
-    report.hot_row = hot_row::run(clients, duration).await?;
+    if plan.runs("hot-row") {
+        report.hot_row = hot_row::run(clients, duration).await?;
+    }
     for &store in &plan.stores {
         on_store(&mut report, &plan, &bin, store).await?;
-        mixed_on(&mut report, &plan, &bin, store, seed).await?;
+        if plan.runs("mixed") {
+            mixed_on(&mut report, &plan, &bin, store, seed).await?;
+        }
     }
     Ok(report)
 }

@@ -220,6 +220,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..AccountSettings::default()
         },
     );
+    // With a version board, requests authenticate against accounts kept in memory.
+    let accounts = match &stores.versions {
+        Some(board) => accounts.with_versions(board.clone()),
+        None => accounts,
+    };
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets_for_metric(
             metrics_exporter_prometheus::Matcher::Full("http_request_duration_seconds".to_owned()),

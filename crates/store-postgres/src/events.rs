@@ -14,7 +14,7 @@ use boxoffice_domain::event::{
     Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus, NewEvent,
 };
 use boxoffice_domain::page::Page;
-use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError};
+use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError, VersionKey};
 use boxoffice_domain::{EventId, Timestamp};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -179,7 +179,9 @@ impl EventRepository for PgStore {
                     .await?;
             }
             // Published before the commit, so that readers can serve it from memory.
-            self.versions.publish(event.id, 0).await?;
+            self.versions
+                .publish(VersionKey::Event(event.id), 0)
+                .await?;
             reload_event(conn, event.id.as_uuid(), event.created_at).await
         })
         .await
@@ -326,7 +328,7 @@ async fn update_in(
         .set(changes)
         .execute(conn)
         .await?;
-    versions.bump(conn, id).await?;
+    versions.bump(conn, VersionKey::Event(id)).await?;
     Ok(Ok(reload_event(conn, id.as_uuid(), now).await?))
 }
 
@@ -406,7 +408,7 @@ async fn cancel_in(
             ))
             .execute(conn)
             .await?;
-        versions.bump(conn, id).await?;
+        versions.bump(conn, VersionKey::Event(id)).await?;
     }
     Ok(Some(reload_event(conn, id.as_uuid(), now).await?))
 }

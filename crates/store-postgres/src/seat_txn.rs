@@ -14,6 +14,7 @@ use boxoffice_domain::booking::{
     Booking, BookingSource, BookingStatus, Hold, WaitlistEntry, WaitlistStatus,
 };
 use boxoffice_domain::event::EventStatus;
+use boxoffice_domain::ports::VersionKey;
 use boxoffice_domain::seats::{self, SaleRefusal, SaleTerms, Seats, Taken, TypeSeats, Waiting};
 use boxoffice_domain::{
     BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId,
@@ -492,7 +493,9 @@ impl SeatTxn {
         );
         let version = version?;
         types.map(drop).and(bookings).and(holds)?;
-        self.versions.publish(self.event_id, version).await
+        self.versions
+            .publish(VersionKey::Event(self.event_id), version)
+            .await
     }
 
     /// Writes the event's counters and bumps its version; returns the new version.

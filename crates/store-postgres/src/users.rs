@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::UserId;
 use boxoffice_domain::page::{Page, PageRequest};
-use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository};
+use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository, VersionKey};
 use boxoffice_domain::user::{
     AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User,
 };
@@ -60,6 +60,9 @@ impl PgStore {
 #[async_trait]
 impl UserRepository for PgStore {
     async fn create(&self, user: &NewUser) -> Result<User, CreateUserError> {
+        // Published before the row exists: a reader that finds the version first reads
+        // the store, and finds the account or nothing.
+        self.versions.publish(VersionKey::User(user.id), 0).await?;
         let row = self
             .run(async |conn| {
                 let inserted = diesel::insert_into(users::table)
@@ -78,6 +81,21 @@ impl UserRepository for PgStore {
 
     async fn find(&self, id: UserId) -> anyhow::Result<Option<User>> {
         Ok(self.credentials_where_id(id).await?.map(|c| c.user))
+    }
+
+    async fn snapshot(&self, id: UserId) -> anyhow::Result<Option<(User, u64)>> {
+        self.run(async |conn| {
+            users::table
+                .find(id.as_uuid())
+                .select((UserRow::as_select(), users::version))
+                .first::<(UserRow, i64)>(conn)
+                .await
+                .optional()
+                .with_context(|| format!("cannot read user {id}"))
+        })
+        .await?
+        .map(|(row, version)| Ok((row.into_user()?, u64::try_from(version)?)))
+        .transpose()
     }
 
     async fn credentials_by_email(&self, email: &str) -> anyhow::Result<Option<Credentials>> {
@@ -113,7 +131,7 @@ impl UserRepository for PgStore {
             return self.find(id).await?.ok_or(UpdateUserError::NotFound);
         }
         let row = self
-            .run(async |conn| {
+            .transaction(async |conn| {
                 let updated = diesel::update(users::table.find(id.as_uuid()))
                     .set(changeset)
                     .returning(UserRow::as_returning())
@@ -122,9 +140,14 @@ impl UserRepository for PgStore {
                     .optional();
                 match updated {
                     Err(e) if is_email_taken(&e) => Ok(Err(UpdateUserError::EmailTaken)),
-                    updated => Ok(Ok(
-                        updated.with_context(|| format!("cannot update user {id}"))?
-                    )),
+                    updated => {
+                        let updated =
+                            updated.with_context(|| format!("cannot update user {id}"))?;
+                        if updated.is_some() {
+                            self.versions.bump(conn, VersionKey::User(id)).await?;
+                        }
+                        Ok(Ok(updated))
+                    }
                 }
             })
             .await??
@@ -145,14 +168,18 @@ impl UserRepository for PgStore {
             return self.find(id).await?.ok_or(UpdateUserError::NotFound);
         }
         let row = self
-            .run(async |conn| {
-                diesel::update(users::table.find(id.as_uuid()))
+            .transaction(async |conn| {
+                let updated = diesel::update(users::table.find(id.as_uuid()))
                     .set(changeset)
                     .returning(UserRow::as_returning())
                     .get_result::<UserRow>(conn)
                     .await
                     .optional()
-                    .with_context(|| format!("cannot update account {id}"))
+                    .with_context(|| format!("cannot update account {id}"))?;
+                if updated.is_some() {
+                    self.versions.bump(conn, VersionKey::User(id)).await?;
+                }
+                Ok(updated)
             })
             .await?
             .ok_or(UpdateUserError::NotFound)?;
@@ -161,12 +188,16 @@ impl UserRepository for PgStore {
 
     async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), UpdateUserError> {
         let updated = self
-            .run(async |conn| {
-                diesel::update(users::table.find(id.as_uuid()))
+            .transaction(async |conn| {
+                let updated = diesel::update(users::table.find(id.as_uuid()))
                     .set(users::password_hash.eq(hash.as_str()))
                     .execute(conn)
                     .await
-                    .with_context(|| format!("cannot set the password of user {id}"))
+                    .with_context(|| format!("cannot set the password of user {id}"))?;
+                if updated > 0 {
+                    self.versions.bump(conn, VersionKey::User(id)).await?;
+                }
+                Ok(updated)
             })
             .await?;
         if updated == 0 {

@@ -1,6 +1,6 @@
-//! The version board in Redis, shared by every instance: stores publish each event's
-//! version there before committing a change, and every instance checks it before
-//! serving its copy of the event from memory (docs/performance.md).
+//! The version board in Redis, shared by every instance: stores publish the version of
+//! each event and account there before committing a change, and every instance checks
+//! it before using its copy from memory (docs/performance.md).
 
 use crate::Redis;
 use async_trait::async_trait;
@@ -25,7 +25,7 @@ return 1
 ";
 
 /// [`VersionBoard`] in Redis, under the pool's key prefix: `version:{EVENT}` per event
-/// (the event's hash tag, as the seat gate's keys).
+/// (the event's hash tag, as the seat gate's keys) and `user-version:{USER}` per account.
 #[derive(Clone)]
 pub struct RedisVersionBoard {
     redis: Redis,
@@ -45,6 +45,7 @@ impl RedisVersionBoard {
     fn key(&self, key: VersionKey) -> String {
         match key {
             VersionKey::Event(id) => self.redis.key(&format!("version:{{{id}}}")),
+            VersionKey::User(id) => self.redis.key(&format!("user-version:{{{id}}}")),
         }
     }
 }

@@ -14,7 +14,7 @@ use boxoffice_domain::event::{
     Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus, NewEvent, TicketType,
 };
 use boxoffice_domain::page::Page;
-use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError};
+use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError, VersionKey};
 use boxoffice_domain::{EventId, TicketTypeId, Timestamp, UserId};
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -290,7 +290,7 @@ impl EventRepository for SqliteStore {
                 .values(&types)
                 .execute(c)
                 .context("cannot insert ticket types")?;
-            versions::bump(c, &board, id)?;
+            versions::bump(c, &board, VersionKey::Event(id))?;
             load_existing(c, id)
         })
         .await
@@ -403,7 +403,7 @@ impl EventRepository for SqliteStore {
                 .set(&changes)
                 .execute(c)
                 .context("cannot update event")?;
-            versions::bump(c, &board, id)?;
+            versions::bump(c, &board, VersionKey::Event(id))?;
             Ok(Ok(load_existing(c, id)?))
         })
         .await?
@@ -424,7 +424,7 @@ impl EventRepository for SqliteStore {
                     ))
                     .execute(c)
                     .context("cannot cancel event")?;
-                versions::bump(c, &board, id)?;
+                versions::bump(c, &board, VersionKey::Event(id))?;
             }
             Ok(Ok(load_existing(c, id)?))
         })

@@ -10,6 +10,7 @@ diesel::table! {
         role -> Text,
         active -> Bool,
         created_at -> BigInt,
+        version -> BigInt,
     }
 }
 

@@ -14,7 +14,7 @@ use anyhow::Context;
 use boxoffice_domain::booking::{BookingSource, WaitlistStatus};
 use boxoffice_domain::event::Event;
 use boxoffice_domain::ports::{
-    BookError, HoldError, JoinWaitlistError, LocalVersionBoard, SeatRequest,
+    BookError, HoldError, JoinWaitlistError, LocalVersionBoard, SeatRequest, VersionKey,
 };
 use boxoffice_domain::seats::{self, SaleRefusal, SaleTerms, Seats, Taken, TypeSeats, Waiting};
 use boxoffice_domain::{BookingId, EventId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
@@ -510,6 +510,6 @@ impl SeatTxn {
                     .context("cannot write ticket type counters")?;
             }
         }
-        versions::bump(c, board, self.event_id)
+        versions::bump(c, board, VersionKey::Event(self.event_id))
     }
 }

@@ -3,11 +3,12 @@
 use crate::SqliteStore;
 use crate::convert::{instant, micros, uuid};
 use crate::schema::{lower, users};
+use crate::versions;
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::UserId;
 use boxoffice_domain::page::{Page, PageRequest};
-use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository};
+use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository, VersionKey};
 use boxoffice_domain::user::{
     AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User,
 };
@@ -89,9 +90,13 @@ impl UserRepository for SqliteStore {
             active: true,
             created_at: micros(user.created_at),
         };
+        let (id, board) = (user.id, self.versions.clone());
         self.write(
             move |c| match diesel::insert_into(users::table).values(&row).execute(c) {
-                Ok(_) => Ok(Ok(row.into_user()?)),
+                Ok(_) => {
+                    board.raise(VersionKey::User(id), 0);
+                    Ok(Ok(row.into_user()?))
+                }
                 Err(e) if is_unique_violation(&e) => Ok(Err(CreateUserError::EmailTaken)),
                 Err(e) => Err(anyhow::Error::new(e).context("cannot insert user")),
             },
@@ -102,6 +107,20 @@ impl UserRepository for SqliteStore {
     async fn find(&self, id: UserId) -> anyhow::Result<Option<User>> {
         self.read(move |c| find_row(c, id)?.map(UserRow::into_user).transpose())
             .await
+    }
+
+    async fn snapshot(&self, id: UserId) -> anyhow::Result<Option<(User, u64)>> {
+        self.read(move |c| {
+            let row: Option<(UserRow, i64)> = users::table
+                .find(id.to_string())
+                .select((UserRow::as_select(), users::version))
+                .first(c)
+                .optional()
+                .context("cannot read user")?;
+            row.map(|(row, version)| Ok((row.into_user()?, u64::try_from(version)?)))
+                .transpose()
+        })
+        .await
     }
 
     async fn credentials_by_email(&self, email: &str) -> anyhow::Result<Option<Credentials>> {
@@ -133,13 +152,15 @@ impl UserRepository for SqliteStore {
             name: changes.name.as_ref().map(|n| n.as_str().to_owned()),
             email: changes.email.as_ref().map(|e| e.as_str().to_owned()),
         };
+        let board = self.versions.clone();
         self.write(move |c| {
             if row.name.is_some() || row.email.is_some() {
                 match diesel::update(users::table.find(id.to_string()))
                     .set(&row)
                     .execute(c)
                 {
-                    Ok(_) => {}
+                    Ok(0) => return Ok(Err(UpdateUserError::NotFound)),
+                    Ok(_) => versions::bump(c, &board, VersionKey::User(id))?,
                     Err(e) if is_unique_violation(&e) => {
                         return Ok(Err(UpdateUserError::EmailTaken));
                     }
@@ -163,12 +184,16 @@ impl UserRepository for SqliteStore {
             role: changes.role.map(|r| r.as_str()),
             active: changes.active,
         };
+        let board = self.versions.clone();
         self.write(move |c| {
             if row.role.is_some() || row.active.is_some() {
-                diesel::update(users::table.find(id.to_string()))
+                let updated = diesel::update(users::table.find(id.to_string()))
                     .set(&row)
                     .execute(c)
                     .context("cannot update user")?;
+                if updated > 0 {
+                    versions::bump(c, &board, VersionKey::User(id))?;
+                }
             }
             Ok(match find_row(c, id)? {
                 Some(row) => Ok(row.into_user()?),
@@ -179,13 +204,17 @@ impl UserRepository for SqliteStore {
     }
 
     async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), UpdateUserError> {
-        let hash = hash.as_str().to_owned();
+        let (hash, board) = (hash.as_str().to_owned(), self.versions.clone());
         let updated = self
             .write(move |c| {
-                diesel::update(users::table.find(id.to_string()))
+                let updated = diesel::update(users::table.find(id.to_string()))
                     .set(users::password_hash.eq(hash))
                     .execute(c)
-                    .context("cannot update password")
+                    .context("cannot update password")?;
+                if updated > 0 {
+                    versions::bump(c, &board, VersionKey::User(id))?;
+                }
+                Ok(updated)
             })
             .await?;
         if updated == 0 {

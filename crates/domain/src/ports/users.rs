@@ -42,6 +42,12 @@ pub trait UserRepository: Send + Sync + 'static {
     /// Only when the store fails.
     async fn find(&self, id: UserId) -> anyhow::Result<Option<User>>;
 
+    /// [`UserRepository::find`] with the account's version, which grows with every
+    /// committed change of the account, for caches.
+    /// # Errors
+    /// Only when the store fails.
+    async fn snapshot(&self, id: UserId) -> anyhow::Result<Option<(User, u64)>>;
+
     /// The account with this email (ignoring case) and its password hash.
     /// # Errors
     /// Only when the store fails.

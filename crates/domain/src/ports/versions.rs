@@ -1,7 +1,7 @@
 //! Versions of what instances keep in memory, published where every instance can check
 //! them before reusing its copy (see `docs/performance.md`).
 
-use crate::EventId;
+use crate::{EventId, UserId};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -11,6 +11,8 @@ use std::sync::{Mutex, PoisonError};
 pub enum VersionKey {
     /// One event: its details, ticket types and seat figures.
     Event(EventId),
+    /// One account: its profile, role and whether it is active.
+    User(UserId),
 }
 
 /// Where stores publish versions and readers look them up. A version only grows: a

@@ -1,7 +1,9 @@
+use super::copies::{Copies, Versioned};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
     AccessTokens, CreateUserError, Mailer, NewRefreshToken, NewResetToken, OutgoingMail,
-    PasswordHasher, RotateError, TokenStore, UpdateUserError, UserRepository,
+    PasswordHasher, RotateError, TokenStore, UpdateUserError, UserRepository, VersionBoard,
+    VersionKey,
 };
 use crate::secret::SecretToken;
 use crate::user::{
@@ -132,13 +134,27 @@ impl From<UpdateUserError> for AdminError {
 pub struct AccountService {
     ports: AccountPorts,
     settings: AccountSettings,
+    copies: Option<Copies<User>>,
 }
 
 impl AccountService {
     /// Wires the use cases to their ports.
     #[must_use]
     pub fn new(ports: AccountPorts, settings: AccountSettings) -> Self {
-        Self { ports, settings }
+        Self {
+            ports,
+            settings,
+            copies: None,
+        }
+    }
+
+    /// The same use cases, with the accounts that tokens name read from memory while
+    /// `board` shows the copy there is current. Every store that changes accounts must
+    /// publish to `board`.
+    #[must_use]
+    pub fn with_versions(mut self, board: Arc<dyn VersionBoard>) -> Self {
+        self.copies = Some(Copies::new(board));
+        self
     }
 
     /// Creates an attendee account.
@@ -265,10 +281,28 @@ impl AccountService {
             .access
             .verify(access_token, self.ports.clock.now())
             .map_err(|_| AuthError::Unauthorized)?;
-        match self.ports.users.find(claims.user_id).await? {
+        match self.account(claims.user_id).await? {
             Some(user) if user.active => Ok(user),
             _ => Err(AuthError::Unauthorized),
         }
+    }
+
+    /// The account `id`, from memory when the copy there is current.
+    async fn account(&self, id: UserId) -> anyhow::Result<Option<User>> {
+        let Some(copies) = &self.copies else {
+            return self.ports.users.find(id).await;
+        };
+        let load = async || {
+            let read = self.ports.users.snapshot(id).await?;
+            Ok(read.map(|(user, version)| Versioned {
+                value: user,
+                version,
+                until: None,
+            }))
+        };
+        let now = self.ports.clock.now();
+        let (user, _) = copies.read(VersionKey::User(id), now, load).await?;
+        Ok(user)
     }
 
     /// The user a valid, unexpired access token was issued to, without loading the

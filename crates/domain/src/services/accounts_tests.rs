@@ -184,6 +184,54 @@ async fn tokens_of_deactivated_users_are_unauthorized() {
     ));
 }
 
+/// With a version board, the account behind a token is read once and then kept; a
+/// deactivation published on the board is refused at once, though the copy said active.
+#[tokio::test]
+async fn accounts_kept_in_memory_follow_the_published_version() {
+    let mut m = Mocks::new();
+    let active = user(Role::Attendee, true);
+    let id = active.id;
+    let claims = AccessClaims {
+        user_id: id,
+        role: Role::Attendee,
+        expires_at: Utc::now(),
+    };
+    m.access.expect_verify().returning(move |_, _| Ok(claims));
+    let stored = Arc::new(std::sync::Mutex::new((active.clone(), 1_u64)));
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (from, counted) = (stored.clone(), reads.clone());
+    m.users.expect_snapshot().returning(move |_| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Some(from.lock().map(|s| s.clone()).expect("lock")))
+    });
+    m.users.expect_find().never();
+    let board = Arc::new(crate::ports::LocalVersionBoard::default());
+    board.raise(VersionKey::User(id), 1);
+    let service = m.service().with_versions(board.clone());
+    for _ in 0..3 {
+        assert_eq!(service.authenticate("jwt").await.expect("active").id, id);
+    }
+    assert_eq!(
+        reads.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "read once, then kept"
+    );
+
+    *stored.lock().expect("lock") = (
+        User {
+            active: false,
+            ..active
+        },
+        2,
+    );
+    board.raise(VersionKey::User(id), 2);
+    assert!(matches!(
+        service.authenticate("jwt").await,
+        Err(AuthError::Unauthorized)
+    ));
+    assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
 #[test]
 fn token_user_reads_valid_tokens_without_the_store() {
     let mut m = Mocks::new();

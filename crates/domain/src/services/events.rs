@@ -1,10 +1,10 @@
-use super::event_cache::{EventCache, ReadSource};
+use super::copies::{Copies, ReadSource, Versioned};
 use crate::event::{
     Event, EventChanges, EventCursor, EventDetails, EventQuery, NewEvent, NewTicketType,
     validate_ticket_types,
 };
 use crate::page::Page;
-use crate::ports::{CancelEventError, EventRepository, UpdateEventError, VersionBoard};
+use crate::ports::{CancelEventError, EventRepository, UpdateEventError, VersionBoard, VersionKey};
 use crate::user::User;
 use crate::validation::FieldError;
 use crate::{Clock, EventId};
@@ -60,7 +60,7 @@ impl From<CancelEventError> for EventError {
 pub struct EventService {
     events: Arc<dyn EventRepository>,
     clock: Arc<dyn Clock>,
-    cache: Option<EventCache>,
+    copies: Option<Copies<Event>>,
 }
 
 impl EventService {
@@ -70,7 +70,7 @@ impl EventService {
         Self {
             events,
             clock,
-            cache: None,
+            copies: None,
         }
     }
 
@@ -78,7 +78,7 @@ impl EventService {
     /// copy there is current. Every store that changes events must publish to `board`.
     #[must_use]
     pub fn with_versions(mut self, board: Arc<dyn VersionBoard>) -> Self {
-        self.cache = Some(EventCache::new(board));
+        self.copies = Some(Copies::new(board));
         self
     }
 
@@ -134,8 +134,18 @@ impl EventService {
     /// `NotFound` for an unknown id.
     pub async fn read(&self, id: EventId) -> Result<(Event, ReadSource), EventError> {
         let now = self.clock.now();
-        let (event, source) = match &self.cache {
-            Some(cache) => cache.read(&*self.events, id, now).await?,
+        let (event, source) = match &self.copies {
+            Some(copies) => {
+                let load = async || {
+                    let snapshot = self.events.snapshot(id, now).await?;
+                    Ok(snapshot.map(|s| Versioned {
+                        value: s.event,
+                        version: s.version,
+                        until: s.changes_at,
+                    }))
+                };
+                copies.read(VersionKey::Event(id), now, load).await?
+            }
             None => (self.events.find(id, now).await?, ReadSource::Store),
         };
         event.map(|e| (e, source)).ok_or(EventError::NotFound)

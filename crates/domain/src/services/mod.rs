@@ -2,10 +2,10 @@
 
 mod accounts;
 mod bookings;
-mod event_cache;
+mod copies;
 mod events;
 
 pub use accounts::*;
 pub use bookings::*;
-pub use event_cache::ReadSource;
+pub use copies::ReadSource;
 pub use events::*;

@@ -3,3 +3,8 @@
 -- the new version to the version board before they commit, so that copies of the event
 -- kept in memory can be checked before reuse (docs/performance.md).
 ALTER TABLE events ADD COLUMN version BIGINT NOT NULL DEFAULT 0 CHECK (version >= 0);
+
+-- An account's version grows with every committed change of the account (profile, role,
+-- active, password), published the same way: instances check it before trusting their
+-- copy of the account when they authenticate a request.
+ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 0 CHECK (version >= 0);

@@ -1,1 +1,2 @@
 ALTER TABLE events DROP COLUMN version;
+ALTER TABLE users DROP COLUMN version;

@@ -1,0 +1,168 @@
+//! Unit tests of the copies in memory: when they answer, and when they must not.
+
+use super::*;
+use crate::EventId;
+use crate::ports::{LocalVersionBoard, MockVersionBoard};
+use chrono::{Duration, Utc};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// A store of one number whose version is the number itself; counts its reads.
+#[derive(Default)]
+struct Store {
+    value: AtomicU64,
+    until: Option<Timestamp>,
+    reads: AtomicUsize,
+}
+
+impl Store {
+    fn at(value: u64) -> Self {
+        Self {
+            value: AtomicU64::new(value),
+            ..Self::default()
+        }
+    }
+
+    async fn load(&self) -> anyhow::Result<Option<Versioned<u64>>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        let value = self.value.load(Ordering::SeqCst);
+        Ok(Some(Versioned {
+            value,
+            version: value,
+            until: self.until,
+        }))
+    }
+
+    fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+fn key() -> VersionKey {
+    VersionKey::Event(EventId::generate())
+}
+
+fn board_at(key: VersionKey, version: u64) -> Arc<LocalVersionBoard> {
+    let board = Arc::new(LocalVersionBoard::default());
+    board.raise(key, version);
+    board
+}
+
+#[tokio::test]
+async fn a_current_copy_is_served_from_memory() {
+    let (key, store) = (key(), Store::at(3));
+    let copies = Copies::new(board_at(key, 3));
+    let now = Utc::now();
+    let first = copies.read(key, now, || store.load()).await.expect("read");
+    let second = copies.read(key, now, || store.load()).await.expect("read");
+    assert_eq!(first, (Some(3), ReadSource::Store));
+    assert_eq!(second, (Some(3), ReadSource::Memory));
+    assert_eq!(store.reads(), 1);
+}
+
+#[tokio::test]
+async fn a_newer_published_version_reads_the_store_again() {
+    let (key, store) = (key(), Store::at(3));
+    let board = board_at(key, 3);
+    let copies = Copies::new(board.clone());
+    let now = Utc::now();
+    copies.read(key, now, || store.load()).await.expect("read");
+    store.value.store(4, Ordering::SeqCst);
+    board.raise(key, 4);
+    let read = copies.read(key, now, || store.load()).await.expect("read");
+    assert_eq!(read, (Some(4), ReadSource::Store));
+    let read = copies.read(key, now, || store.load()).await.expect("read");
+    assert_eq!(read, (Some(4), ReadSource::Memory));
+}
+
+#[tokio::test]
+async fn a_copy_read_before_a_change_committed_is_not_reused() {
+    // The store published version 5 before committing it; the reads see version 4.
+    let (key, store) = (key(), Store::at(4));
+    let copies = Copies::new(board_at(key, 5));
+    let now = Utc::now();
+    for _ in 0..2 {
+        let read = copies.read(key, now, || store.load()).await.expect("read");
+        assert_eq!(read, (Some(4), ReadSource::Store));
+    }
+    assert_eq!(store.reads(), 2);
+}
+
+#[tokio::test]
+async fn a_copy_is_not_reused_once_it_stops_holding() {
+    let now = Utc::now();
+    let ends = now + Duration::seconds(10);
+    let key = key();
+    let store = Store {
+        until: Some(ends),
+        ..Store::at(1)
+    };
+    let copies = Copies::new(board_at(key, 1));
+    copies.read(key, now, || store.load()).await.expect("read");
+    let just_before = ends - Duration::microseconds(1);
+    let read = copies
+        .read(key, just_before, || store.load())
+        .await
+        .expect("read");
+    assert_eq!(read.1, ReadSource::Memory);
+    let read = copies.read(key, ends, || store.load()).await.expect("read");
+    assert_eq!(read.1, ReadSource::Store);
+}
+
+#[tokio::test]
+async fn an_unknown_version_reads_the_store_every_time() {
+    let (key, store) = (key(), Store::at(1));
+    let copies = Copies::new(Arc::new(LocalVersionBoard::default()));
+    for _ in 0..2 {
+        let read = copies
+            .read(key, Utc::now(), || store.load())
+            .await
+            .expect("read");
+        assert_eq!(read, (Some(1), ReadSource::Store));
+    }
+    assert_eq!(store.reads(), 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_board_reads_the_store() {
+    let mut board = MockVersionBoard::new();
+    board
+        .expect_current()
+        .returning(|_| Err(anyhow::anyhow!("board down")));
+    let (key, store) = (key(), Store::at(7));
+    let copies = Copies::new(Arc::new(board));
+    for _ in 0..2 {
+        let read = copies
+            .read(key, Utc::now(), || store.load())
+            .await
+            .expect("read");
+        assert_eq!(read, (Some(7), ReadSource::Store));
+    }
+    assert_eq!(store.reads(), 2);
+}
+
+#[tokio::test]
+async fn a_missing_thing_is_none() {
+    let key = key();
+    let copies: Copies<u64> = Copies::new(board_at(key, 1));
+    let read = copies
+        .read(key, Utc::now(), async || Ok(None))
+        .await
+        .expect("read");
+    assert_eq!(read, (None, ReadSource::Store));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_missing_at_once_read_the_store_once() {
+    let key = key();
+    let store = Store::at(2);
+    let copies = Copies::new(board_at(key, 2));
+    let now = Utc::now();
+    let slow_load = || async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        store.load().await
+    };
+    let reads =
+        futures_util::future::join_all((0..50).map(|_| copies.read(key, now, slow_load))).await;
+    assert!(reads.iter().all(|r| matches!(r, Ok((Some(2), _)))));
+    assert_eq!(store.reads(), 1);
+}
