@@ -3,6 +3,7 @@
 
 pub mod dto;
 pub mod error;
+pub mod event_bodies;
 pub mod extract;
 pub mod handlers;
 pub mod observe;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
     /// Which requests are limited, and the counters.
     pub rate_limits: rate_limit::RateLimits,
+    /// Event bodies rendered from the copies in memory.
+    pub event_bodies: event_bodies::EventBodies,
 }
 
 /// 405 `method_not_allowed`, with the `Allow` header RFC 9110 asks for.

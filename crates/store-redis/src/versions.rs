@@ -78,4 +78,8 @@ impl VersionBoard for RedisVersionBoard {
             })
             .await
     }
+
+    fn lookups_are_remote(&self) -> bool {
+        true
+    }
 }

@@ -32,6 +32,12 @@ pub trait VersionBoard: Send + Sync + 'static {
     /// # Errors
     /// When the board cannot be reached.
     async fn current(&self, key: VersionKey) -> anyhow::Result<Option<u64>>;
+
+    /// Whether looking a version up is a round trip (to another server), worth sharing
+    /// between readers that wait at once.
+    fn lookups_are_remote(&self) -> bool {
+        false
+    }
 }
 
 /// A [`VersionBoard`] in this process's memory: enough when one process serves every

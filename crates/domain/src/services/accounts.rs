@@ -302,7 +302,7 @@ impl AccountService {
         };
         let now = self.ports.clock.now();
         let (user, _) = copies.read(VersionKey::User(id), now, load).await?;
-        Ok(user)
+        Ok(user.map(|read| read.value.clone()))
     }
 
     /// The user a valid, unexpired access token was issued to, without loading the

@@ -6,6 +6,7 @@ use crate::Timestamp;
 use crate::ports::{VersionBoard, VersionKey};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// Things kept at most; past that the copies are dropped and read again.
@@ -33,7 +34,7 @@ impl ReadSource {
 
 /// A thing as the store read it, at one version.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Versioned<T> {
+pub struct Versioned<T> {
     /// The thing.
     pub value: T,
     /// Its version when read.
@@ -43,11 +44,13 @@ pub(crate) struct Versioned<T> {
     pub until: Option<Timestamp>,
 }
 
-/// One thing's copy, and the turn readers take to refresh it (one read of the store per
-/// version, however many readers miss at once).
+/// One thing's copy, the turn readers take to refresh it (one read of the store per
+/// version, however many readers miss at once), and the last shared lookup of its
+/// published version.
 struct Slot<T> {
     copy: Option<Arc<Versioned<T>>>,
     refresh: Arc<tokio::sync::Mutex<()>>,
+    lookup: Arc<tokio::sync::Mutex<Option<Lookup>>>,
 }
 
 impl<T> Default for Slot<T> {
@@ -55,14 +58,27 @@ impl<T> Default for Slot<T> {
         Self {
             copy: None,
             refresh: Arc::default(),
+            lookup: Arc::default(),
         }
     }
+}
+
+/// A lookup of a published version on a remote board, shared by the readers that
+/// arrived before it started.
+#[derive(Clone, Copy)]
+struct Lookup {
+    /// Readers with a lower ticket arrived before the lookup started.
+    started: u64,
+    /// What it found; `None` also when the board failed.
+    found: Option<u64>,
 }
 
 /// Copies checked against `board` before each use.
 pub(crate) struct Copies<T> {
     board: Arc<dyn VersionBoard>,
     slots: RwLock<HashMap<VersionKey, Slot<T>>>,
+    /// Readers' arrival order, for sharing lookups.
+    tickets: AtomicU64,
 }
 
 impl<T: Clone> Copies<T> {
@@ -70,6 +86,7 @@ impl<T: Clone> Copies<T> {
         Self {
             board,
             slots: RwLock::new(HashMap::new()),
+            tickets: AtomicU64::new(0),
         }
     }
 
@@ -81,18 +98,13 @@ impl<T: Clone> Copies<T> {
         key: VersionKey,
         now: Timestamp,
         load: F,
-    ) -> anyhow::Result<(Option<T>, ReadSource)>
+    ) -> anyhow::Result<(Option<Arc<Versioned<T>>>, ReadSource)>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = anyhow::Result<Option<Versioned<T>>>>,
     {
-        let published = match self.board.current(key).await {
-            Ok(Some(version)) => version,
-            Ok(None) => return Ok((load().await?.map(|v| v.value), ReadSource::Store)),
-            Err(error) => {
-                tracing::debug!(?key, error = %error, "version unknown: reading the store");
-                return Ok((load().await?.map(|v| v.value), ReadSource::Store));
-            }
+        let Some(published) = self.published(key).await else {
+            return Ok((load().await?.map(Arc::new), ReadSource::Store));
         };
         if let Some(value) = self.current(key, published, now) {
             return Ok((Some(value), ReadSource::Memory));
@@ -106,34 +118,84 @@ impl<T: Clone> Copies<T> {
         let Some(read) = load().await? else {
             return Ok((None, ReadSource::Store));
         };
-        let value = read.value.clone();
-        self.keep(key, read);
-        Ok((Some(value), ReadSource::Store))
+        let read = Arc::new(read);
+        self.keep(key, read.clone());
+        Ok((Some(read), ReadSource::Store))
+    }
+
+    /// The published version of `key`; `None` when unknown or the board failed. On a
+    /// remote board, readers that arrive while a lookup is under way share the next
+    /// one: every reader gets the answer of a lookup that started after it arrived,
+    /// and a busy key costs about one round trip per round trip, not one per reader.
+    async fn published(&self, key: VersionKey) -> Option<u64> {
+        if !self.board.lookups_are_remote() {
+            return self.look_up(key).await;
+        }
+        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let lookup = self.slot_part(key, |slot| slot.lookup.clone());
+        let mut last = lookup.lock().await;
+        if let Some(done) = *last
+            && done.started > ticket
+        {
+            return done.found;
+        }
+        let started = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let found = self.look_up(key).await;
+        *last = Some(Lookup { started, found });
+        found
+    }
+
+    async fn look_up(&self, key: VersionKey) -> Option<u64> {
+        match self.board.current(key).await {
+            Ok(found) => found,
+            Err(error) => {
+                tracing::debug!(?key, error = %error, "version unknown: reading the store");
+                None
+            }
+        }
     }
 
     /// The copy under `key` if it shows at least version `published` and still holds
     /// at `now`.
-    fn current(&self, key: VersionKey, published: u64, now: Timestamp) -> Option<T> {
+    fn current(
+        &self,
+        key: VersionKey,
+        published: u64,
+        now: Timestamp,
+    ) -> Option<Arc<Versioned<T>>> {
         let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
         let copy = slots.get(&key)?.copy.as_ref()?;
         let holds = copy.until.is_none_or(|until| now < until);
-        (copy.version >= published && holds).then(|| copy.value.clone())
+        (copy.version >= published && holds).then(|| copy.clone())
     }
 
     fn refresh_turn(&self, key: VersionKey) -> Arc<tokio::sync::Mutex<()>> {
+        self.slot_part(key, |slot| slot.refresh.clone())
+    }
+
+    /// `part` of the slot of `key`, made if missing.
+    fn slot_part<P>(&self, key: VersionKey, part: impl FnOnce(&Slot<T>) -> P) -> P {
+        if let Some(slot) = self
+            .slots
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return part(slot);
+        }
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
         if slots.len() >= MAX_COPIES && !slots.contains_key(&key) {
             slots.clear();
         }
-        slots.entry(key).or_default().refresh.clone()
+        part(slots.entry(key).or_default())
     }
 
     /// Keeps `read` unless the copy in memory is newer.
-    fn keep(&self, key: VersionKey, read: Versioned<T>) {
+    fn keep(&self, key: VersionKey, read: Arc<Versioned<T>>) {
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
         let slot = slots.entry(key).or_default();
         if slot.copy.as_ref().is_none_or(|c| c.version <= read.version) {
-            slot.copy = Some(Arc::new(read));
+            slot.copy = Some(read);
         }
     }
 }

@@ -37,6 +37,21 @@ impl Store {
     }
 }
 
+/// `copies.read`, with the value instead of its versioned copy.
+async fn read_value<F, Fut>(
+    copies: &Copies<u64>,
+    key: VersionKey,
+    now: Timestamp,
+    load: F,
+) -> (Option<u64>, ReadSource)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<Versioned<u64>>>>,
+{
+    let (read, source) = copies.read(key, now, load).await.expect("read");
+    (read.map(|r| r.value), source)
+}
+
 fn key() -> VersionKey {
     VersionKey::Event(EventId::generate())
 }
@@ -52,8 +67,8 @@ async fn a_current_copy_is_served_from_memory() {
     let (key, store) = (key(), Store::at(3));
     let copies = Copies::new(board_at(key, 3));
     let now = Utc::now();
-    let first = copies.read(key, now, || store.load()).await.expect("read");
-    let second = copies.read(key, now, || store.load()).await.expect("read");
+    let first = read_value(&copies, key, now, || store.load()).await;
+    let second = read_value(&copies, key, now, || store.load()).await;
     assert_eq!(first, (Some(3), ReadSource::Store));
     assert_eq!(second, (Some(3), ReadSource::Memory));
     assert_eq!(store.reads(), 1);
@@ -65,12 +80,12 @@ async fn a_newer_published_version_reads_the_store_again() {
     let board = board_at(key, 3);
     let copies = Copies::new(board.clone());
     let now = Utc::now();
-    copies.read(key, now, || store.load()).await.expect("read");
+    read_value(&copies, key, now, || store.load()).await;
     store.value.store(4, Ordering::SeqCst);
     board.raise(key, 4);
-    let read = copies.read(key, now, || store.load()).await.expect("read");
+    let read = read_value(&copies, key, now, || store.load()).await;
     assert_eq!(read, (Some(4), ReadSource::Store));
-    let read = copies.read(key, now, || store.load()).await.expect("read");
+    let read = read_value(&copies, key, now, || store.load()).await;
     assert_eq!(read, (Some(4), ReadSource::Memory));
 }
 
@@ -81,7 +96,7 @@ async fn a_copy_read_before_a_change_committed_is_not_reused() {
     let copies = Copies::new(board_at(key, 5));
     let now = Utc::now();
     for _ in 0..2 {
-        let read = copies.read(key, now, || store.load()).await.expect("read");
+        let read = read_value(&copies, key, now, || store.load()).await;
         assert_eq!(read, (Some(4), ReadSource::Store));
     }
     assert_eq!(store.reads(), 2);
@@ -97,14 +112,11 @@ async fn a_copy_is_not_reused_once_it_stops_holding() {
         ..Store::at(1)
     };
     let copies = Copies::new(board_at(key, 1));
-    copies.read(key, now, || store.load()).await.expect("read");
+    read_value(&copies, key, now, || store.load()).await;
     let just_before = ends - Duration::microseconds(1);
-    let read = copies
-        .read(key, just_before, || store.load())
-        .await
-        .expect("read");
+    let read = read_value(&copies, key, just_before, || store.load()).await;
     assert_eq!(read.1, ReadSource::Memory);
-    let read = copies.read(key, ends, || store.load()).await.expect("read");
+    let read = read_value(&copies, key, ends, || store.load()).await;
     assert_eq!(read.1, ReadSource::Store);
 }
 
@@ -113,10 +125,7 @@ async fn an_unknown_version_reads_the_store_every_time() {
     let (key, store) = (key(), Store::at(1));
     let copies = Copies::new(Arc::new(LocalVersionBoard::default()));
     for _ in 0..2 {
-        let read = copies
-            .read(key, Utc::now(), || store.load())
-            .await
-            .expect("read");
+        let read = read_value(&copies, key, Utc::now(), || store.load()).await;
         assert_eq!(read, (Some(1), ReadSource::Store));
     }
     assert_eq!(store.reads(), 2);
@@ -128,13 +137,11 @@ async fn an_unreachable_board_reads_the_store() {
     board
         .expect_current()
         .returning(|_| Err(anyhow::anyhow!("board down")));
+    board.expect_lookups_are_remote().return_const(true);
     let (key, store) = (key(), Store::at(7));
     let copies = Copies::new(Arc::new(board));
     for _ in 0..2 {
-        let read = copies
-            .read(key, Utc::now(), || store.load())
-            .await
-            .expect("read");
+        let read = read_value(&copies, key, Utc::now(), || store.load()).await;
         assert_eq!(read, (Some(7), ReadSource::Store));
     }
     assert_eq!(store.reads(), 2);
@@ -144,10 +151,7 @@ async fn an_unreachable_board_reads_the_store() {
 async fn a_missing_thing_is_none() {
     let key = key();
     let copies: Copies<u64> = Copies::new(board_at(key, 1));
-    let read = copies
-        .read(key, Utc::now(), async || Ok(None))
-        .await
-        .expect("read");
+    let read = read_value(&copies, key, Utc::now(), async || Ok(None)).await;
     assert_eq!(read, (None, ReadSource::Store));
 }
 
@@ -163,6 +167,83 @@ async fn readers_missing_at_once_read_the_store_once() {
     };
     let reads =
         futures_util::future::join_all((0..50).map(|_| copies.read(key, now, slow_load))).await;
-    assert!(reads.iter().all(|r| matches!(r, Ok((Some(2), _)))));
+    assert!(
+        reads
+            .iter()
+            .all(|r| matches!(r, Ok((Some(c), _)) if c.value == 2))
+    );
     assert_eq!(store.reads(), 1);
+}
+
+/// A remote board whose lookups take a while and answer the version they found when
+/// they started; counts them.
+struct SlowBoard {
+    version: AtomicU64,
+    lookups: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl VersionBoard for SlowBoard {
+    async fn publish(&self, _: VersionKey, version: u64) -> anyhow::Result<()> {
+        self.version.store(version, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn current(&self, _: VersionKey) -> anyhow::Result<Option<u64>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        let found = self.version.load(Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        Ok(Some(found))
+    }
+
+    fn lookups_are_remote(&self) -> bool {
+        true
+    }
+}
+
+fn slow_board(version: u64) -> Arc<SlowBoard> {
+    Arc::new(SlowBoard {
+        version: AtomicU64::new(version),
+        lookups: AtomicUsize::new(0),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_waiting_at_once_share_remote_lookups() {
+    let (key, store, board) = (key(), Store::at(1), slow_board(1));
+    let copies = Copies::new(board.clone());
+    let now = Utc::now();
+    let reads =
+        futures_util::future::join_all((0..50).map(|_| copies.read(key, now, || store.load())))
+            .await;
+    assert!(
+        reads
+            .iter()
+            .all(|r| matches!(r, Ok((Some(c), _)) if c.value == 1))
+    );
+    let lookups = board.lookups.load(Ordering::SeqCst);
+    assert!(lookups <= 3, "50 readers at once made {lookups} lookups");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_never_takes_the_answer_of_a_lookup_that_started_before_it() {
+    let (key, store, board) = (key(), Arc::new(Store::at(1)), slow_board(1));
+    let copies = Arc::new(Copies::new(board.clone()));
+    let now = Utc::now();
+    read_value(&copies, key, now, || store.load()).await;
+    // Reader A's lookup starts and sees version 1 ...
+    let (a_copies, a_store) = (copies.clone(), store.clone());
+    let a = tokio::spawn(async move { a_copies.read(key, now, || a_store.load()).await });
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    // ... then a change is published and answered, then reader B arrives.
+    store.value.store(2, Ordering::SeqCst);
+    board.publish(key, 2).await.expect("publish");
+    let b = read_value(&copies, key, now, || store.load()).await;
+    let a = a.await.expect("reader A").expect("read").0;
+    assert_eq!(a.map(|c| c.value), Some(1));
+    assert_eq!(
+        b,
+        (Some(2), ReadSource::Store),
+        "B must not reuse A's lookup"
+    );
 }

@@ -126,29 +126,31 @@ impl EventService {
     /// # Errors
     /// `NotFound` for an unknown id.
     pub async fn get(&self, id: EventId) -> Result<Event, EventError> {
-        self.read(id).await.map(|(event, _)| event)
+        self.read(id).await.map(|(read, _)| read.value.clone())
     }
 
-    /// [`EventService::get`], and where it was answered from.
+    /// [`EventService::get`] at the version it was read at (the same version and `until`
+    /// mean the same figures), and where it was answered from.
     /// # Errors
     /// `NotFound` for an unknown id.
-    pub async fn read(&self, id: EventId) -> Result<(Event, ReadSource), EventError> {
+    pub async fn read(
+        &self,
+        id: EventId,
+    ) -> Result<(Arc<Versioned<Event>>, ReadSource), EventError> {
         let now = self.clock.now();
-        let (event, source) = match &self.copies {
-            Some(copies) => {
-                let load = async || {
-                    let snapshot = self.events.snapshot(id, now).await?;
-                    Ok(snapshot.map(|s| Versioned {
-                        value: s.event,
-                        version: s.version,
-                        until: s.changes_at,
-                    }))
-                };
-                copies.read(VersionKey::Event(id), now, load).await?
-            }
-            None => (self.events.find(id, now).await?, ReadSource::Store),
+        let load = async || {
+            let snapshot = self.events.snapshot(id, now).await?;
+            Ok(snapshot.map(|s| Versioned {
+                value: s.event,
+                version: s.version,
+                until: s.changes_at,
+            }))
         };
-        event.map(|e| (e, source)).ok_or(EventError::NotFound)
+        let (read, source) = match &self.copies {
+            Some(copies) => copies.read(VersionKey::Event(id), now, load).await?,
+            None => (load().await?.map(Arc::new), ReadSource::Store),
+        };
+        read.map(|r| (r, source)).ok_or(EventError::NotFound)
     }
 
     /// Changes an event; only its organizer and admins may.

@@ -25,6 +25,14 @@ fn service(repo: MockEventRepository) -> EventService {
     EventService::new(Arc::new(repo), Arc::new(clock))
 }
 
+fn snapshot(event: Event) -> crate::event::EventSnapshot {
+    crate::event::EventSnapshot {
+        event,
+        version: 1,
+        changes_at: None,
+    }
+}
+
 fn stored(new: &NewEvent) -> Event {
     Event {
         id: new.id,
@@ -108,8 +116,8 @@ async fn only_the_owner_or_an_admin_changes_an_event() {
     });
     let mut repo = MockEventRepository::new();
     let found = event.clone();
-    repo.expect_find()
-        .returning(move |_, _| Ok(Some(found.clone())));
+    repo.expect_snapshot()
+        .returning(move |_, _| Ok(Some(snapshot(found.clone()))));
     let updated = event.clone();
     repo.expect_update_details()
         .times(2)
@@ -146,8 +154,8 @@ async fn capacity_below_sold_is_passed_on() {
         created_at: Utc::now(),
     });
     let mut repo = MockEventRepository::new();
-    repo.expect_find()
-        .returning(move |_, _| Ok(Some(event.clone())));
+    repo.expect_snapshot()
+        .returning(move |_, _| Ok(Some(snapshot(event.clone()))));
     repo.expect_update_details()
         .returning(|_, _, _| Err(UpdateEventError::CapacityBelowSold { taken: 7 }));
     let changes = EventChanges {

@@ -7,5 +7,5 @@ mod events;
 
 pub use accounts::*;
 pub use bookings::*;
-pub use copies::ReadSource;
+pub use copies::{ReadSource, Versioned};
 pub use events::*;

@@ -6,7 +6,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
-use actix_web::http::header::{self, EntityTag, IfNoneMatch};
+use actix_web::http::header::{self, IfNoneMatch};
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use boxoffice_domain::EventId;
 use boxoffice_domain::event::{EventChanges, EventQuery};
@@ -65,10 +65,9 @@ pub async fn get_event(
     request: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let (event, source) = state.events.read(EventId::from_uuid(*id)).await?;
+    let (read, source) = state.events.read(EventId::from_uuid(*id)).await?;
     metrics::counter!("event_reads_total", "source" => source.as_str()).increment(1);
-    let body = serde_json::to_vec(&EventDto::from(event)).map_err(anyhow::Error::from)?;
-    let etag = EntityTag::new_strong(body_tag(&body));
+    let (body, etag) = state.event_bodies.render(&read)?;
     let unchanged = match request.get_header::<IfNoneMatch>() {
         Some(IfNoneMatch::Any) => true,
         Some(IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(&etag)),
@@ -88,13 +87,6 @@ pub async fn get_event(
     } else {
         response.content_type("application/json").body(body)
     })
-}
-
-/// The `ETag` of an answer's body: the start of its SHA-256, in hex.
-fn body_tag(body: &[u8]) -> String {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(body);
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Changes an event (its organizer and admins).
