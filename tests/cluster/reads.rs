@@ -40,15 +40,45 @@ async fn assert_field(client: &ClusterClient, id: &str, field: &str, value: &Val
     }
 }
 
-/// How many event reads server `i` answered from memory, from its `/metrics`.
-async fn reads_from_memory(client: &ClusterClient, i: usize) -> u64 {
+/// `GET /events` on every server lists event `id` with these seat figures
+/// (`[capacity, sold, held, waitlist_count]`), or not at all when `None`.
+async fn assert_listed(client: &ClusterClient, id: &str, seats: Option<[u64; 4]>, context: &str) {
+    for i in ALL {
+        let reply = client
+            .send(Request::get("/events?limit=100").on(i))
+            .await
+            .reply();
+        let items = reply.ok(200)["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let listed = items.iter().find(|e| e["id"] == id);
+        let figures = listed.map(|e| {
+            let a = &e["availability"];
+            ["capacity", "sold", "held", "waitlist_count"]
+                .map(|f| a[f].as_u64().unwrap_or(u64::MAX))
+        });
+        assert_eq!(figures, seats, "listing {context}, on server {i}");
+    }
+}
+
+/// The event and the listing show these figures on every server.
+async fn assert_everywhere(client: &ClusterClient, id: &str, seats: [u64; 4], context: &str) {
+    assert_seats(client, &ALL, id, seats, context).await;
+    assert_listed(client, id, Some(seats), context).await;
+}
+
+/// How many reads server `i` answered from memory, from its `/metrics` counter
+/// `metric`.
+async fn reads_from_memory(client: &ClusterClient, i: usize, metric: &str) -> u64 {
     let reply = client
         .send(Request::ops_get("/metrics").on(i))
         .await
         .reply();
     let text = reply.body.as_str().unwrap_or_default().to_owned();
+    let series = format!("{metric}{{");
     text.lines()
-        .find(|l| l.starts_with("event_reads_total{") && l.contains("source=\"memory\""))
+        .find(|l| l.starts_with(&series) && l.contains("source=\"memory\""))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0)
 }
@@ -72,14 +102,7 @@ async fn every_write_shows_at_once_on_every_server() {
         format!("/events/{id}/waitlist"),
     );
     for round in 0..3 {
-        assert_seats(
-            &client,
-            &ALL,
-            &id,
-            [4, 0, 0, 0],
-            &format!("new, read {round}"),
-        )
-        .await;
+        assert_everywhere(&client, &id, [4, 0, 0, 0], &format!("new, read {round}")).await;
     }
 
     let hold = call(
@@ -90,17 +113,10 @@ async fn every_write_shows_at_once_on_every_server() {
         201,
     )
     .await;
-    assert_seats(&client, &ALL, &id, [4, 0, 1, 0], "after a hold on server 0").await;
+    assert_everywhere(&client, &id, [4, 0, 1, 0], "after a hold on server 0").await;
     let path = format!("/holds/{}", text(&hold, "id"));
     call(&client, &ann, Request::delete(&path), 1, 204).await;
-    assert_seats(
-        &client,
-        &ALL,
-        &id,
-        [4, 0, 0, 0],
-        "after a release on server 1",
-    )
-    .await;
+    assert_everywhere(&client, &id, [4, 0, 0, 0], "after a release on server 1").await;
     let hold = call(
         &client,
         &ann,
@@ -111,9 +127,8 @@ async fn every_write_shows_at_once_on_every_server() {
     .await;
     let path = format!("/holds/{}/confirm", text(&hold, "id"));
     call(&client, &ann, Request::post_empty(&path), 2, 201).await;
-    assert_seats(
+    assert_everywhere(
         &client,
-        &ALL,
         &id,
         [4, 1, 0, 0],
         "after a confirmation on server 2",
@@ -121,24 +136,10 @@ async fn every_write_shows_at_once_on_every_server() {
     .await;
     let booked = book(&client, &bob, &id, json!({"quantity": 3}), Some(0)).await;
     let booking = text(&booked.ok(201)["booking"], "id");
-    assert_seats(
-        &client,
-        &ALL,
-        &id,
-        [4, 4, 0, 0],
-        "after a booking on server 0",
-    )
-    .await;
+    assert_everywhere(&client, &id, [4, 4, 0, 0], "after a booking on server 0").await;
     let queued = book(&client, &cat, &id, json!({"quantity": 1}), Some(1)).await;
     let entry = text(&queued.ok(202)["waitlist_entry"], "id");
-    assert_seats(
-        &client,
-        &ALL,
-        &id,
-        [4, 4, 0, 1],
-        "after queueing on server 1",
-    )
-    .await;
+    assert_everywhere(&client, &id, [4, 4, 0, 1], "after queueing on server 1").await;
     call(
         &client,
         &cat,
@@ -147,14 +148,7 @@ async fn every_write_shows_at_once_on_every_server() {
         204,
     )
     .await;
-    assert_seats(
-        &client,
-        &ALL,
-        &id,
-        [4, 4, 0, 0],
-        "after leaving on server 2",
-    )
-    .await;
+    assert_everywhere(&client, &id, [4, 4, 0, 0], "after leaving on server 2").await;
     call(
         &client,
         &cat,
@@ -163,22 +157,14 @@ async fn every_write_shows_at_once_on_every_server() {
         201,
     )
     .await;
-    assert_seats(
-        &client,
-        &ALL,
-        &id,
-        [4, 4, 0, 1],
-        "after joining on server 0",
-    )
-    .await;
+    assert_everywhere(&client, &id, [4, 4, 0, 1], "after joining on server 0").await;
     let cancel = Request::post(
         &format!("/bookings/{booking}/cancel"),
         json!({"quantity": 1}),
     );
     call(&client, &bob, cancel, 1, 200).await;
-    assert_seats(
+    assert_everywhere(
         &client,
-        &ALL,
         &id,
         [4, 4, 0, 0],
         "after a partial cancellation promoted",
@@ -186,9 +172,8 @@ async fn every_write_shows_at_once_on_every_server() {
     .await;
     let cancel = Request::post_empty(&format!("/bookings/{booking}/cancel"));
     call(&client, &bob, cancel, 2, 200).await;
-    assert_seats(
+    assert_everywhere(
         &client,
-        &ALL,
         &id,
         [4, 2, 0, 0],
         "after a cancellation on server 2",
@@ -203,9 +188,8 @@ async fn every_write_shows_at_once_on_every_server() {
         200,
     )
     .await;
-    assert_seats(
+    assert_everywhere(
         &client,
-        &ALL,
         &id,
         [6, 2, 0, 0],
         "after a capacity change on server 0",
@@ -244,10 +228,13 @@ async fn every_write_shows_at_once_on_every_server() {
         "after cancelling on server 2",
     )
     .await;
+    assert_listed(&client, &id, None, "after cancelling on server 2").await;
 
     for i in ALL {
-        let memory = reads_from_memory(&client, i).await;
+        let memory = reads_from_memory(&client, i, "event_reads_total").await;
         assert!(memory > 0, "server {i} answered no event read from memory");
+        let memory = reads_from_memory(&client, i, "event_listings_total").await;
+        assert!(memory > 0, "server {i} answered no listing from memory");
     }
 }
 
@@ -314,55 +301,33 @@ async fn reads_stay_exact_when_redis_forgets_or_fails() {
         .await
         .ok(201);
     for round in 0..2 {
-        assert_seats(
-            &client,
-            &ALL,
-            &id,
-            [10, 1, 0, 0],
-            &format!("warm, read {round}"),
-        )
-        .await;
+        assert_everywhere(&client, &id, [10, 1, 0, 0], &format!("warm, read {round}")).await;
     }
 
     cluster.redis().flushall().await;
-    assert_seats(&client, &ALL, &id, [10, 1, 0, 0], "after FLUSHALL").await;
+    assert_everywhere(&client, &id, [10, 1, 0, 0], "after FLUSHALL").await;
     book(&client, &ann, &id, json!({"quantity": 1}), Some(1))
         .await
         .ok(201);
-    assert_seats(
-        &client,
-        &ALL,
-        &id,
-        [10, 2, 0, 0],
-        "after a booking once flushed",
-    )
-    .await;
+    assert_everywhere(&client, &id, [10, 2, 0, 0], "after a booking once flushed").await;
 
     cluster.redis_mut().stop();
-    assert_seats(&client, &ALL, &id, [10, 2, 0, 0], "while Redis is down").await;
+    assert_everywhere(&client, &id, [10, 2, 0, 0], "while Redis is down").await;
     let refused = book(&client, &ann, &id, json!({"quantity": 1}), Some(2)).await;
     assert!(
         refused.is_unavailable(),
         "a booking while Redis is down: {refused}"
     );
-    assert_seats(
-        &client,
-        &ALL,
-        &id,
-        [10, 2, 0, 0],
-        "after the refused booking",
-    )
-    .await;
+    assert_everywhere(&client, &id, [10, 2, 0, 0], "after the refused booking").await;
 
     cluster.redis_mut().start_again().await;
-    assert_seats(&client, &ALL, &id, [10, 2, 0, 0], "Redis back, empty").await;
+    assert_everywhere(&client, &id, [10, 2, 0, 0], "Redis back, empty").await;
     book(&client, &ann, &id, json!({"quantity": 1}), Some(2))
         .await
         .ok(201);
     for round in 0..2 {
-        assert_seats(
+        assert_everywhere(
             &client,
-            &ALL,
             &id,
             [10, 3, 0, 0],
             &format!("Redis back, read {round}"),

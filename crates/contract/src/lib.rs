@@ -135,6 +135,7 @@ macro_rules! engine_contract {
             versions::every_change_raises_and_publishes_the_version,
             versions::snapshot_tells_when_the_next_hold_ends,
             versions::every_account_change_raises_and_publishes_the_version,
+            versions::listing_snapshots_follow_the_catalog,
             waitlist::promotion_is_strict_fifo,
             waitlist::cancellation_promotes,
             waitlist::hold_release_promotes,

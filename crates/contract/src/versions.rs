@@ -6,7 +6,8 @@
 use crate::EngineStores;
 use crate::engine::{attendee, base, booking, open_event, organizer, qty, seats, secs};
 use boxoffice_domain::booking::OnSoldOut;
-use boxoffice_domain::event::EventSnapshot;
+use boxoffice_domain::event::{EventQuery, EventSnapshot};
+use boxoffice_domain::page::PageRequest;
 use boxoffice_domain::ports::VersionKey;
 use boxoffice_domain::user::{AccountChanges, PasswordHash, PersonName, ProfileChanges, Role};
 use boxoffice_domain::{EventId, HoldId, Timestamp, UserId};
@@ -339,4 +340,103 @@ pub async fn every_account_change_raises_and_publishes_the_version(stores: Engin
             .expect("snapshot"),
         None
     );
+}
+
+/// The catalog's version on the board, or 0.
+async fn published_catalog(stores: &EngineStores) -> u64 {
+    stores
+        .versions
+        .current(VersionKey::Catalog)
+        .await
+        .expect("board")
+        .unwrap_or(0)
+}
+
+/// A listing snapshot lists what `list_scheduled` lists, each event at the version and
+/// next hold end of its own snapshot; creating, changing and cancelling events raise
+/// the catalog's version (and publish it), a booking does not.
+pub async fn listing_snapshots_follow_the_catalog(stores: EngineStores) {
+    let org = organizer(&stores).await;
+    let ann = attendee(&stores).await;
+    let t = base();
+    let query = |from| EventQuery {
+        from,
+        text: None,
+        page: PageRequest {
+            limit: 100,
+            after: None,
+        },
+        now: t,
+    };
+    let before = stores
+        .events
+        .list_snapshot(&query(t))
+        .await
+        .expect("list")
+        .version;
+    let first = open_event(&stores, &org, t, 5).await;
+    let second = open_event(&stores, &org, t, 5).await;
+    let created = stores.events.list_snapshot(&query(t)).await.expect("list");
+    assert!(
+        created.version >= before + 2,
+        "two creations raise the catalog's version"
+    );
+    assert!(published_catalog(&stores).await >= created.version);
+    stores
+        .reservations
+        .hold(
+            HoldId::generate(),
+            &seats(second.id, None, ann.id, 1),
+            t,
+            secs(t, 60),
+        )
+        .await
+        .expect("hold");
+    let listed = stores.events.list_snapshot(&query(t)).await.expect("list");
+    assert_eq!(
+        listed.version, created.version,
+        "a hold is no catalog change"
+    );
+    let plain = stores.events.list_scheduled(&query(t)).await.expect("list");
+    let events: Vec<_> = listed.page.items.iter().map(|s| s.event.clone()).collect();
+    assert_eq!((events, listed.page.next), (plain.items, plain.next));
+    for ev in [&first, &second] {
+        let item = listed
+            .page
+            .items
+            .iter()
+            .find(|s| s.event.id == ev.id)
+            .expect("listed");
+        assert_eq!(
+            item,
+            &snapshot(&stores, ev.id, t).await,
+            "as its own snapshot"
+        );
+    }
+
+    let mut details = first.details.clone();
+    details.name = "Renamed".to_owned();
+    stores
+        .events
+        .update_details(first.id, &details, t)
+        .await
+        .expect("rename");
+    let renamed = stores
+        .events
+        .list_snapshot(&query(t))
+        .await
+        .expect("list")
+        .version;
+    assert!(
+        renamed > listed.version,
+        "a change raises the catalog's version"
+    );
+    stores.events.cancel(first.id, t).await.expect("cancel");
+    let cancelled = stores.events.list_snapshot(&query(t)).await.expect("list");
+    assert!(
+        cancelled.version > renamed,
+        "a cancellation raises the catalog's version"
+    );
+    assert!(published_catalog(&stores).await >= cancelled.version);
+    assert!(cancelled.page.items.iter().all(|s| s.event.id != first.id));
 }

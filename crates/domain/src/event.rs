@@ -269,6 +269,18 @@ pub struct EventSnapshot {
     pub changes_at: Option<Timestamp>,
 }
 
+/// A page of scheduled events read in one snapshot, each with its version, and the
+/// catalog's version, for caches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogSnapshot {
+    /// The events, as [`EventRepository::list_scheduled`](crate::ports::EventRepository::list_scheduled)
+    /// lists them.
+    pub page: crate::page::Page<EventSnapshot, EventCursor>,
+    /// The catalog's version when read: it grows with every event created, changed or
+    /// cancelled.
+    pub version: u64,
+}
+
 /// Seat counts of an event as clients see them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Availability {

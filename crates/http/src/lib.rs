@@ -1,9 +1,9 @@
 //! The HTTP edge of boxoffice: actix-web routes mapping requests to the domain's use
 //! cases, problem+json errors, and the OpenAPI document.
 
+pub mod bodies;
 pub mod dto;
 pub mod error;
-pub mod event_bodies;
 pub mod extract;
 pub mod handlers;
 pub mod observe;
@@ -14,9 +14,11 @@ mod validate;
 pub use openapi::ApiDoc;
 
 use actix_web::{HttpResponse, ResponseError, web};
-use boxoffice_domain::Clock;
+use boxoffice_domain::event::{Event, EventCursor};
+use boxoffice_domain::page::Page;
 use boxoffice_domain::ports::HealthCheck;
-use boxoffice_domain::services::{AccountService, BookingService, EventService};
+use boxoffice_domain::services::{AccountService, BookingService, EventService, Versioned};
+use boxoffice_domain::{Clock, EventId};
 use error::ApiError;
 use handlers::{analytics, auth, bookings, events, holds, ops, users, waitlist};
 use std::sync::Arc;
@@ -39,8 +41,11 @@ pub struct AppState {
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
     /// Which requests are limited, and the counters.
     pub rate_limits: rate_limit::RateLimits,
-    /// Event bodies rendered from the copies in memory.
-    pub event_bodies: event_bodies::EventBodies,
+    /// Bodies of `GET /events/{id}`, rendered once per copy of an event in memory.
+    pub event_bodies: bodies::Bodies<EventId, Versioned<Event>>,
+    /// Bodies of `GET /events`, rendered once per page kept in memory (keyed by the
+    /// page's address, which the kept page reserves).
+    pub listing_bodies: bodies::Bodies<usize, Page<Event, EventCursor>>,
 }
 
 /// 405 `method_not_allowed`, with the `Allow` header RFC 9110 asks for.

@@ -20,7 +20,7 @@ use boxoffice_domain::services::{
 use boxoffice_domain::user::{Email, Password, PersonName, Role};
 use boxoffice_domain::{Clock, SystemClock};
 use boxoffice_http::AppState;
-use boxoffice_http::event_bodies::EventBodies;
+use boxoffice_http::bodies::Bodies;
 use boxoffice_http::rate_limit::{MemoryRateLimiter, RateLimits};
 use boxoffice_store_postgres::PgStore;
 use boxoffice_store_redis::{Redis, RedisRateLimiter, RedisVersionBoard, SeatGate};
@@ -255,7 +255,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         clock,
         render_metrics: Arc::new(move || metrics.render()),
         rate_limits: RateLimits::new(limiter, args.rate_limits.settings()),
-        event_bodies: EventBodies::default(),
+        event_bodies: Bodies::default(),
+        listing_bodies: Bodies::default(),
     });
 
     let server = HttpServer::new(move || {

@@ -6,12 +6,13 @@ use crate::models::{
 };
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
 use crate::seat_txn::{ACTIVE, SeatTxn};
-use crate::versions::Publisher;
+use crate::versions::{self, Publisher};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{BookingStatus, WaitlistStatus};
 use boxoffice_domain::event::{
-    Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus, NewEvent,
+    CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus,
+    NewEvent,
 };
 use boxoffice_domain::page::Page;
 use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError, VersionKey};
@@ -157,6 +158,49 @@ async fn reload_event(
 /// How `update_details` ended without a store failure.
 type Updated = Result<Event, UpdateEventError>;
 
+/// Scheduled events matching `query`, by `starts_at` then id, with held seats as of
+/// `query.now`, read on `conn` (inside the caller's snapshot).
+async fn scheduled(
+    conn: &mut AsyncPgConnection,
+    query: &EventQuery,
+) -> anyhow::Result<Page<Event, EventCursor>> {
+    let mut select = events::table
+        .filter(events::status.eq(EventStatus::Scheduled.as_str()))
+        .filter(events::starts_at.ge(query.from))
+        .select(EventRow::as_select())
+        .order((events::starts_at.asc(), events::id.asc()))
+        .limit(i64::from(query.page.limit) + 1)
+        .into_boxed();
+    if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = contains_pattern(text);
+        select = select.filter(
+            events::name
+                .ilike(pattern.clone())
+                .or(events::venue.ilike(pattern)),
+        );
+    }
+    if let Some(after) = query.page.after {
+        let (starts_at, id) = (after.starts_at, after.id.as_uuid());
+        select = select.filter(
+            events::starts_at
+                .gt(starts_at)
+                .or(events::starts_at.eq(starts_at).and(events::id.gt(id))),
+        );
+    }
+    let rows = select
+        .load::<EventRow>(conn)
+        .await
+        .context("cannot list events")?;
+    let page = Page::from_rows(rows, query.page.limit, |row: &EventRow| EventCursor {
+        starts_at: row.starts_at,
+        id: EventId::from_uuid(row.id),
+    });
+    Ok(Page {
+        items: with_ticket_types(conn, page.items, query.now).await?,
+        next: page.next,
+    })
+}
+
 #[async_trait]
 impl EventRepository for PgStore {
     async fn create(&self, event: &NewEvent) -> anyhow::Result<Event> {
@@ -182,6 +226,7 @@ impl EventRepository for PgStore {
             self.versions
                 .publish(VersionKey::Event(event.id), 0)
                 .await?;
+            self.versions.bump(conn, VersionKey::Catalog).await?;
             reload_event(conn, event.id.as_uuid(), event.created_at).await
         })
         .await
@@ -199,27 +244,13 @@ impl EventRepository for PgStore {
             let Some(event) = load_event(conn, id.as_uuid(), now).await? else {
                 return Ok(None);
             };
-            let version: i64 = events::table
-                .find(id.as_uuid())
-                .select(events::version)
-                .first(conn)
-                .await
-                .with_context(|| format!("cannot read the version of event {id}"))?;
-            let changes_at = if event.held > 0 {
-                holds::table
-                    .filter(holds::event_id.eq(id.as_uuid()))
-                    .filter(holds::status.eq(ACTIVE))
-                    .filter(holds::expires_at.gt(now))
-                    .select(diesel::dsl::min(holds::expires_at))
-                    .first::<Option<Timestamp>>(conn)
-                    .await
-                    .with_context(|| format!("cannot read the next hold expiry of event {id}"))?
-            } else {
-                None
-            };
+            let (version, changes_at) = versions::of_events(conn, &[id.as_uuid()], now)
+                .await?
+                .remove(&id.as_uuid())
+                .with_context(|| format!("event {id} has no version"))?;
             Ok(Some(EventSnapshot {
                 event,
-                version: u64::try_from(version)?,
+                version,
                 changes_at,
             }))
         })
@@ -227,42 +258,35 @@ impl EventRepository for PgStore {
     }
 
     async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>> {
-        let mut select = events::table
-            .filter(events::status.eq(EventStatus::Scheduled.as_str()))
-            .filter(events::starts_at.ge(query.from))
-            .select(EventRow::as_select())
-            .order((events::starts_at.asc(), events::id.asc()))
-            .limit(i64::from(query.page.limit) + 1)
-            .into_boxed();
-        if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
-            let pattern = contains_pattern(text);
-            select = select.filter(
-                events::name
-                    .ilike(pattern.clone())
-                    .or(events::venue.ilike(pattern)),
-            );
-        }
-        if let Some(after) = query.page.after {
-            let (starts_at, id) = (after.starts_at, after.id.as_uuid());
-            select = select.filter(
-                events::starts_at
-                    .gt(starts_at)
-                    .or(events::starts_at.eq(starts_at).and(events::id.gt(id))),
-            );
-        }
-        let (limit, now) = (query.page.limit, query.now);
+        self.snapshot(async |conn| scheduled(conn, query).await)
+            .await
+    }
+
+    async fn list_snapshot(&self, query: &EventQuery) -> anyhow::Result<CatalogSnapshot> {
         self.snapshot(async |conn| {
-            let rows = select
-                .load::<EventRow>(conn)
-                .await
-                .context("cannot list events")?;
-            let page = Page::from_rows(rows, limit, |row: &EventRow| EventCursor {
-                starts_at: row.starts_at,
-                id: EventId::from_uuid(row.id),
-            });
-            Ok(Page {
-                items: with_ticket_types(conn, page.items, now).await?,
-                next: page.next,
+            let page = scheduled(conn, query).await?;
+            let ids: Vec<Uuid> = page.items.iter().map(|e| e.id.as_uuid()).collect();
+            let mut known = versions::of_events(conn, &ids, query.now).await?;
+            let items = page
+                .items
+                .into_iter()
+                .map(|event| {
+                    let (version, changes_at) = known
+                        .remove(&event.id.as_uuid())
+                        .with_context(|| format!("event {} has no version", event.id))?;
+                    Ok(EventSnapshot {
+                        event,
+                        version,
+                        changes_at,
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
+            Ok(CatalogSnapshot {
+                page: Page {
+                    items,
+                    next: page.next,
+                },
+                version: versions::catalog(conn).await?,
             })
         })
         .await
@@ -329,6 +353,7 @@ async fn update_in(
         .execute(conn)
         .await?;
     versions.bump(conn, VersionKey::Event(id)).await?;
+    versions.bump(conn, VersionKey::Catalog).await?;
     Ok(Ok(reload_event(conn, id.as_uuid(), now).await?))
 }
 
@@ -409,6 +434,7 @@ async fn cancel_in(
             .execute(conn)
             .await?;
         versions.bump(conn, VersionKey::Event(id)).await?;
+        versions.bump(conn, VersionKey::Catalog).await?;
     }
     Ok(Some(reload_event(conn, id.as_uuid(), now).await?))
 }

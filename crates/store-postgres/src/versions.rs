@@ -4,12 +4,17 @@
 //! instance finds the new version and stops serving its older copy
 //! (docs/performance.md).
 
+use crate::schema::{events, holds};
+use crate::seat_txn::ACTIVE;
 use anyhow::Context as _;
+use boxoffice_domain::Timestamp;
 use boxoffice_domain::ports::{VersionBoard, VersionKey};
-use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use diesel::{ExpressionMethods as _, QueryDsl as _, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use std::collections::HashMap;
 use std::sync::Arc;
+use uuid::Uuid;
 
 #[derive(QueryableByName)]
 struct Bumped {
@@ -46,17 +51,71 @@ impl Publisher {
         conn: &mut AsyncPgConnection,
         key: VersionKey,
     ) -> anyhow::Result<()> {
-        let (table, id) = match key {
-            VersionKey::Event(id) => ("events", id.as_uuid()),
-            VersionKey::User(id) => ("users", id.as_uuid()),
+        let of_row = |table: &str| {
+            format!("UPDATE {table} SET version = version + 1 WHERE id = $1 RETURNING version")
         };
-        let bumped: Bumped = diesel::sql_query(format!(
-            "UPDATE {table} SET version = version + 1 WHERE id = $1 RETURNING version"
-        ))
-        .bind::<SqlUuid, _>(id)
-        .get_result(conn)
-        .await
+        let bumped: Bumped = match key {
+            VersionKey::Event(id) => {
+                diesel::sql_query(of_row("events"))
+                    .bind::<SqlUuid, _>(id.as_uuid())
+                    .get_result(conn)
+                    .await
+            }
+            VersionKey::User(id) => {
+                diesel::sql_query(of_row("users"))
+                    .bind::<SqlUuid, _>(id.as_uuid())
+                    .get_result(conn)
+                    .await
+            }
+            VersionKey::Catalog => {
+                diesel::sql_query("UPDATE catalog SET version = version + 1 RETURNING version")
+                    .get_result(conn)
+                    .await
+            }
+        }
         .with_context(|| format!("cannot bump the version of {key:?}"))?;
         self.publish(key, bumped.version).await
     }
+}
+
+/// The catalog's version, read on `conn`.
+pub(crate) async fn catalog(conn: &mut AsyncPgConnection) -> anyhow::Result<u64> {
+    let read: Bumped = diesel::sql_query("SELECT version FROM catalog")
+        .get_result(conn)
+        .await
+        .context("cannot read the catalog's version")?;
+    Ok(u64::try_from(read.version)?)
+}
+
+/// The version of each of `ids`, and the earliest end after `now` of its live holds,
+/// read on `conn`.
+pub(crate) async fn of_events(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    now: Timestamp,
+) -> anyhow::Result<HashMap<Uuid, (u64, Option<Timestamp>)>> {
+    let versions: Vec<(Uuid, i64)> = events::table
+        .filter(events::id.eq_any(ids))
+        .select((events::id, events::version))
+        .load(conn)
+        .await
+        .context("cannot read event versions")?;
+    let ends: HashMap<Uuid, Option<Timestamp>> = holds::table
+        .filter(holds::event_id.eq_any(ids))
+        .filter(holds::status.eq(ACTIVE))
+        .filter(holds::expires_at.gt(now))
+        .group_by(holds::event_id)
+        .select((holds::event_id, diesel::dsl::min(holds::expires_at)))
+        .load::<(Uuid, Option<Timestamp>)>(conn)
+        .await
+        .context("cannot read the next hold ends")?
+        .into_iter()
+        .collect();
+    versions
+        .into_iter()
+        .map(|(id, version)| {
+            let changes_at = ends.get(&id).copied().flatten();
+            Ok((id, (u64::try_from(version)?, changes_at)))
+        })
+        .collect()
 }

@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingOutcome, Hold, OnSoldOut};
 use boxoffice_domain::event::{
-    Event, EventCursor, EventDetails, EventQuery, EventSnapshot, NewEvent,
+    CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, NewEvent,
 };
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{
@@ -672,6 +672,10 @@ where
 
     async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>> {
         self.store.list_scheduled(query).await
+    }
+
+    async fn list_snapshot(&self, query: &EventQuery) -> anyhow::Result<CatalogSnapshot> {
+        self.store.list_snapshot(query).await
     }
 
     async fn update_details(

@@ -25,7 +25,8 @@ return 1
 ";
 
 /// [`VersionBoard`] in Redis, under the pool's key prefix: `version:{EVENT}` per event
-/// (the event's hash tag, as the seat gate's keys) and `user-version:{USER}` per account.
+/// (the event's hash tag, as the seat gate's keys), `user-version:{USER}` per account
+/// and `catalog-version`.
 #[derive(Clone)]
 pub struct RedisVersionBoard {
     redis: Redis,
@@ -46,6 +47,7 @@ impl RedisVersionBoard {
         match key {
             VersionKey::Event(id) => self.redis.key(&format!("version:{{{id}}}")),
             VersionKey::User(id) => self.redis.key(&format!("user-version:{{{id}}}")),
+            VersionKey::Catalog => self.redis.key("catalog-version"),
         }
     }
 }
@@ -74,6 +76,18 @@ impl VersionBoard for RedisVersionBoard {
                 deadpool_redis::redis::cmd("GET")
                     .arg(&key)
                     .query_async::<Option<u64>>(conn)
+                    .await
+            })
+            .await
+    }
+
+    async fn current_many(&self, keys: &[VersionKey]) -> anyhow::Result<Vec<Option<u64>>> {
+        let keys: Vec<String> = keys.iter().map(|&k| self.key(k)).collect();
+        self.redis
+            .run("read versions", async |conn| {
+                deadpool_redis::redis::cmd("MGET")
+                    .arg(&keys)
+                    .query_async::<Vec<Option<u64>>>(conn)
                     .await
             })
             .await

@@ -11,7 +11,8 @@ use crate::waitlist::close_queue;
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::event::{
-    Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus, NewEvent, TicketType,
+    CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus,
+    NewEvent, TicketType,
 };
 use boxoffice_domain::page::Page;
 use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError, VersionKey};
@@ -253,6 +254,46 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
+/// Scheduled events matching `query`, by `starts_at` then id, with held seats as of
+/// `query.now`.
+fn scheduled(
+    c: &mut SqliteConnection,
+    query: &EventQuery,
+) -> anyhow::Result<Page<Event, EventCursor>> {
+    let limit = query.page.limit;
+    let mut sql = events::table
+        .filter(events::status.eq(EventStatus::Scheduled.as_str()))
+        .filter(events::starts_at.ge(micros(query.from)))
+        .order((events::starts_at, events::id))
+        .limit(i64::from(limit) + 1)
+        .select(EventRow::as_select())
+        .into_boxed();
+    if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = contains_pattern(text);
+        sql = sql.filter(
+            events::name
+                .like(pattern.clone())
+                .escape('\\')
+                .or(events::venue.like(pattern).escape('\\')),
+        );
+    }
+    if let Some(after) = query.page.after {
+        let (starts_at, id) = (micros(after.starts_at), after.id.to_string());
+        sql = sql.filter(
+            events::starts_at
+                .gt(starts_at)
+                .or(events::starts_at.eq(starts_at).and(events::id.gt(id))),
+        );
+    }
+    let rows = sql.load(c).context("cannot list events")?;
+    let mut events = with_ticket_types(c, rows)?;
+    discount_expired_holds(c, &mut events, query.now)?;
+    Ok(Page::from_rows(events, limit, |e| EventCursor {
+        starts_at: e.details.starts_at,
+        id: e.id,
+    }))
+}
+
 #[async_trait]
 impl EventRepository for SqliteStore {
     async fn create(&self, event: &NewEvent) -> anyhow::Result<Event> {
@@ -291,6 +332,7 @@ impl EventRepository for SqliteStore {
                 .execute(c)
                 .context("cannot insert ticket types")?;
             versions::bump(c, &board, VersionKey::Event(id))?;
+            versions::bump(c, &board, VersionKey::Catalog)?;
             load_existing(c, id)
         })
         .await
@@ -312,26 +354,12 @@ impl EventRepository for SqliteStore {
             let Some(event) = found.pop() else {
                 return Ok(None);
             };
-            let version: i64 = events::table
-                .find(id.to_string())
-                .select(events::version)
-                .first(c)
-                .context("cannot read the event's version")?;
-            let changes_at = if event.held > 0 {
-                let next: Option<i64> = holds::table
-                    .filter(holds::event_id.eq(id.to_string()))
-                    .filter(holds::status.eq(HoldStatus::Active.as_str()))
-                    .filter(holds::expires_at.gt(micros(now)))
-                    .select(diesel::dsl::min(holds::expires_at))
-                    .first(c)
-                    .context("cannot read the next hold expiry")?;
-                instant_opt(next)?
-            } else {
-                None
-            };
+            let (version, changes_at) = versions::of_events(c, &[id], now)?
+                .remove(&id)
+                .with_context(|| format!("event {id} has no version"))?;
             Ok(Some(EventSnapshot {
                 event,
-                version: u64::try_from(version)?,
+                version,
                 changes_at,
             }))
         })
@@ -340,39 +368,36 @@ impl EventRepository for SqliteStore {
 
     async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>> {
         let query = query.clone();
-        let limit = query.page.limit;
+        self.read(move |c| scheduled(c, &query)).await
+    }
+
+    async fn list_snapshot(&self, query: &EventQuery) -> anyhow::Result<CatalogSnapshot> {
+        let query = query.clone();
         self.read(move |c| {
-            let mut sql = events::table
-                .filter(events::status.eq(EventStatus::Scheduled.as_str()))
-                .filter(events::starts_at.ge(micros(query.from)))
-                .order((events::starts_at, events::id))
-                .limit(i64::from(limit) + 1)
-                .select(EventRow::as_select())
-                .into_boxed();
-            if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
-                let pattern = contains_pattern(text);
-                sql = sql.filter(
-                    events::name
-                        .like(pattern.clone())
-                        .escape('\\')
-                        .or(events::venue.like(pattern).escape('\\')),
-                );
-            }
-            if let Some(after) = query.page.after {
-                let (starts_at, id) = (micros(after.starts_at), after.id.to_string());
-                sql = sql.filter(
-                    events::starts_at
-                        .gt(starts_at)
-                        .or(events::starts_at.eq(starts_at).and(events::id.gt(id))),
-                );
-            }
-            let rows = sql.load(c).context("cannot list events")?;
-            let mut events = with_ticket_types(c, rows)?;
-            discount_expired_holds(c, &mut events, query.now)?;
-            Ok(Page::from_rows(events, limit, |e| EventCursor {
-                starts_at: e.details.starts_at,
-                id: e.id,
-            }))
+            let page = scheduled(c, &query)?;
+            let ids: Vec<EventId> = page.items.iter().map(|e| e.id).collect();
+            let mut known = versions::of_events(c, &ids, query.now)?;
+            let items = page
+                .items
+                .into_iter()
+                .map(|event| {
+                    let (version, changes_at) = known
+                        .remove(&event.id)
+                        .with_context(|| format!("event {} has no version", event.id))?;
+                    Ok(EventSnapshot {
+                        event,
+                        version,
+                        changes_at,
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
+            Ok(CatalogSnapshot {
+                page: Page {
+                    items,
+                    next: page.next,
+                },
+                version: versions::catalog(c)?,
+            })
         })
         .await
     }
@@ -404,6 +429,7 @@ impl EventRepository for SqliteStore {
                 .execute(c)
                 .context("cannot update event")?;
             versions::bump(c, &board, VersionKey::Event(id))?;
+            versions::bump(c, &board, VersionKey::Catalog)?;
             Ok(Ok(load_existing(c, id)?))
         })
         .await?
@@ -425,6 +451,7 @@ impl EventRepository for SqliteStore {
                     .execute(c)
                     .context("cannot cancel event")?;
                 versions::bump(c, &board, VersionKey::Event(id))?;
+                versions::bump(c, &board, VersionKey::Catalog)?;
             }
             Ok(Ok(load_existing(c, id)?))
         })

@@ -1,14 +1,20 @@
-//! Versions of events and accounts: every write that changes what reading one shows
-//! bumps its `version` and raises it on the store's [`LocalVersionBoard`] before the
-//! write is answered, so reads served from memory stay exact (docs/performance.md).
+//! Versions of events, accounts and the catalog: every write that changes what reading
+//! one shows bumps its `version` and raises it on the store's [`LocalVersionBoard`]
+//! before the write is answered, so reads served from memory stay exact
+//! (docs/performance.md).
 
+use crate::convert::{instant_opt, micros};
+use crate::holds::HoldStatus;
+use crate::schema::{events, holds};
 use anyhow::Context as _;
 use boxoffice_domain::ports::{LocalVersionBoard, VersionKey};
+use boxoffice_domain::{EventId, Timestamp};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
+use std::collections::HashMap;
 
 #[derive(QueryableByName)]
-struct Bumped {
+struct Version {
     #[diesel(sql_type = BigInt)]
     version: i64,
 }
@@ -22,16 +28,62 @@ pub(crate) fn bump(
     board: &LocalVersionBoard,
     key: VersionKey,
 ) -> anyhow::Result<()> {
-    let (table, id) = match key {
-        VersionKey::Event(id) => ("events", id.to_string()),
-        VersionKey::User(id) => ("users", id.to_string()),
+    let of_row = |table: &str| {
+        format!("UPDATE {table} SET version = version + 1 WHERE id = ? RETURNING version")
     };
-    let bumped: Bumped = diesel::sql_query(format!(
-        "UPDATE {table} SET version = version + 1 WHERE id = ? RETURNING version"
-    ))
-    .bind::<Text, _>(id)
-    .get_result(c)
+    let bumped: Version = match key {
+        VersionKey::Event(id) => diesel::sql_query(of_row("events"))
+            .bind::<Text, _>(id.to_string())
+            .get_result(c),
+        VersionKey::User(id) => diesel::sql_query(of_row("users"))
+            .bind::<Text, _>(id.to_string())
+            .get_result(c),
+        VersionKey::Catalog => {
+            diesel::sql_query("UPDATE catalog SET version = version + 1 RETURNING version")
+                .get_result(c)
+        }
+    }
     .with_context(|| format!("cannot bump the version of {key:?}"))?;
     board.raise(key, u64::try_from(bumped.version)?);
     Ok(())
+}
+
+/// The catalog's version.
+pub(crate) fn catalog(c: &mut SqliteConnection) -> anyhow::Result<u64> {
+    let read: Version = diesel::sql_query("SELECT version FROM catalog")
+        .get_result(c)
+        .context("cannot read the catalog's version")?;
+    Ok(u64::try_from(read.version)?)
+}
+
+/// The version of each of `ids`, and the earliest end after `now` of its live holds.
+pub(crate) fn of_events(
+    c: &mut SqliteConnection,
+    ids: &[EventId],
+    now: Timestamp,
+) -> anyhow::Result<HashMap<EventId, (u64, Option<Timestamp>)>> {
+    let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let versions: Vec<(String, i64)> = events::table
+        .filter(events::id.eq_any(&keys))
+        .select((events::id, events::version))
+        .load(c)
+        .context("cannot read event versions")?;
+    let ends: HashMap<String, Option<i64>> = holds::table
+        .filter(holds::event_id.eq_any(&keys))
+        .filter(holds::status.eq(HoldStatus::Active.as_str()))
+        .filter(holds::expires_at.gt(micros(now)))
+        .group_by(holds::event_id)
+        .select((holds::event_id, diesel::dsl::min(holds::expires_at)))
+        .load::<(String, Option<i64>)>(c)
+        .context("cannot read the next hold ends")?
+        .into_iter()
+        .collect();
+    versions
+        .into_iter()
+        .map(|(id, version)| {
+            let changes_at = instant_opt(ends.get(&id).copied().flatten())?;
+            let id = EventId::from_uuid(crate::convert::uuid(&id)?);
+            Ok((id, (u64::try_from(version)?, changes_at)))
+        })
+        .collect()
 }

@@ -8,3 +8,12 @@ ALTER TABLE events ADD COLUMN version BIGINT NOT NULL DEFAULT 0 CHECK (version >
 -- active, password), published the same way: instances check it before trusting their
 -- copy of the account when they authenticate a request.
 ALTER TABLE users ADD COLUMN version BIGINT NOT NULL DEFAULT 0 CHECK (version >= 0);
+
+-- The catalog's version grows with every event created, changed or cancelled, which is
+-- what decides which events `GET /events` lists and in which order. Published like the
+-- versions above, it lets instances answer listings from memory.
+CREATE TABLE catalog (
+    id      BOOLEAN PRIMARY KEY NOT NULL DEFAULT TRUE CHECK (id),
+    version BIGINT NOT NULL DEFAULT 0 CHECK (version >= 0)
+);
+INSERT INTO catalog (id, version) VALUES (TRUE, 0);

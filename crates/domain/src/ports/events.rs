@@ -1,4 +1,6 @@
-use crate::event::{Event, EventCursor, EventDetails, EventQuery, EventSnapshot, NewEvent};
+use crate::event::{
+    CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, NewEvent,
+};
 use crate::page::Page;
 use crate::{EventId, Timestamp};
 use async_trait::async_trait;
@@ -60,6 +62,13 @@ pub trait EventRepository: Send + Sync + 'static {
     /// # Errors
     /// Only when the store fails.
     async fn list_scheduled(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>>;
+
+    /// [`EventRepository::list_scheduled`], read in one snapshot with each event's
+    /// version and earliest live hold end (as [`EventRepository::snapshot`]) and the
+    /// catalog's version, for caches.
+    /// # Errors
+    /// Only when the store fails.
+    async fn list_snapshot(&self, query: &EventQuery) -> anyhow::Result<CatalogSnapshot>;
 
     /// Replaces the organizer's fields, checking the capacity against the counters (after
     /// sweeping holds expired by `now`) in the same transaction; a raised capacity

@@ -13,6 +13,9 @@ pub enum VersionKey {
     Event(EventId),
     /// One account: its profile, role and whether it is active.
     User(UserId),
+    /// Which events are scheduled, and their names, venues and start times: what
+    /// decides which events a listing shows and in which order.
+    Catalog,
 }
 
 /// Where stores publish versions and readers look them up. A version only grows: a
@@ -32,6 +35,18 @@ pub trait VersionBoard: Send + Sync + 'static {
     /// # Errors
     /// When the board cannot be reached.
     async fn current(&self, key: VersionKey) -> anyhow::Result<Option<u64>>;
+
+    /// [`VersionBoard::current`] of each of `keys`, in order, in one go where the board
+    /// can.
+    /// # Errors
+    /// When the board cannot be reached.
+    async fn current_many(&self, keys: &[VersionKey]) -> anyhow::Result<Vec<Option<u64>>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for &key in keys {
+            found.push(self.current(key).await?);
+        }
+        Ok(found)
+    }
 
     /// Whether looking a version up is a round trip (to another server), worth sharing
     /// between readers that wait at once.

@@ -1,4 +1,5 @@
 use super::copies::{Copies, ReadSource, Versioned};
+use super::listings::Listings;
 use crate::event::{
     Event, EventChanges, EventCursor, EventDetails, EventQuery, NewEvent, NewTicketType,
     validate_ticket_types,
@@ -61,6 +62,7 @@ pub struct EventService {
     events: Arc<dyn EventRepository>,
     clock: Arc<dyn Clock>,
     copies: Option<Copies<Event>>,
+    listings: Option<Listings>,
 }
 
 impl EventService {
@@ -71,6 +73,7 @@ impl EventService {
             events,
             clock,
             copies: None,
+            listings: None,
         }
     }
 
@@ -78,7 +81,8 @@ impl EventService {
     /// copy there is current. Every store that changes events must publish to `board`.
     #[must_use]
     pub fn with_versions(mut self, board: Arc<dyn VersionBoard>) -> Self {
-        self.copies = Some(Copies::new(board));
+        self.copies = Some(Copies::new(board.clone()));
+        self.listings = Some(Listings::new(board));
         self
     }
 
@@ -118,8 +122,17 @@ impl EventService {
     /// Scheduled events, upcoming first.
     /// # Errors
     /// Only when the store fails.
-    pub async fn list(&self, query: &EventQuery) -> anyhow::Result<Page<Event, EventCursor>> {
-        self.events.list_scheduled(query).await
+    pub async fn list(
+        &self,
+        query: &EventQuery,
+    ) -> anyhow::Result<(Arc<Page<Event, EventCursor>>, ReadSource)> {
+        match &self.listings {
+            Some(listings) => listings.list(&*self.events, query).await,
+            None => Ok((
+                Arc::new(self.events.list_scheduled(query).await?),
+                ReadSource::Store,
+            )),
+        }
     }
 
     /// One event, cancelled ones included.

@@ -4,6 +4,7 @@ mod accounts;
 mod bookings;
 mod copies;
 mod events;
+mod listings;
 
 pub use accounts::*;
 pub use bookings::*;

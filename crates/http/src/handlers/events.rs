@@ -10,6 +10,7 @@ use actix_web::http::header::{self, IfNoneMatch};
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use boxoffice_domain::EventId;
 use boxoffice_domain::event::{EventChanges, EventQuery};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Publishes an event (organizers and admins).
@@ -47,8 +48,17 @@ pub async fn list_events(
             .filter(|q| !q.is_empty()),
         page: page.to_request()?,
     };
-    let page = state.events.list(&query).await?;
-    Ok(HttpResponse::Ok().json(PageDto::from_page(page, EventDto::from)))
+    let (page, source) = state.events.list(&query).await?;
+    metrics::counter!("event_listings_total", "source" => source.as_str()).increment(1);
+    let (body, _) = state
+        .listing_bodies
+        .render(Arc::as_ptr(&page) as usize, &page, |page| {
+            let dto = PageDto::from_page(page.clone(), EventDto::from);
+            serde_json::to_vec(&dto)
+        })?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// One event with its availability. The answer carries an `ETag`; a request whose
@@ -67,7 +77,9 @@ pub async fn get_event(
 ) -> Result<HttpResponse, ApiError> {
     let (read, source) = state.events.read(EventId::from_uuid(*id)).await?;
     metrics::counter!("event_reads_total", "source" => source.as_str()).increment(1);
-    let (body, etag) = state.event_bodies.render(&read)?;
+    let (body, etag) = state.event_bodies.render(read.value.id, &read, |read| {
+        serde_json::to_vec(&EventDto::from(read.value.clone()))
+    })?;
     let unchanged = match request.get_header::<IfNoneMatch>() {
         Some(IfNoneMatch::Any) => true,
         Some(IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(&etag)),

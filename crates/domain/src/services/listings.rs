@@ -1,0 +1,172 @@
+//! Pages of `GET /events` kept in this process's memory, exact like the event copies
+//! (see [`super::copies`]): a page is reused only while the catalog's published version
+//! and every listed event's published version are no newer than the ones it was read
+//! at, and until the first of its events starts (listings default to "from now") or a
+//! hold it counts ends.
+
+use super::copies::ReadSource;
+use crate::event::{CatalogSnapshot, Event, EventCursor, EventQuery};
+use crate::page::Page;
+use crate::ports::{EventRepository, VersionBoard, VersionKey};
+use crate::{EventId, Timestamp};
+use chrono::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// Pages kept at most; past that they are dropped and read again.
+const MAX_PAGES: usize = 1_000;
+
+/// A listing as asked: `from` is `None` when it is "from now".
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    from: Option<Timestamp>,
+    text: Option<String>,
+    after: Option<(Timestamp, EventId)>,
+    limit: u32,
+}
+
+impl PageKey {
+    fn of(query: &EventQuery) -> Self {
+        Self {
+            from: (query.from != query.now).then_some(query.from),
+            text: query.text.clone(),
+            after: query.page.after.map(|c| (c.starts_at, c.id)),
+            limit: query.page.limit,
+        }
+    }
+}
+
+/// A page as read, with the versions it was read at.
+struct Listed {
+    page: Arc<Page<Event, EventCursor>>,
+    /// The catalog's version, then each listed event's, in the page's order.
+    versions: Vec<(VersionKey, u64)>,
+    /// When it stops holding without a change.
+    until: Option<Timestamp>,
+}
+
+impl Listed {
+    fn of(snapshot: CatalogSnapshot, from_now: bool) -> Self {
+        let mut versions = vec![(VersionKey::Catalog, snapshot.version)];
+        let mut until: Option<Timestamp> = None;
+        let mut earliest = |at: Timestamp| until = Some(until.map_or(at, |u| u.min(at)));
+        for item in &snapshot.page.items {
+            versions.push((VersionKey::Event(item.event.id), item.version));
+            if let Some(at) = item.changes_at {
+                earliest(at);
+            }
+        }
+        // "From now": the first event leaves the listing once it has started.
+        if from_now && let Some(first) = snapshot.page.items.first() {
+            earliest(first.event.details.starts_at + Duration::microseconds(1));
+        }
+        let page = Page {
+            items: snapshot.page.items.into_iter().map(|s| s.event).collect(),
+            next: snapshot.page.next,
+        };
+        Self {
+            page: Arc::new(page),
+            versions,
+            until,
+        }
+    }
+}
+
+/// What the board says of a page kept in memory.
+enum Check {
+    /// Every version it was read at is still the newest: it can be used.
+    Current(Arc<Page<Event, EventCursor>>),
+    /// Missing, ended, or a version was overtaken: read the store again.
+    Stale,
+    /// The board failed or does not know a version: read the store, keep nothing.
+    Unknown,
+}
+
+/// Pages checked against `board` before each use.
+pub(crate) struct Listings {
+    board: Arc<dyn VersionBoard>,
+    pages: RwLock<HashMap<PageKey, Arc<Listed>>>,
+    /// One refresh of a missed page at a time, however many readers miss it.
+    refresh: tokio::sync::Mutex<()>,
+}
+
+impl Listings {
+    pub(crate) fn new(board: Arc<dyn VersionBoard>) -> Self {
+        Self {
+            board,
+            pages: RwLock::new(HashMap::new()),
+            refresh: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The page `query` asks for, from memory when the copy there is current, else
+    /// from `store` (kept for the next readers).
+    pub(crate) async fn list(
+        &self,
+        store: &dyn EventRepository,
+        query: &EventQuery,
+    ) -> anyhow::Result<(Arc<Page<Event, EventCursor>>, ReadSource)> {
+        let key = PageKey::of(query);
+        let mut turn = None;
+        loop {
+            match self.check(&key, query.now).await {
+                Check::Current(page) => return Ok((page, ReadSource::Memory)),
+                Check::Unknown => {
+                    let page = store.list_scheduled(query).await?;
+                    return Ok((Arc::new(page), ReadSource::Store));
+                }
+                // Wait for the reader refreshing it, then look again.
+                Check::Stale if turn.is_none() => turn = Some(self.refresh.lock().await),
+                Check::Stale => break,
+            }
+        }
+        let listed = Arc::new(Listed::of(
+            store.list_snapshot(query).await?,
+            key.from.is_none(),
+        ));
+        let page = listed.page.clone();
+        let mut pages = self.pages.write().unwrap_or_else(PoisonError::into_inner);
+        if pages.len() >= MAX_PAGES && !pages.contains_key(&key) {
+            pages.clear();
+        }
+        pages.insert(key, listed);
+        Ok((page, ReadSource::Store))
+    }
+
+    /// Whether the page kept under `key` can be used at `now`.
+    async fn check(&self, key: &PageKey, now: Timestamp) -> Check {
+        let listed = self
+            .pages
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned();
+        let Some(listed) = listed else {
+            return Check::Stale;
+        };
+        if listed.until.is_some_and(|until| now >= until) {
+            return Check::Stale;
+        }
+        let keys: Vec<VersionKey> = listed.versions.iter().map(|(k, _)| *k).collect();
+        let published = match self.board.current_many(&keys).await {
+            Ok(published) => published,
+            Err(error) => {
+                tracing::debug!(error = %error, "versions unknown: listing from the store");
+                return Check::Unknown;
+            }
+        };
+        let mut check = Check::Current(listed.page.clone());
+        for (published, (_, read)) in published.iter().zip(&listed.versions) {
+            match published {
+                None => return Check::Unknown,
+                Some(p) if p > read => check = Check::Stale,
+                Some(_) => {}
+            }
+        }
+        check
+    }
+}
+
+#[cfg(test)]
+#[path = "listings_tests.rs"]
+mod tests;
