@@ -65,11 +65,6 @@ pub struct UserCreateArgs {
     log: LogArgs,
 }
 
-/// mimalloc: under load it spent less time in allocation than the system allocator
-/// (docs/performance.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = match &cli.command {

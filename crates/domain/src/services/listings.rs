@@ -11,6 +11,7 @@ use crate::ports::{EventRepository, VersionBoard, VersionKey};
 use crate::{EventId, Timestamp};
 use chrono::Duration;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// Pages kept at most; past that they are dropped and read again.
@@ -82,12 +83,24 @@ enum Check {
     Unknown,
 }
 
+/// A listing answered on a remote board, shared by the readers of the same query that
+/// arrived before it started.
+struct Round {
+    /// Readers with a lower ticket arrived before it started.
+    started: u64,
+    page: Arc<Page<Event, EventCursor>>,
+    source: ReadSource,
+}
+
 /// Pages checked against `board` before each use.
 pub(crate) struct Listings {
     board: Arc<dyn VersionBoard>,
     pages: RwLock<HashMap<PageKey, Arc<Listed>>>,
     /// One refresh of a missed page at a time, however many readers miss it.
     refresh: tokio::sync::Mutex<()>,
+    /// With a remote board: the last round of each query, and readers' arrival order.
+    rounds: std::sync::Mutex<HashMap<PageKey, Arc<tokio::sync::Mutex<Option<Round>>>>>,
+    tickets: AtomicU64,
 }
 
 impl Listings {
@@ -96,6 +109,8 @@ impl Listings {
             board,
             pages: RwLock::new(HashMap::new()),
             refresh: tokio::sync::Mutex::new(()),
+            rounds: std::sync::Mutex::default(),
+            tickets: AtomicU64::new(0),
         }
     }
 
@@ -107,6 +122,43 @@ impl Listings {
         query: &EventQuery,
     ) -> anyhow::Result<(Arc<Page<Event, EventCursor>>, ReadSource)> {
         let key = PageKey::of(query);
+        if !self.board.lookups_are_remote() {
+            return self.list_now(store, query, key).await;
+        }
+        // On a remote board, readers of one query take turns: each turn checks (or
+        // reads the store) once, for itself and for every reader that arrived before
+        // the turn started, so a busy listing costs one round trip per round trip.
+        let ticket = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let round = {
+            let mut rounds = self.rounds.lock().unwrap_or_else(PoisonError::into_inner);
+            if rounds.len() >= MAX_PAGES && !rounds.contains_key(&key) {
+                rounds.clear();
+            }
+            rounds.entry(key.clone()).or_default().clone()
+        };
+        let mut last = round.lock().await;
+        if let Some(done) = &*last
+            && done.started > ticket
+        {
+            return Ok((done.page.clone(), done.source));
+        }
+        let started = self.tickets.fetch_add(1, Ordering::SeqCst);
+        let (page, source) = self.list_now(store, query, key).await?;
+        *last = Some(Round {
+            started,
+            page: page.clone(),
+            source,
+        });
+        Ok((page, source))
+    }
+
+    /// [`Listings::list`] for this reader alone.
+    async fn list_now(
+        &self,
+        store: &dyn EventRepository,
+        query: &EventQuery,
+        key: PageKey,
+    ) -> anyhow::Result<(Arc<Page<Event, EventCursor>>, ReadSource)> {
         let mut turn = None;
         loop {
             match self.check(&key, query.now).await {
@@ -128,6 +180,10 @@ impl Listings {
         let mut pages = self.pages.write().unwrap_or_else(PoisonError::into_inner);
         if pages.len() >= MAX_PAGES && !pages.contains_key(&key) {
             pages.clear();
+            self.rounds
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
         }
         pages.insert(key, listed);
         Ok((page, ReadSource::Store))

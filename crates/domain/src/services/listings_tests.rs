@@ -221,3 +221,87 @@ async fn unknown_versions_list_from_the_store_every_time() {
     }
     assert_eq!(listing.reads() + plain.load(Ordering::SeqCst), 3);
 }
+
+/// A remote board whose lookups take a while and answer what they found when they
+/// started; counts them.
+struct SlowBoard {
+    inner: LocalVersionBoard,
+    lookups: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl VersionBoard for SlowBoard {
+    async fn publish(&self, key: VersionKey, version: u64) -> anyhow::Result<()> {
+        self.inner.raise(key, version);
+        Ok(())
+    }
+
+    async fn current(&self, key: VersionKey) -> anyhow::Result<Option<u64>> {
+        Ok(self.current_many(&[key]).await?[0])
+    }
+
+    async fn current_many(&self, keys: &[VersionKey]) -> anyhow::Result<Vec<Option<u64>>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        let found = keys.iter().map(|&k| self.inner.get(k)).collect();
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        Ok(found)
+    }
+
+    fn lookups_are_remote(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_a_remote_board_readers_share_turns_that_started_after_they_arrived() {
+    let now = Utc::now();
+    let first = event(now + chrono::Duration::days(1));
+    let listing = Arc::new(Listing::new(1, &[(first.clone(), 1, None)]));
+    let board = Arc::new(SlowBoard {
+        inner: LocalVersionBoard::default(),
+        lookups: AtomicUsize::new(0),
+    });
+    board.inner.raise(VersionKey::Catalog, 1);
+    board.inner.raise(VersionKey::Event(first.id), 1);
+    let listings = Arc::new(Listings::new(board.clone()));
+    let store = Arc::new(listing.store());
+    listings
+        .list(&*store, &query(now, None))
+        .await
+        .expect("list");
+
+    let reads = futures_util::future::join_all((0..50).map(|_| {
+        let (listings, store, q) = (listings.clone(), store.clone(), query(now, None));
+        async move { listings.list(&*store, &q).await }
+    }))
+    .await;
+    assert!(
+        reads
+            .iter()
+            .all(|r| matches!(r, Ok((p, _)) if p.items.len() == 1))
+    );
+    let lookups = board.lookups.load(Ordering::SeqCst);
+    assert!(lookups <= 4, "50 readers at once made {lookups} lookups");
+
+    // Reader A's turn starts and finds the page current ...
+    let (a_listings, a_store) = (listings.clone(), store.clone());
+    let a = tokio::spawn(async move { a_listings.list(&*a_store, &query(now, None)).await });
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    // ... then the event changes and the change is answered, then reader B arrives.
+    listing.snapshot.lock().expect("lock").page.items[0].version = 2;
+    board
+        .publish(VersionKey::Event(first.id), 2)
+        .await
+        .expect("publish");
+    let reads_before = listing.reads();
+    let (_, b) = listings
+        .list(&*store, &query(now, None))
+        .await
+        .expect("list");
+    assert_eq!(
+        a.await.expect("reader A").expect("list").1,
+        ReadSource::Memory
+    );
+    assert_eq!(b, ReadSource::Store, "B must not take A's turn");
+    assert_eq!(listing.reads(), reads_before + 1);
+}
