@@ -6,10 +6,10 @@ run:
 
 # Every test: domain units, the port contract suite on SQLite and Postgres,
 # HTTP end-to-end tests against the real binary, then the load tool's small run
-# (its invariant checks, never its speed figures) on the binaries cargo test built.
+# (its invariant checks, never its speed figures).
 test:
 	cargo test --workspace --all-targets
-	BENCH_QUICK=1 target/debug/boxoffice-loadtest
+	$(MAKE) bench-quick
 
 # The flash-sale load tool on release servers: one table of figures as ratios to
 # /health/live and to pgbench's hot row, measured in the same run (docs/performance.md).

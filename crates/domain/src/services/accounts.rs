@@ -153,7 +153,8 @@ impl AccountService {
     /// publish to `board`.
     #[must_use]
     pub fn with_versions(mut self, board: Arc<dyn VersionBoard>) -> Self {
-        self.copies = Some(Copies::new(board));
+        // A flash sale brings tens of thousands of accounts at once; a copy is small.
+        self.copies = Some(Copies::new(board).holding(200_000));
         self
     }
 

@@ -9,7 +9,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-/// Things kept at most; past that the copies are dropped and read again.
+/// Things kept at most, unless set otherwise; past that the copies are dropped and read
+/// again.
 const MAX_COPIES: usize = 10_000;
 
 /// Where a read was answered from.
@@ -79,6 +80,8 @@ pub(crate) struct Copies<T> {
     slots: RwLock<HashMap<VersionKey, Slot<T>>>,
     /// Readers' arrival order, for sharing lookups.
     tickets: AtomicU64,
+    /// Things kept at most.
+    max: usize,
 }
 
 impl<T: Clone> Copies<T> {
@@ -87,7 +90,14 @@ impl<T: Clone> Copies<T> {
             board,
             slots: RwLock::new(HashMap::new()),
             tickets: AtomicU64::new(0),
+            max: MAX_COPIES,
         }
+    }
+
+    /// The same copies, keeping up to `max` things.
+    pub(crate) fn holding(mut self, max: usize) -> Self {
+        self.max = max;
+        self
     }
 
     /// The thing under `key` as of `now`: from memory when the copy there is current,
@@ -184,7 +194,7 @@ impl<T: Clone> Copies<T> {
             return part(slot);
         }
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
-        if slots.len() >= MAX_COPIES && !slots.contains_key(&key) {
+        if slots.len() >= self.max && !slots.contains_key(&key) {
             slots.clear();
         }
         part(slots.entry(key).or_default())
