@@ -269,6 +269,59 @@ pub struct EventSnapshot {
     pub changes_at: Option<Timestamp>,
 }
 
+/// What a store reads beside an event for caches: its version and when its figures next
+/// change without a write (see [`EventSnapshot`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventVersion {
+    /// The event's version.
+    pub version: u64,
+    /// The earliest end of a hold live at the read, if any.
+    pub changes_at: Option<Timestamp>,
+}
+
+impl EventSnapshot {
+    /// `event` with what was read beside it.
+    #[must_use]
+    pub fn new(event: Event, read: EventVersion) -> Self {
+        Self {
+            event,
+            version: read.version,
+            changes_at: read.changes_at,
+        }
+    }
+}
+
+impl CatalogSnapshot {
+    /// `page` with the versions read beside its events in the same snapshot, and the
+    /// catalog's version.
+    ///
+    /// # Errors
+    /// When an event of the page has no version among `versions`.
+    pub fn new(
+        page: crate::page::Page<Event, EventCursor>,
+        mut versions: std::collections::HashMap<EventId, EventVersion>,
+        catalog: u64,
+    ) -> anyhow::Result<Self> {
+        let items = page
+            .items
+            .into_iter()
+            .map(|event| {
+                let read = versions.remove(&event.id).ok_or_else(|| {
+                    anyhow::anyhow!("event {} was read without its version", event.id)
+                })?;
+                Ok(EventSnapshot::new(event, read))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            page: crate::page::Page {
+                items,
+                next: page.next,
+            },
+            version: catalog,
+        })
+    }
+}
+
 /// A page of scheduled events read in one snapshot, each with its version, and the
 /// catalog's version, for caches.
 #[derive(Debug, Clone, PartialEq)]

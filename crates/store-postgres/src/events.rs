@@ -244,15 +244,11 @@ impl EventRepository for PgStore {
             let Some(event) = load_event(conn, id.as_uuid(), now).await? else {
                 return Ok(None);
             };
-            let (version, changes_at) = versions::of_events(conn, &[id.as_uuid()], now)
+            let read = versions::of_events(conn, &[id], now)
                 .await?
-                .remove(&id.as_uuid())
+                .remove(&id)
                 .with_context(|| format!("event {id} has no version"))?;
-            Ok(Some(EventSnapshot {
-                event,
-                version,
-                changes_at,
-            }))
+            Ok(Some(EventSnapshot::new(event, read)))
         })
         .await
     }
@@ -265,29 +261,9 @@ impl EventRepository for PgStore {
     async fn list_snapshot(&self, query: &EventQuery) -> anyhow::Result<CatalogSnapshot> {
         self.snapshot(async |conn| {
             let page = scheduled(conn, query).await?;
-            let ids: Vec<Uuid> = page.items.iter().map(|e| e.id.as_uuid()).collect();
-            let mut known = versions::of_events(conn, &ids, query.now).await?;
-            let items = page
-                .items
-                .into_iter()
-                .map(|event| {
-                    let (version, changes_at) = known
-                        .remove(&event.id.as_uuid())
-                        .with_context(|| format!("event {} has no version", event.id))?;
-                    Ok(EventSnapshot {
-                        event,
-                        version,
-                        changes_at,
-                    })
-                })
-                .collect::<anyhow::Result<_>>()?;
-            Ok(CatalogSnapshot {
-                page: Page {
-                    items,
-                    next: page.next,
-                },
-                version: versions::catalog(conn).await?,
-            })
+            let ids: Vec<EventId> = page.items.iter().map(|e| e.id).collect();
+            let versions = versions::of_events(conn, &ids, query.now).await?;
+            CatalogSnapshot::new(page, versions, versions::catalog(conn).await?)
         })
         .await
     }

@@ -7,8 +7,9 @@
 use crate::schema::{events, holds};
 use crate::seat_txn::ACTIVE;
 use anyhow::Context as _;
-use boxoffice_domain::Timestamp;
+use boxoffice_domain::event::EventVersion;
 use boxoffice_domain::ports::{VersionBoard, VersionKey};
+use boxoffice_domain::{EventId, Timestamp};
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel::{ExpressionMethods as _, QueryDsl as _, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
@@ -91,17 +92,18 @@ pub(crate) async fn catalog(conn: &mut AsyncPgConnection) -> anyhow::Result<u64>
 /// read on `conn`.
 pub(crate) async fn of_events(
     conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
+    ids: &[EventId],
     now: Timestamp,
-) -> anyhow::Result<HashMap<Uuid, (u64, Option<Timestamp>)>> {
+) -> anyhow::Result<HashMap<EventId, EventVersion>> {
+    let ids: Vec<Uuid> = ids.iter().map(|id| id.as_uuid()).collect();
     let versions: Vec<(Uuid, i64)> = events::table
-        .filter(events::id.eq_any(ids))
+        .filter(events::id.eq_any(&ids))
         .select((events::id, events::version))
         .load(conn)
         .await
         .context("cannot read event versions")?;
     let ends: HashMap<Uuid, Option<Timestamp>> = holds::table
-        .filter(holds::event_id.eq_any(ids))
+        .filter(holds::event_id.eq_any(&ids))
         .filter(holds::status.eq(ACTIVE))
         .filter(holds::expires_at.gt(now))
         .group_by(holds::event_id)
@@ -114,8 +116,11 @@ pub(crate) async fn of_events(
     versions
         .into_iter()
         .map(|(id, version)| {
-            let changes_at = ends.get(&id).copied().flatten();
-            Ok((id, (u64::try_from(version)?, changes_at)))
+            let read = EventVersion {
+                version: u64::try_from(version)?,
+                changes_at: ends.get(&id).copied().flatten(),
+            };
+            Ok((EventId::from_uuid(id), read))
         })
         .collect()
 }

@@ -354,14 +354,10 @@ impl EventRepository for SqliteStore {
             let Some(event) = found.pop() else {
                 return Ok(None);
             };
-            let (version, changes_at) = versions::of_events(c, &[id], now)?
+            let read = versions::of_events(c, &[id], now)?
                 .remove(&id)
                 .with_context(|| format!("event {id} has no version"))?;
-            Ok(Some(EventSnapshot {
-                event,
-                version,
-                changes_at,
-            }))
+            Ok(Some(EventSnapshot::new(event, read)))
         })
         .await
     }
@@ -376,28 +372,8 @@ impl EventRepository for SqliteStore {
         self.read(move |c| {
             let page = scheduled(c, &query)?;
             let ids: Vec<EventId> = page.items.iter().map(|e| e.id).collect();
-            let mut known = versions::of_events(c, &ids, query.now)?;
-            let items = page
-                .items
-                .into_iter()
-                .map(|event| {
-                    let (version, changes_at) = known
-                        .remove(&event.id)
-                        .with_context(|| format!("event {} has no version", event.id))?;
-                    Ok(EventSnapshot {
-                        event,
-                        version,
-                        changes_at,
-                    })
-                })
-                .collect::<anyhow::Result<_>>()?;
-            Ok(CatalogSnapshot {
-                page: Page {
-                    items,
-                    next: page.next,
-                },
-                version: versions::catalog(c)?,
-            })
+            let versions = versions::of_events(c, &ids, query.now)?;
+            CatalogSnapshot::new(page, versions, versions::catalog(c)?)
         })
         .await
     }

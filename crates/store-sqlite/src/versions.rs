@@ -3,10 +3,11 @@
 //! before the write is answered, so reads served from memory stay exact
 //! (docs/performance.md).
 
-use crate::convert::{instant_opt, micros};
+use crate::convert::{instant_opt, micros, uuid};
 use crate::holds::HoldStatus;
 use crate::schema::{events, holds};
 use anyhow::Context as _;
+use boxoffice_domain::event::EventVersion;
 use boxoffice_domain::ports::{LocalVersionBoard, VersionKey};
 use boxoffice_domain::{EventId, Timestamp};
 use diesel::prelude::*;
@@ -61,7 +62,7 @@ pub(crate) fn of_events(
     c: &mut SqliteConnection,
     ids: &[EventId],
     now: Timestamp,
-) -> anyhow::Result<HashMap<EventId, (u64, Option<Timestamp>)>> {
+) -> anyhow::Result<HashMap<EventId, EventVersion>> {
     let keys: Vec<String> = ids.iter().map(ToString::to_string).collect();
     let versions: Vec<(String, i64)> = events::table
         .filter(events::id.eq_any(&keys))
@@ -81,9 +82,11 @@ pub(crate) fn of_events(
     versions
         .into_iter()
         .map(|(id, version)| {
-            let changes_at = instant_opt(ends.get(&id).copied().flatten())?;
-            let id = EventId::from_uuid(crate::convert::uuid(&id)?);
-            Ok((id, (u64::try_from(version)?, changes_at)))
+            let read = EventVersion {
+                version: u64::try_from(version)?,
+                changes_at: instant_opt(ends.get(&id).copied().flatten())?,
+            };
+            Ok((EventId::from_uuid(uuid(&id)?), read))
         })
         .collect()
 }
