@@ -61,8 +61,15 @@ impl PgStore {
 impl UserRepository for PgStore {
     async fn create(&self, user: &NewUser) -> Result<User, CreateUserError> {
         // Published before the row exists: a reader that finds the version first reads
-        // the store, and finds the account or nothing.
-        self.versions.publish(VersionKey::User(user.id), 0).await?;
+        // the store, and finds the account or nothing. Without it the account is only
+        // never kept in memory (its version is unknown), so a failure does not stop
+        // the registration.
+        if let Err(error) = self.versions.publish(VersionKey::User(user.id), 0).await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "a new account's version is not published"
+            );
+        }
         let row = self
             .run(async |conn| {
                 let inserted = diesel::insert_into(users::table)
