@@ -322,3 +322,54 @@ async fn swagger_ui_body(server: TestServer) {
         init.body
     );
 }
+
+crate::on_both_stores!(
+    odd_requests_add_no_metric_series,
+    super::odd_requests_add_no_metric_series_body
+);
+/// A flood of requests with made-up methods and paths adds no series to `/metrics`:
+/// unknown methods count as `other`, unknown paths as `unmatched`.
+async fn odd_requests_add_no_metric_series_body(server: TestServer) {
+    let series = |text: &str| -> usize {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && l.starts_with("http_request"))
+            .count()
+    };
+    let odd = |i: usize| {
+        let method = format!("BREW{i}");
+        let path = match i % 3 {
+            0 => "/api/v1/events".to_owned(),
+            1 => format!("/nothing/{i}"),
+            _ => format!("/api/v1/events/{}", uuid::Uuid::new_v4()),
+        };
+        (method, path)
+    };
+    for i in 0..3 {
+        let (method, path) = odd(i);
+        raw(&server, &method, &path).await;
+    }
+    let before = raw(&server, "GET", "/metrics").await;
+    let before = series(before.body.as_str().expect("metrics text"));
+    for i in 3..300 {
+        let (method, path) = odd(i);
+        let reply = raw(&server, &method, &path).await;
+        assert!(
+            matches!(reply.status, 404 | 405),
+            "{method} {path}: {}",
+            reply.status
+        );
+    }
+    let after = raw(&server, "GET", "/metrics").await;
+    let text = after.body.as_str().expect("metrics text");
+    assert!(
+        !text.contains("BREW"),
+        "a made-up method became a label:\n{text}"
+    );
+    assert!(text.contains("method=\"other\""), "{text}");
+    // Only the `/metrics` request itself may have added series (its own status line).
+    assert!(
+        series(text) <= before + 20,
+        "{before} series became {}",
+        series(text)
+    );
+}

@@ -23,6 +23,27 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     ok.then(|| value.to_owned())
 }
 
+/// The `method` label of a request: the methods HTTP defines, or `other`, so that
+/// made-up method names cannot multiply the metric series.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("other", |(_, label)| label)
+}
+
 /// Wraps every request; see the module docs.
 ///
 /// # Errors
@@ -39,7 +60,7 @@ pub async fn observe(
         path = %req.path(),
         user_id = tracing::field::Empty,
     );
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let started = Instant::now();
 
     let outcome = AssertUnwindSafe(next.call(req))
@@ -83,7 +104,7 @@ pub async fn observe(
         .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     let labels = [
-        ("method", method),
+        ("method", method.to_owned()),
         ("route", route),
         ("status", status.as_u16().to_string()),
     ];
