@@ -373,3 +373,46 @@ async fn admins_change_accounts_body(server: TestServer) {
     // The admin is still active after the attendee's attempt.
     me(&server, &admin).await.ok(200);
 }
+
+crate::on_both_stores!(
+    the_last_admin_cannot_lock_everyone_out,
+    super::last_admin_body
+);
+/// The only active admin can neither deactivate nor demote itself (409 `last_admin`,
+/// nothing changes); once a second admin exists, it can.
+async fn last_admin_body(server: TestServer) {
+    let ada = server
+        .user_with_role("only.admin@example.org", "admin")
+        .await;
+    let ada_id = text(me(&server, &ada).await.ok(200), "id");
+    let own = format!("/users/{ada_id}");
+    for body in [json!({"active": false}), json!({"role": "organizer"})] {
+        let reply = api(&server, "PATCH", &own, Some(&ada), Some(body.clone())).await;
+        reply.problem(409, "last_admin");
+    }
+    api(&server, "DELETE", "/users/me", Some(&ada), None)
+        .await
+        .problem(409, "last_admin");
+    let still = me(&server, &ada).await;
+    assert_eq!(
+        (&still.ok(200)["role"], &still.ok(200)["active"]),
+        (&json!("admin"), &json!(true))
+    );
+
+    let bea = server
+        .user_with_role("second.admin@example.org", "admin")
+        .await;
+    me(&server, &bea).await.ok(200);
+    let demoted = api(
+        &server,
+        "PATCH",
+        &own,
+        Some(&ada),
+        Some(json!({"role": "organizer"})),
+    )
+    .await;
+    assert_eq!(demoted.ok(200)["role"], json!("organizer"));
+    api(&server, "DELETE", "/users/me", Some(&bea), None)
+        .await
+        .problem(409, "last_admin");
+}

@@ -48,6 +48,8 @@ macro_rules! port_contract {
             users::update_unknown_user_is_not_found,
             users::set_password_replaces_hash,
             users::update_account_changes_role_and_active,
+            users::the_only_active_admin_stays_one,
+            users::concurrent_changes_never_remove_the_last_admin,
             users::list_pages_through_everyone_in_order,
             tokens::rotation_issues_a_working_successor,
             tokens::reuse_of_rotated_token_revokes_family,

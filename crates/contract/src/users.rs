@@ -430,3 +430,111 @@ pub async fn list_pages_through_everyone_in_order(stores: Stores) {
         "an exact fit has no next page"
     );
 }
+
+/// Creates an active admin.
+async fn admin(stores: &Stores) -> User {
+    let mut new = new_user(&format!("admin-{}@example.org", UserId::generate()));
+    new.role = Role::Admin;
+    stores.users.create(&new).await.expect("create admin")
+}
+
+/// The only active admin can be neither deactivated nor given another role, and the
+/// refusal changes nothing; with a second admin, either may go, but not both.
+pub async fn the_only_active_admin_stays_one(stores: Stores) {
+    let ada = admin(&stores).await;
+    let off = AccountChanges {
+        role: None,
+        active: Some(false),
+    };
+    let demote = AccountChanges {
+        role: Some(Role::Organizer),
+        active: None,
+    };
+    for changes in [off, demote] {
+        let refused = stores.users.update_account(ada.id, changes).await;
+        assert!(
+            matches!(refused, Err(UpdateUserError::LastAdmin)),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(
+        stores.users.find(ada.id).await.expect("find"),
+        Some(ada.clone())
+    );
+    let keep = AccountChanges {
+        role: Some(Role::Admin),
+        active: Some(true),
+    };
+    stores
+        .users
+        .update_account(ada.id, keep)
+        .await
+        .expect("no change is fine");
+
+    let bob = admin(&stores).await;
+    stores
+        .users
+        .update_account(ada.id, demote)
+        .await
+        .expect("bob stays admin");
+    let refused = stores.users.update_account(bob.id, off).await;
+    assert!(
+        matches!(refused, Err(UpdateUserError::LastAdmin)),
+        "{refused:?}"
+    );
+    // An inactive admin does not count.
+    let off_admin = admin(&stores).await;
+    let cy = stores.users.update_account(off_admin.id, off).await;
+    assert!(cy.is_ok(), "bob is still active: {cy:?}");
+    let refused = stores.users.update_account(bob.id, demote).await;
+    assert!(
+        matches!(refused, Err(UpdateUserError::LastAdmin)),
+        "{refused:?}"
+    );
+}
+
+/// Two admins deactivating each other at the same moment: one change passes, the other
+/// is refused, and one active admin is left, every round.
+pub async fn concurrent_changes_never_remove_the_last_admin(stores: Stores) {
+    let off = AccountChanges {
+        role: None,
+        active: Some(false),
+    };
+    for round in 0..10 {
+        let (a, b) = (admin(&stores).await, admin(&stores).await);
+        let others: Vec<User> = stores
+            .users
+            .list(&PageRequest {
+                limit: 1000,
+                after: None,
+            })
+            .await
+            .expect("list")
+            .items;
+        // Earlier rounds left one admin each; take those out of play first.
+        for user in others
+            .iter()
+            .filter(|u| u.role == Role::Admin && u.active && u.id != a.id && u.id != b.id)
+        {
+            stores
+                .users
+                .update_account(user.id, off)
+                .await
+                .expect("retire");
+        }
+        let outcomes = join_all([a.id, b.id].map(|id| stores.users.update_account(id, off))).await;
+        let passed = outcomes.iter().filter(|o| o.is_ok()).count();
+        let refused = outcomes
+            .iter()
+            .filter(|o| matches!(o, Err(UpdateUserError::LastAdmin)))
+            .count();
+        assert_eq!((passed, refused), (1, 1), "round {round}: {outcomes:?}");
+        let a_now = stores.users.find(a.id).await.expect("find").expect("a");
+        let b_now = stores.users.find(b.id).await.expect("find").expect("b");
+        assert_eq!(
+            usize::from(a_now.active) + usize::from(b_now.active),
+            1,
+            "round {round}: one admin is left"
+        );
+    }
+}

@@ -230,6 +230,15 @@ pub struct AccountChanges {
     pub active: Option<bool>,
 }
 
+impl AccountChanges {
+    /// Whether the changes leave the account no longer an active admin, if it was one:
+    /// stores refuse them for the only active admin, who would lock everyone out.
+    #[must_use]
+    pub fn unmakes_admin(&self) -> bool {
+        self.active == Some(false) || self.role.is_some_and(|role| role != Role::Admin)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -273,6 +273,7 @@ impl From<UpdateUserError> for ApiError {
         match e {
             UpdateUserError::NotFound => Self::not_found(),
             UpdateUserError::EmailTaken => email_taken(),
+            UpdateUserError::LastAdmin => last_admin(),
             UpdateUserError::Backend(e) => Self::backend(&e),
         }
     }
@@ -283,6 +284,14 @@ fn email_taken() -> ApiError {
         StatusCode::CONFLICT,
         "email_taken",
         "An account with this email already exists.",
+    )
+}
+
+fn last_admin() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "last_admin",
+        "This is the only active admin: make another admin first.",
     )
 }
 
@@ -339,6 +348,7 @@ impl From<AdminError> for ApiError {
         match e {
             AdminError::Forbidden => Self::forbidden(),
             AdminError::NotFound => Self::not_found(),
+            AdminError::LastAdmin => last_admin(),
             AdminError::Backend(e) => Self::backend(&e),
         }
     }

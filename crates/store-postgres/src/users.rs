@@ -9,11 +9,11 @@ use boxoffice_domain::UserId;
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository, VersionKey};
 use boxoffice_domain::user::{
-    AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User,
+    AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, Role, User,
 };
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -55,6 +55,22 @@ impl PgStore {
         .map(UserRow::into_credentials)
         .transpose()
     }
+}
+
+/// Whether `id` is the one and only active admin. Locks the active admins' rows (in id
+/// order) until the transaction ends: of two transactions demoting two admins at once,
+/// the second sees the first's change and is refused.
+async fn is_only_admin(conn: &mut AsyncPgConnection, id: UserId) -> anyhow::Result<bool> {
+    let admins: Vec<uuid::Uuid> = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::active.eq(true))
+        .select(users::id)
+        .order(users::id.asc())
+        .for_update()
+        .load(conn)
+        .await
+        .context("cannot lock the active admins")?;
+    Ok(admins == [id.as_uuid()])
 }
 
 #[async_trait]
@@ -176,6 +192,9 @@ impl UserRepository for PgStore {
         }
         let row = self
             .transaction(async |conn| {
+                if changes.unmakes_admin() && is_only_admin(conn, id).await? {
+                    return Ok(Err(UpdateUserError::LastAdmin));
+                }
                 let updated = diesel::update(users::table.find(id.as_uuid()))
                     .set(changeset)
                     .returning(UserRow::as_returning())
@@ -186,10 +205,9 @@ impl UserRepository for PgStore {
                 if updated.is_some() {
                     self.versions.bump(conn, VersionKey::User(id)).await?;
                 }
-                Ok(updated)
+                Ok(updated.ok_or(UpdateUserError::NotFound))
             })
-            .await?
-            .ok_or(UpdateUserError::NotFound)?;
+            .await??;
         Ok(row.into_user()?)
     }
 

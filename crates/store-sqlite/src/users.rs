@@ -10,7 +10,7 @@ use boxoffice_domain::UserId;
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository, VersionKey};
 use boxoffice_domain::user::{
-    AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User,
+    AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, Role, User,
 };
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -76,6 +76,18 @@ fn find_row(c: &mut SqliteConnection, id: UserId) -> anyhow::Result<Option<UserR
         .first(c)
         .optional()
         .context("cannot read user")
+}
+
+/// Whether `id` is the one and only active admin.
+fn is_only_admin(c: &mut SqliteConnection, id: UserId) -> anyhow::Result<bool> {
+    let admins: Vec<String> = users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::active.eq(true))
+        .select(users::id)
+        .limit(2)
+        .load(c)
+        .context("cannot read the active admins")?;
+    Ok(admins == [id.to_string()])
 }
 
 #[async_trait]
@@ -186,6 +198,10 @@ impl UserRepository for SqliteStore {
         };
         let board = self.versions.clone();
         self.write(move |c| {
+            // The writer's transaction is the lock: no other change runs meanwhile.
+            if changes.unmakes_admin() && is_only_admin(c, id)? {
+                return Ok(Err(UpdateUserError::LastAdmin));
+            }
             if row.role.is_some() || row.active.is_some() {
                 let updated = diesel::update(users::table.find(id.to_string()))
                     .set(&row)

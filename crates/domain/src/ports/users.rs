@@ -23,6 +23,9 @@ pub enum UpdateUserError {
     /// Another account has the new email, ignoring case.
     #[error("email is already taken")]
     EmailTaken,
+    /// The changes would leave no active admin.
+    #[error("the only active admin cannot be deactivated or demoted")]
+    LastAdmin,
     /// The store failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),
@@ -67,9 +70,11 @@ pub trait UserRepository: Send + Sync + 'static {
         changes: &ProfileChanges,
     ) -> Result<User, UpdateUserError>;
 
-    /// Changes role and/or active flag.
+    /// Changes role and/or active flag; refuses, in the same transaction, changes that
+    /// [unmake](AccountChanges::unmakes_admin) the only active admin (concurrent
+    /// changes of two admins cannot both pass).
     /// # Errors
-    /// `NotFound` when there is no such account.
+    /// `NotFound` when there is no such account, `LastAdmin`.
     async fn update_account(
         &self,
         id: UserId,

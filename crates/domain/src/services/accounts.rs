@@ -112,6 +112,9 @@ pub enum AdminError {
     /// No such account.
     #[error("user not found")]
     NotFound,
+    /// The change would leave no active admin.
+    #[error("the only active admin cannot be deactivated or demoted")]
+    LastAdmin,
     /// A port failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),
@@ -121,6 +124,7 @@ impl From<UpdateUserError> for AdminError {
     fn from(e: UpdateUserError) -> Self {
         match e {
             UpdateUserError::NotFound => Self::NotFound,
+            UpdateUserError::LastAdmin => Self::LastAdmin,
             // Admin changes touch neither email nor name.
             UpdateUserError::EmailTaken => {
                 Self::Backend(anyhow::anyhow!("unexpected email conflict"))

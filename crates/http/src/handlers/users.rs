@@ -63,7 +63,8 @@ pub async fn change_password(
 
 /// Deactivates the caller's account: login fails and tokens are refused from now on.
 #[utoipa::path(delete, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
-    responses((status = 204, description = "Deactivated"), (status = 401, body = Problem)))]
+    responses((status = 204, description = "Deactivated"), (status = 401, body = Problem),
+        (status = 409, description = "`last_admin`: the caller is the only active admin", body = Problem)))]
 pub async fn deactivate_me(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
@@ -90,7 +91,8 @@ pub async fn list_users(
 /// Changes an account's role or active flag (admins); deactivation ends its sessions.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")), request_body = UpdateUserRequest,
-    responses((status = 200, body = UserDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = UserDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "`last_admin`: the change would leave no active admin", body = Problem)))]
 pub async fn update_user(
     state: web::Data<AppState>,
     AuthUser(admin): AuthUser,
