@@ -671,3 +671,45 @@ async fn event_reads_carry_an_etag_body(server: TestServer) {
         "no event read answered from memory:\n{metrics}"
     );
 }
+
+/// `event_reads_total{source="memory"}` of `server`.
+async fn reads_from_memory(server: &TestServer) -> u64 {
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    let metrics = metrics.text().await.expect("metrics text");
+    metrics
+        .lines()
+        .find(|l| l.starts_with("event_reads_total{") && l.contains("source=\"memory\""))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// After a restart the SQLite server knows no version; it learns them from its reads,
+/// and serves the same event from memory again, with the same figures and tag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_sqlite_server_reads_from_memory_again() {
+    let Some(mut server) = TestServer::start(boxoffice_e2e::Backend::Sqlite).await else {
+        return;
+    };
+    let (org, _) = organizer(&server, "restart.organizer@example.org").await;
+    let id = text(
+        &create_event(&server, &org, event_body("Restart", json!({}))).await,
+        "id",
+    );
+    let before = get(&server, &format!("/events/{id}"), None).await;
+    server.restart().await;
+    assert_eq!(reads_from_memory(&server).await, 0);
+    for _ in 0..3 {
+        let after = get(&server, &format!("/events/{id}"), None).await;
+        assert_eq!(after.ok(200), before.ok(200));
+        assert_eq!(after.header("etag"), before.header("etag"));
+    }
+    assert!(
+        reads_from_memory(&server).await > 0,
+        "no read from memory after the restart"
+    );
+}

@@ -53,6 +53,13 @@ pub trait VersionBoard: Send + Sync + 'static {
     fn lookups_are_remote(&self) -> bool {
         false
     }
+
+    /// Tells the board the version a reader just read of `key` from the store, where
+    /// the board did not know it. Only a board that no change can bypass may take it
+    /// (one in the memory of the only process that writes, which every change raises
+    /// before it commits); a shared board ignores it, since it may have lost a version
+    /// published for a change not yet committed.
+    fn learn(&self, _key: VersionKey, _version: u64) {}
 }
 
 /// A [`VersionBoard`] in this process's memory: enough when one process serves every
@@ -87,5 +94,12 @@ impl VersionBoard for LocalVersionBoard {
 
     async fn current(&self, key: VersionKey) -> anyhow::Result<Option<u64>> {
         Ok(self.get(key))
+    }
+
+    /// Raising to a version read from the store is safe here: a change in flight has
+    /// already raised its own, higher version, and raising never lowers one. This is
+    /// how a restarted process comes to know the versions of things unchanged since.
+    fn learn(&self, key: VersionKey, version: u64) {
+        self.raise(key, version);
     }
 }

@@ -114,7 +114,11 @@ impl<T: Clone> Copies<T> {
         Fut: Future<Output = anyhow::Result<Option<Versioned<T>>>>,
     {
         let Some(published) = self.published(key).await else {
-            return Ok((load().await?.map(Arc::new), ReadSource::Store));
+            let read = load().await?.map(Arc::new);
+            if let Some(read) = &read {
+                self.board.learn(key, read.version);
+            }
+            return Ok((read, ReadSource::Store));
         };
         if let Some(value) = self.current(key, published, now) {
             return Ok((Some(value), ReadSource::Memory));

@@ -121,14 +121,36 @@ async fn a_copy_is_not_reused_once_it_stops_holding() {
 }
 
 #[tokio::test]
-async fn an_unknown_version_reads_the_store_every_time() {
+async fn an_unknown_version_on_a_shared_board_reads_the_store_every_time() {
     let (key, store) = (key(), Store::at(1));
-    let copies = Copies::new(Arc::new(LocalVersionBoard::default()));
+    let mut board = MockVersionBoard::new();
+    board.expect_current().returning(|_| Ok(None));
+    board.expect_lookups_are_remote().return_const(false);
+    board.expect_learn().return_const(());
+    let copies = Copies::new(Arc::new(board));
     for _ in 0..2 {
         let read = read_value(&copies, key, Utc::now(), || store.load()).await;
         assert_eq!(read, (Some(1), ReadSource::Store));
     }
     assert_eq!(store.reads(), 2);
+}
+
+#[tokio::test]
+async fn a_board_of_the_only_writer_learns_versions_it_did_not_know() {
+    // A restarted process: the local board is empty, the store has version 5.
+    let (key, store) = (key(), Store::at(5));
+    let board = Arc::new(LocalVersionBoard::default());
+    let copies = Copies::new(board.clone());
+    let read = read_value(&copies, key, Utc::now(), || store.load()).await;
+    assert_eq!(read, (Some(5), ReadSource::Store));
+    assert_eq!(board.get(key), Some(5), "learned");
+    read_value(&copies, key, Utc::now(), || store.load()).await;
+    let read = read_value(&copies, key, Utc::now(), || store.load()).await;
+    assert_eq!(read, (Some(5), ReadSource::Memory));
+    // A change in flight had raised a higher version: learning never lowers it.
+    board.raise(key, 7);
+    board.learn(key, 5);
+    assert_eq!(board.get(key), Some(7));
 }
 
 #[tokio::test]
@@ -138,6 +160,7 @@ async fn an_unreachable_board_reads_the_store() {
         .expect_current()
         .returning(|_| Err(anyhow::anyhow!("board down")));
     board.expect_lookups_are_remote().return_const(true);
+    board.expect_learn().return_const(());
     let (key, store) = (key(), Store::at(7));
     let copies = Copies::new(Arc::new(board));
     for _ in 0..2 {

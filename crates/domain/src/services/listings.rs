@@ -164,18 +164,32 @@ impl Listings {
             match self.check(&key, query.now).await {
                 Check::Current(page) => return Ok((page, ReadSource::Memory)),
                 Check::Unknown => {
-                    let page = store.list_scheduled(query).await?;
-                    return Ok((Arc::new(page), ReadSource::Store));
+                    let snapshot = store.list_snapshot(query).await?;
+                    self.board.learn(VersionKey::Catalog, snapshot.version);
+                    for item in &snapshot.page.items {
+                        self.board
+                            .learn(VersionKey::Event(item.event.id), item.version);
+                    }
+                    return Ok((self.keep(key, snapshot), ReadSource::Store));
                 }
                 // Wait for the reader refreshing it, then look again.
                 Check::Stale if turn.is_none() => turn = Some(self.refresh.lock().await),
                 Check::Stale => break,
             }
         }
-        let listed = Arc::new(Listed::of(
-            store.list_snapshot(query).await?,
-            key.from.is_none(),
-        ));
+        let snapshot = store.list_snapshot(query).await?;
+        Ok((self.keep(key, snapshot), ReadSource::Store))
+    }
+
+    /// Keeps the page read as `snapshot` under `key`, telling the board the versions it
+    /// was read at (see [`VersionBoard::learn`]); returns it.
+    fn keep(&self, key: PageKey, snapshot: CatalogSnapshot) -> Arc<Page<Event, EventCursor>> {
+        self.board.learn(VersionKey::Catalog, snapshot.version);
+        for item in &snapshot.page.items {
+            self.board
+                .learn(VersionKey::Event(item.event.id), item.version);
+        }
+        let listed = Arc::new(Listed::of(snapshot, key.from.is_none()));
         let page = listed.page.clone();
         let mut pages = self.pages.write().unwrap_or_else(PoisonError::into_inner);
         if pages.len() >= MAX_PAGES && !pages.contains_key(&key) {
@@ -186,7 +200,7 @@ impl Listings {
                 .clear();
         }
         pages.insert(key, listed);
-        Ok((page, ReadSource::Store))
+        page
     }
 
     /// Whether the page kept under `key` can be used at `now`.

@@ -196,22 +196,22 @@ async fn a_page_stops_holding_when_a_hold_it_counts_ends() {
 }
 
 #[tokio::test]
-async fn unknown_versions_list_from_the_store_every_time() {
+async fn unknown_versions_on_a_shared_board_list_from_the_store_every_time() {
     let now = Utc::now();
     let first = event(now + chrono::Duration::days(1));
     let listing = Listing::new(1, &[(first.clone(), 1, None)]);
-    let mut store = listing.store();
-    let plain = Arc::new(AtomicUsize::new(0));
-    let counted = plain.clone();
-    store.expect_list_scheduled().returning(move |_| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        Ok(Page {
-            items: vec![],
-            next: None,
-        })
-    });
+    let store = listing.store();
     // The board lost the catalog's version.
-    let listings = Listings::new(board(&[(VersionKey::Event(first.id), 1)]));
+    let mut board = crate::ports::MockVersionBoard::new();
+    board.expect_current_many().returning(|keys| {
+        Ok(keys
+            .iter()
+            .map(|k| (*k != VersionKey::Catalog).then_some(1))
+            .collect())
+    });
+    board.expect_lookups_are_remote().return_const(false);
+    board.expect_learn().return_const(());
+    let listings = Listings::new(Arc::new(board));
     for _ in 0..3 {
         let (_, from) = listings
             .list(&store, &query(now, None))
@@ -219,7 +219,31 @@ async fn unknown_versions_list_from_the_store_every_time() {
             .expect("list");
         assert_eq!(from, ReadSource::Store);
     }
-    assert_eq!(listing.reads() + plain.load(Ordering::SeqCst), 3);
+    assert_eq!(listing.reads(), 3);
+}
+
+#[tokio::test]
+async fn a_board_of_the_only_writer_learns_the_versions_a_listing_read() {
+    let now = Utc::now();
+    let first = event(now + chrono::Duration::days(1));
+    let listing = Listing::new(3, &[(first.clone(), 2, None)]);
+    let store = listing.store();
+    // A restarted process: its board knows nothing yet.
+    let board = Arc::new(LocalVersionBoard::default());
+    let listings = Listings::new(board.clone());
+    let (_, from) = listings
+        .list(&store, &query(now, None))
+        .await
+        .expect("list");
+    assert_eq!(from, ReadSource::Store);
+    assert_eq!(board.get(VersionKey::Catalog), Some(3));
+    assert_eq!(board.get(VersionKey::Event(first.id)), Some(2));
+    let (_, from) = listings
+        .list(&store, &query(now, None))
+        .await
+        .expect("list");
+    assert_eq!(from, ReadSource::Memory);
+    assert_eq!(listing.reads(), 1);
 }
 
 /// A remote board whose lookups take a while and answer what they found when they
