@@ -125,20 +125,36 @@ impl Workload {
         eprintln!("workload end: checks took {:.1?}", started.elapsed());
     }
 
-    /// Waits until the event's holds have ended and its queue took what fits; checks
-    /// invariant 2 there and returns the event.
+    /// Waits until the event's holds have ended and its queue took what fits, with no
+    /// promotion between reading the queue and the event; checks invariant 2 there and
+    /// returns the event.
     async fn settle(&self, event: &EventPlan) -> Value {
         let path = format!("/events/{}", event.id);
         let queue_path = format!("/events/{}/waitlist?limit=100", event.id);
         let started = Instant::now();
-        loop {
-            let seen = self.read_event(&event.id).await;
+        let read_queue = async || {
             let queue = self
                 .client
                 .send(Request::get(&queue_path).token(&self.organizer.token))
                 .await
                 .reply();
-            let queue = queue.ok(200)["items"].as_array().expect("items").clone();
+            queue.ok(200)["items"].as_array().expect("items").clone()
+        };
+        loop {
+            // The queue read before and after the event: a sweeper may still end a hold
+            // and promote meanwhile, and the two reads must see the same state.
+            let before = read_queue().await;
+            let seen = self.read_event(&event.id).await;
+            let queue = read_queue().await;
+            if queue != before {
+                assert!(
+                    started.elapsed() < SETTLE_TIMEOUT,
+                    "{}: the queue still changes after {SETTLE_TIMEOUT:?}",
+                    event.name
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
             let figures = event_figures(&seen);
             let head_fits = queue.first().is_some_and(|head| {
                 number(head, "quantity")
