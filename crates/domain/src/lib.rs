@@ -5,8 +5,10 @@
 
 pub mod booking;
 pub mod event;
+pub mod group_commit;
 pub mod ids;
 pub mod page;
+pub mod planner;
 pub mod ports;
 pub mod seats;
 pub mod secret;

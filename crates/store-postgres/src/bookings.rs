@@ -2,6 +2,7 @@
 //! cancellations that promote the waitlist.
 
 use crate::PgStore;
+use crate::batch::run_batch;
 use crate::models::{BookingRow, to_i32};
 use crate::schema::{bookings, idempotency_keys};
 use crate::seat_txn::SeatTxn;
@@ -9,10 +10,11 @@ use crate::versions::Publisher;
 use crate::waitlist::load_entry;
 use anyhow::Context as _;
 use async_trait::async_trait;
-use boxoffice_domain::booking::{Booking, BookingOutcome, BookingSource, BookingStatus, Quantity};
+use boxoffice_domain::booking::{Booking, BookingOutcome, BookingStatus, Quantity};
 use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::planner::{Outcome, SeatOp, Timed};
 use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError, Idempotency};
-use boxoffice_domain::seats::{Taken, plan_booking};
+use boxoffice_domain::seats::Taken;
 use boxoffice_domain::{BookingId, EventId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -129,78 +131,18 @@ async fn settle_key(
     Ok(())
 }
 
-/// `book` under the event's lock: plan, book, queue.
-async fn book_locked(
-    conn: &mut AsyncPgConnection,
-    txn: &mut SeatTxn,
-    request: &BookRequest,
-) -> anyhow::Result<Booked> {
-    let seats = &request.seats;
-    let Some(ticket_type_id) = txn.resolve(seats.ticket_type_id) else {
-        return Ok(Err(BookError::NotFound));
+/// The planner's request for `request`.
+fn book_op(request: &BookRequest, now: Timestamp) -> Timed {
+    let op = SeatOp::Book {
+        id: request.booking_id,
+        request: request.seats,
+        on_sold_out: request.on_sold_out,
+        allow_partial: request.allow_partial,
     };
-    let quantity = seats.quantity.get();
-    if let Err(refusal) = txn
-        .allow(conn, seats.user_id, ticket_type_id, quantity)
-        .await?
-    {
-        return Ok(Err(BookError::Refused(refusal)));
-    }
-    let free = txn.seats.free(ticket_type_id);
-    let plan = match plan_booking(free, quantity, request.allow_partial, request.on_sold_out) {
-        Ok(plan) => plan,
-        Err(available) => return Ok(Err(BookError::SoldOut { available })),
-    };
-    // Queue first: a user who already waits gets `AlreadyWaitlisted` with nothing booked.
-    let mut waitlist_entry = None;
-    if plan.wait > 0 {
-        let entry = txn
-            .enqueue(conn, ticket_type_id, seats.user_id, plan.wait)
-            .await?;
-        if entry.is_none() {
-            return Ok(Err(BookError::AlreadyWaitlisted));
-        }
-        waitlist_entry = entry;
-    }
-    let mut booking = None;
-    if plan.book > 0 {
-        if !txn.seats.take(ticket_type_id, plan.book, Taken::Sold) {
-            anyhow::bail!("planned {} free seats that are not free", plan.book);
-        }
-        let made = Booking {
-            id: request.booking_id,
-            ..txn.new_booking(
-                ticket_type_id,
-                seats.user_id,
-                plan.book,
-                BookingSource::Direct,
-            )
-        };
-        txn.record_booking(&made, None)?;
-        booking = Some(made);
-    }
-    Ok(Ok(BookingOutcome {
-        booking,
-        waitlist_entry,
-    }))
+    Timed { op, now }
 }
 
-/// The seat transaction of a booking request.
-async fn book_seats(
-    conn: &mut AsyncPgConnection,
-    versions: &Publisher,
-    request: &BookRequest,
-    now: Timestamp,
-) -> anyhow::Result<Booked> {
-    let Some(mut txn) = SeatTxn::begin(conn, versions, request.seats.event_id, now).await? else {
-        return Ok(Err(BookError::NotFound));
-    };
-    let outcome = book_locked(conn, &mut txn, request).await?;
-    txn.finish(conn).await?;
-    Ok(outcome)
-}
-
-/// `book` in one transaction: the key row first, then the seat transaction.
+/// An idempotent `book` in one transaction: the key row first, then a batch of one.
 async fn book_in(
     conn: &mut AsyncPgConnection,
     versions: &Publisher,
@@ -213,7 +155,11 @@ async fn book_in(
     {
         return replay(conn, earlier, key).await;
     }
-    let outcome = book_seats(conn, versions, request, now).await?;
+    let batch = [book_op(request, now)];
+    let event = request.seats.event_id;
+    let [outcome] = <[Outcome; 1]>::try_from(run_batch(conn, versions, event, &batch).await?)
+        .map_err(|_| anyhow::anyhow!("a batch of one answered otherwise"))?;
+    let outcome = outcome.into_booking();
     if let Some(key) = &request.idempotency {
         settle_key(conn, user, key, outcome.as_ref().ok()).await?;
     }
@@ -294,9 +240,18 @@ impl Bookings for PgStore {
         request: &BookRequest,
         now: Timestamp,
     ) -> Result<BookingOutcome, BookError> {
+        let event = request.seats.event_id;
+        if request.idempotency.is_none() {
+            return self
+                .batches
+                .submit(self, event, book_op(request, now))
+                .await
+                .with_context(|| format!("cannot book seats of event {event}"))?
+                .into_booking();
+        }
         self.transaction(async |conn| book_in(conn, &self.versions, request, now).await)
             .await
-            .with_context(|| format!("cannot book seats of event {}", request.seats.event_id))?
+            .with_context(|| format!("cannot book seats of event {event}"))?
     }
 
     async fn find_booking(&self, id: BookingId) -> anyhow::Result<Option<Booking>> {

@@ -8,6 +8,7 @@ use crate::versions::Publisher;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingSource, Hold};
+use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{ConfirmHoldError, HoldError, Reservations, SeatRequest};
 use boxoffice_domain::seats::Taken;
 use boxoffice_domain::{EventId, HoldId, Timestamp, UserId};
@@ -57,58 +58,6 @@ async fn set_hold_status(
         .await
         .with_context(|| format!("cannot end hold {id}"))?;
     Ok(())
-}
-
-/// `hold` under the event's lock.
-async fn hold_locked(
-    conn: &mut AsyncPgConnection,
-    txn: &mut SeatTxn,
-    id: HoldId,
-    request: &SeatRequest,
-    expires_at: Timestamp,
-) -> anyhow::Result<Result<Hold, HoldError>> {
-    let Some(ticket_type_id) = txn.resolve(request.ticket_type_id) else {
-        return Ok(Err(HoldError::NotFound));
-    };
-    let quantity = request.quantity.get();
-    if let Err(refusal) = txn
-        .allow(conn, request.user_id, ticket_type_id, quantity)
-        .await?
-    {
-        return Ok(Err(HoldError::Refused(refusal)));
-    }
-    if !txn.seats.take(ticket_type_id, quantity, Taken::Held) {
-        let available = txn.seats.free(ticket_type_id);
-        return Ok(Err(HoldError::SoldOut { available }));
-    }
-    let hold = Hold {
-        id,
-        event_id: txn.event_id,
-        ticket_type_id,
-        user_id: request.user_id,
-        quantity,
-        expires_at,
-        created_at: txn.now,
-    };
-    txn.record_hold(&hold)?;
-    Ok(Ok(hold))
-}
-
-/// The seat transaction of `hold`.
-async fn hold_in(
-    conn: &mut AsyncPgConnection,
-    versions: &Publisher,
-    id: HoldId,
-    request: &SeatRequest,
-    now: Timestamp,
-    expires_at: Timestamp,
-) -> anyhow::Result<Result<Hold, HoldError>> {
-    let Some(mut txn) = SeatTxn::begin(conn, versions, request.event_id, now).await? else {
-        return Ok(Err(HoldError::NotFound));
-    };
-    let outcome = hold_locked(conn, &mut txn, id, request, expires_at).await?;
-    txn.finish(conn).await?;
-    Ok(outcome)
 }
 
 /// Whether a hold is to be confirmed or released.
@@ -278,11 +227,16 @@ impl Reservations for PgStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<Hold, HoldError> {
-        self.transaction(async |conn| {
-            hold_in(conn, &self.versions, id, request, now, expires_at).await
-        })
-        .await
-        .with_context(|| format!("cannot hold seats of event {}", request.event_id))?
+        let op = SeatOp::Hold {
+            id,
+            request: *request,
+            expires_at,
+        };
+        self.batches
+            .submit(self, request.event_id, Timed { op, now })
+            .await
+            .with_context(|| format!("cannot hold seats of event {}", request.event_id))?
+            .into_hold()
     }
 
     async fn find_hold(&self, id: HoldId, now: Timestamp) -> anyhow::Result<Option<Hold>> {

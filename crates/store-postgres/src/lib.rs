@@ -8,6 +8,7 @@
 //! diesel-async speaks to Postgres through tokio-postgres.
 
 mod analytics;
+mod batch;
 mod bookings;
 mod events;
 mod holds;
@@ -61,6 +62,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x0062_6f78_6f66_6669;
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
     versions: versions::Publisher,
+    batches: batch::SeatBatches,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -89,6 +91,7 @@ pub async fn connect(url: &str, max_connections: usize) -> anyhow::Result<PgStor
     let store = PgStore {
         pool,
         versions: versions::Publisher::default(),
+        batches: batch::SeatBatches::new(batch::BATCH_LIMIT),
     };
     store.ping().await.context("cannot reach Postgres")?;
     Ok(store)

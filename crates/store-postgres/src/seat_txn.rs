@@ -6,16 +6,14 @@
 //! idempotency-key row comes before it), and a transaction never locks two events, so
 //! seat transactions serialise per event and cannot deadlock.
 
-use crate::models::{NewBookingRow, NewEntryRow, NewHoldRow, to_i32, to_u32};
+use crate::models::{NewBookingRow, NewHoldRow, to_i32, to_u32};
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
 use crate::versions::Publisher;
 use anyhow::Context as _;
-use boxoffice_domain::booking::{
-    Booking, BookingSource, BookingStatus, Hold, WaitlistEntry, WaitlistStatus,
-};
+use boxoffice_domain::booking::{Booking, BookingSource, BookingStatus, WaitlistStatus};
 use boxoffice_domain::event::EventStatus;
 use boxoffice_domain::ports::VersionKey;
-use boxoffice_domain::seats::{self, SaleRefusal, SaleTerms, Seats, Taken, TypeSeats, Waiting};
+use boxoffice_domain::seats::{self, SaleTerms, Seats, Taken, TypeSeats, Waiting};
 use boxoffice_domain::{
     BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId,
 };
@@ -153,8 +151,8 @@ pub(crate) struct SeatTxn {
     read: (Seats, u32),
     /// Where the event's new version goes before the commit.
     versions: Publisher,
-    /// Bookings and holds to insert with the counters.
-    pending: (Vec<NewBookingRow>, Vec<NewHoldRow>),
+    /// Bookings to insert with the counters.
+    pending: Vec<NewBookingRow>,
 }
 
 impl SeatTxn {
@@ -166,38 +164,18 @@ impl SeatTxn {
         event_id: EventId,
         now: Timestamp,
     ) -> anyhow::Result<Option<Self>> {
-        let Some(row) = events::table
-            .find(event_id.as_uuid())
-            .select(LockedEventRow::as_select())
-            .for_update()
-            .first::<LockedEventRow>(conn)
-            .await
-            .optional()
-            .with_context(|| format!("cannot lock event {event_id}"))?
-        else {
+        let Some((seats, terms, waitlist_count)) = lock_event(conn, event_id).await? else {
             return Ok(None);
         };
-        // Read once the lock is held, in a statement of its own: a statement that waited
-        // for the lock still reads other tables as of its start, so a join would miss the
-        // previous holder's writes to the ticket types.
-        let types = ticket_types::table
-            .filter(ticket_types::event_id.eq(event_id.as_uuid()))
-            .order(ticket_types::position.asc())
-            .select(TypeSeatsRow::as_select())
-            .load::<TypeSeatsRow>(conn)
-            .await
-            .with_context(|| format!("cannot read ticket types of event {event_id}"))?;
-        let seats = row.seats(types)?;
-        let waitlist_count = to_u32(row.waitlist_count, "waitlist_count")?;
         Ok(Some(Self {
             event_id,
             now,
             read: (seats.clone(), waitlist_count),
-            terms: row.terms(event_id)?,
+            terms,
             seats,
             waitlist_count,
             cancelled_seats: 0,
-            pending: (Vec::new(), Vec::new()),
+            pending: Vec::new(),
             versions: versions.clone(),
         }))
     }
@@ -372,88 +350,6 @@ impl SeatTxn {
         }
     }
 
-    /// The type a request names if the event has it, or the event's first type for `None`.
-    pub(crate) fn resolve(&self, requested: Option<TicketTypeId>) -> Option<TicketTypeId> {
-        match requested {
-            Some(id) => self.seats.types.iter().find(|t| t.id == id).map(|t| t.id),
-            None => self.seats.types.as_slice().first().map(|t| t.id),
-        }
-    }
-
-    /// `seats::admit` for `user` asking for `qty` more tickets of `ty` now.
-    pub(crate) async fn allow(
-        &self,
-        conn: &mut AsyncPgConnection,
-        user: UserId,
-        ty: TicketTypeId,
-        qty: u32,
-    ) -> anyhow::Result<Result<(), SaleRefusal>> {
-        let already = if self.terms.max_tickets_per_user.is_some() {
-            self.tickets_of(conn, user).await?
-        } else {
-            0 // without a limit, `allow` does not look at it
-        };
-        Ok(seats::admit(
-            &self.seats,
-            &self.terms,
-            ty,
-            already,
-            qty,
-            self.now,
-        ))
-    }
-
-    /// Tickets `user` has for this event (after the sweep, every active hold is live).
-    async fn tickets_of(&self, conn: &mut AsyncPgConnection, user: UserId) -> anyhow::Result<u32> {
-        tickets_of(conn, self.event_id, user).await
-    }
-
-    /// Puts `user` at the end of the queue for `quantity` seats of `ticket_type_id`;
-    /// `None` when the user already waits for this event and type (the partial unique
-    /// index refuses a second waiting entry, and nothing is written).
-    pub(crate) async fn enqueue(
-        &mut self,
-        conn: &mut AsyncPgConnection,
-        ticket_type_id: TicketTypeId,
-        user_id: UserId,
-        quantity: u32,
-    ) -> anyhow::Result<Option<WaitlistEntry>> {
-        let id = WaitlistEntryId::generate();
-        let seq = diesel::insert_into(waitlist_entries::table)
-            .values(NewEntryRow {
-                id: id.as_uuid(),
-                event_id: self.event_id.as_uuid(),
-                ticket_type_id: ticket_type_id.as_uuid(),
-                user_id: user_id.as_uuid(),
-                quantity: to_i32(quantity, "entry quantity")?,
-                created_at: self.now,
-            })
-            .on_conflict_do_nothing()
-            .returning(waitlist_entries::seq)
-            .get_result::<i64>(conn)
-            .await
-            .optional()
-            .context("cannot insert waitlist entry")?;
-        let Some(seq) = seq else {
-            return Ok(None);
-        };
-        self.waitlist_count += 1;
-        tracing::info!(event_id = %self.event_id, entry_id = %id, quantity, "waitlist joined");
-        Ok(Some(WaitlistEntry {
-            id,
-            event_id: self.event_id,
-            ticket_type_id,
-            user_id,
-            quantity,
-            // Entries join under the event's lock, so the newest is last in the queue.
-            position: Some(self.waitlist_count),
-            status: WaitlistStatus::Waiting,
-            booking_id: None,
-            created_at: self.now,
-            queue_seq: u64::try_from(seq).context("negative waitlist seq")?,
-        }))
-    }
-
     /// Zeroes every counter of a cancelled event; `cancelled` seats were given back.
     pub(crate) fn clear(&mut self, cancelled: u32) {
         self.seats.sold = 0;
@@ -472,8 +368,7 @@ impl SeatTxn {
         let unchanged = self.seats == *read_seats
             && self.waitlist_count == *read_waiting
             && self.cancelled_seats == 0
-            && self.pending.0.is_empty()
-            && self.pending.1.is_empty();
+            && self.pending.is_empty();
         if unchanged {
             return Ok(());
         }
@@ -484,15 +379,13 @@ impl SeatTxn {
             .types
             .iter()
             .filter(|t| !read_seats.types.contains(t));
-        let (bookings, holds) = &self.pending;
-        let (version, types, bookings, holds) = tokio::join!(
+        let (version, types, bookings) = tokio::join!(
             self.write_event(shared),
             try_join_all(changed.map(|t| write_type(shared, t))),
-            insert_bookings(shared, bookings),
-            insert_holds(shared, holds),
+            insert_bookings(shared, &self.pending),
         );
         let version = version?;
-        types.map(drop).and(bookings).and(holds)?;
+        types.map(drop).and(bookings)?;
         self.versions
             .publish(VersionKey::Event(self.event_id), version)
             .await
@@ -523,7 +416,7 @@ impl SeatTxn {
         booking: &Booking,
         hold_id: Option<HoldId>,
     ) -> anyhow::Result<()> {
-        self.pending.0.push(NewBookingRow::new(booking, hold_id)?);
+        self.pending.push(NewBookingRow::new(booking, hold_id)?);
         tracing::info!(
             event_id = %self.event_id,
             booking_id = %booking.id,
@@ -534,23 +427,42 @@ impl SeatTxn {
         Ok(())
     }
 
-    /// Stores `hold` with the counters, in [`SeatTxn::finish`]; the caller changed
-    /// `seats` already.
-    pub(crate) fn record_hold(&mut self, hold: &Hold) -> anyhow::Result<()> {
-        self.pending.1.push(NewHoldRow::new(hold)?);
-        tracing::info!(
-            event_id = %self.event_id,
-            hold_id = %hold.id,
-            quantity = hold.quantity,
-            "seats held"
-        );
-        Ok(())
-    }
-
     /// Whether the event is cancelled.
     pub(crate) fn is_cancelled(&self) -> bool {
         self.terms.status == EventStatus::Cancelled
     }
+}
+
+/// Locks event `event_id`'s row and reads its counters, its ticket types (in position
+/// order), its sale terms and its waiting entries; `None` when there is no such event.
+pub(crate) async fn lock_event(
+    conn: &mut AsyncPgConnection,
+    event_id: EventId,
+) -> anyhow::Result<Option<(Seats, SaleTerms, u32)>> {
+    let Some(row) = events::table
+        .find(event_id.as_uuid())
+        .select(LockedEventRow::as_select())
+        .for_update()
+        .first::<LockedEventRow>(conn)
+        .await
+        .optional()
+        .with_context(|| format!("cannot lock event {event_id}"))?
+    else {
+        return Ok(None);
+    };
+    // Read once the lock is held, in a statement of its own: a statement that waited
+    // for the lock still reads other tables as of its start, so a join would miss the
+    // previous holder's writes to the ticket types.
+    let types = ticket_types::table
+        .filter(ticket_types::event_id.eq(event_id.as_uuid()))
+        .order(ticket_types::position.asc())
+        .select(TypeSeatsRow::as_select())
+        .load::<TypeSeatsRow>(conn)
+        .await
+        .with_context(|| format!("cannot read ticket types of event {event_id}"))?;
+    let seats = row.seats(types)?;
+    let waitlist_count = to_u32(row.waitlist_count, "waitlist_count")?;
+    Ok(Some((seats, row.terms(event_id)?, waitlist_count)))
 }
 
 /// Tickets `user` has for `event`: confirmed booked, active held and waiting seats, in
@@ -589,7 +501,7 @@ async fn mark_promoted(
 }
 
 /// Writes the counters of ticket type `t`.
-async fn write_type(mut conn: &AsyncPgConnection, t: &TypeSeats) -> anyhow::Result<()> {
+pub(crate) async fn write_type(mut conn: &AsyncPgConnection, t: &TypeSeats) -> anyhow::Result<()> {
     diesel::update(ticket_types::table.find(t.id.as_uuid()))
         .set((
             ticket_types::sold.eq(to_i32(t.sold, "type sold")?),
@@ -602,7 +514,7 @@ async fn write_type(mut conn: &AsyncPgConnection, t: &TypeSeats) -> anyhow::Resu
 }
 
 /// Inserts `rows` (none: no statement).
-async fn insert_bookings(
+pub(crate) async fn insert_bookings(
     mut conn: &AsyncPgConnection,
     rows: &[NewBookingRow],
 ) -> anyhow::Result<()> {
@@ -617,7 +529,10 @@ async fn insert_bookings(
 }
 
 /// Inserts `rows` (none: no statement).
-async fn insert_holds(mut conn: &AsyncPgConnection, rows: &[NewHoldRow]) -> anyhow::Result<()> {
+pub(crate) async fn insert_holds(
+    mut conn: &AsyncPgConnection,
+    rows: &[NewHoldRow],
+) -> anyhow::Result<()> {
     if !rows.is_empty() {
         diesel::insert_into(holds::table)
             .values(rows)

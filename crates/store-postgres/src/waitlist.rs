@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{WaitlistEntry, WaitlistStatus};
 use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{JoinWaitlistError, LeaveWaitlistError, SeatRequest, Waitlists};
 use boxoffice_domain::{EventId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
@@ -73,46 +74,6 @@ pub(crate) async fn load_entry(
         Some(row) => Ok(Some(with_position(conn, row).await?)),
         None => Ok(None),
     }
-}
-
-/// `join` under the event's lock.
-async fn join_locked(
-    conn: &mut AsyncPgConnection,
-    txn: &mut SeatTxn,
-    request: &SeatRequest,
-) -> anyhow::Result<Result<WaitlistEntry, JoinWaitlistError>> {
-    let Some(ticket_type_id) = txn.resolve(request.ticket_type_id) else {
-        return Ok(Err(JoinWaitlistError::NotFound));
-    };
-    let quantity = request.quantity.get();
-    if let Err(refusal) = txn
-        .allow(conn, request.user_id, ticket_type_id, quantity)
-        .await?
-    {
-        return Ok(Err(JoinWaitlistError::Refused(refusal)));
-    }
-    if txn.seats.free(ticket_type_id) >= quantity {
-        return Ok(Err(JoinWaitlistError::TicketsAvailable));
-    }
-    let entry = txn
-        .enqueue(conn, ticket_type_id, request.user_id, quantity)
-        .await?;
-    Ok(entry.ok_or(JoinWaitlistError::AlreadyWaitlisted))
-}
-
-/// The seat transaction of `join`.
-async fn join_in(
-    conn: &mut AsyncPgConnection,
-    versions: &Publisher,
-    request: &SeatRequest,
-    now: Timestamp,
-) -> anyhow::Result<Result<WaitlistEntry, JoinWaitlistError>> {
-    let Some(mut txn) = SeatTxn::begin(conn, versions, request.event_id, now).await? else {
-        return Ok(Err(JoinWaitlistError::NotFound));
-    };
-    let outcome = join_locked(conn, &mut txn, request).await?;
-    txn.finish(conn).await?;
-    Ok(outcome)
 }
 
 /// `leave` under the event's lock.
@@ -282,9 +243,12 @@ impl Waitlists for PgStore {
         request: &SeatRequest,
         now: Timestamp,
     ) -> Result<WaitlistEntry, JoinWaitlistError> {
-        self.transaction(async |conn| join_in(conn, &self.versions, request, now).await)
+        let op = SeatOp::Join(*request);
+        self.batches
+            .submit(self, request.event_id, Timed { op, now })
             .await
             .with_context(|| format!("cannot join the waitlist of event {}", request.event_id))?
+            .into_entry()
     }
 
     async fn leave(
