@@ -4,10 +4,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Batches as run: the event and its requests.
+type Ran = Arc<Mutex<Vec<(EventId, Vec<u32>)>>>;
+
 /// Answers each request with itself doubled and records every batch it ran.
 #[derive(Clone, Default)]
 struct Recorder {
-    batches: Arc<Mutex<Vec<(EventId, Vec<u32>)>>>,
+    batches: Ran,
     /// Event whose batches wait for `release`.
     stalled: Option<EventId>,
     release: Arc<Notify>,

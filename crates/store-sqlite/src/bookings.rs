@@ -1,17 +1,17 @@
 //! Bookings: direct booking with waitlist fallback, cancellation, and reads.
 
 use crate::SqliteStore;
+use crate::batch::run_batch;
 use crate::convert::{count, instant, instant_opt, micros, stored_count, uuid};
 use crate::idempotency;
 use crate::schema::bookings;
-use crate::seat_txn::{OfEvent, SeatTxn, with_seats};
-use crate::waitlist::{enqueue, is_waiting};
+use crate::seat_txn::{OfEvent, SeatTxn};
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingOutcome, BookingSource, BookingStatus, Quantity};
 use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError};
-use boxoffice_domain::seats::{Taken, plan_booking};
 use boxoffice_domain::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId};
 use diesel::prelude::*;
 
@@ -143,61 +143,15 @@ pub(crate) fn cancel_event_bookings(
     u32::try_from(seats.unwrap_or(0)).context("booked seats out of range")
 }
 
-/// Books what [`plan_booking`] allows and queues for the rest.
-fn book_seats(
-    c: &mut SqliteConnection,
-    txn: &mut SeatTxn,
-    request: &BookRequest,
-) -> anyhow::Result<Result<BookingOutcome, BookError>> {
-    let seats = &request.seats;
-    let ty = match txn.admit(c, seats)? {
-        Ok(ty) => ty,
-        Err(refusal) => return Ok(Err(refusal.into())),
+/// The planner's request for `request`.
+fn book_op(request: &BookRequest, now: Timestamp) -> Timed {
+    let op = SeatOp::Book {
+        id: request.booking_id,
+        request: request.seats,
+        on_sold_out: request.on_sold_out,
+        allow_partial: request.allow_partial,
     };
-    let plan = match plan_booking(
-        txn.free(ty),
-        seats.quantity.get(),
-        request.allow_partial,
-        request.on_sold_out,
-    ) {
-        Ok(plan) => plan,
-        Err(available) => return Ok(Err(BookError::SoldOut { available })),
-    };
-    if plan.wait > 0 && is_waiting(c, txn.event_id(), ty, seats.user_id)? {
-        return Ok(Err(BookError::AlreadyWaitlisted));
-    }
-    let event_id = txn.event_id();
-    let claim = |quantity| Claim {
-        event_id,
-        ticket_type_id: ty,
-        user_id: seats.user_id,
-        quantity,
-    };
-    let booking = if plan.book > 0 {
-        anyhow::ensure!(
-            txn.take(ty, plan.book, Taken::Sold),
-            "planned seats are not free"
-        );
-        Some(insert_booking(
-            c,
-            request.booking_id,
-            &claim(plan.book),
-            BookingSource::Direct,
-            None,
-            txn.now(),
-        )?)
-    } else {
-        None
-    };
-    let waitlist_entry = if plan.wait > 0 {
-        Some(enqueue(c, txn, &claim(plan.wait))?)
-    } else {
-        None
-    };
-    Ok(Ok(BookingOutcome {
-        booking,
-        waitlist_entry,
-    }))
+    Timed { op, now }
 }
 
 /// Gives back `quantity` seats of the booking `row` (all when `None`).
@@ -245,20 +199,33 @@ impl Bookings for SqliteStore {
         request: &BookRequest,
         now: Timestamp,
     ) -> Result<BookingOutcome, BookError> {
-        let (request, board) = (request.clone(), self.versions.clone());
+        let event = request.seats.event_id;
+        let Some(key) = request.idempotency.clone() else {
+            return self
+                .batches
+                .submit(self, event, book_op(request, now))
+                .await
+                .with_context(|| format!("cannot book seats of event {event}"))?
+                .into_booking();
+        };
+        // An idempotent request runs alone: its key is read and recorded with its seats.
+        let (user, batch, board) = (
+            request.seats.user_id,
+            [book_op(request, now)],
+            self.versions(),
+        );
         self.write(move |c| {
-            let user = request.seats.user_id;
-            if let Some(key) = &request.idempotency
-                && let Some(earlier) = idempotency::replay(c, user, key)?
-            {
+            if let Some(earlier) = idempotency::replay(c, user, &key)? {
                 return Ok(earlier);
             }
-            let outcome = with_seats(c, &board, request.seats.event_id, now, |c, txn| {
-                book_seats(c, txn, &request)
-            })?
-            .unwrap_or(Err(BookError::NotFound));
-            if let (Ok(outcome), Some(key)) = (&outcome, &request.idempotency) {
-                idempotency::record(c, user, key, outcome, now)?;
+            let outcomes = run_batch(c, &board, event, &batch)?;
+            let outcome = outcomes
+                .into_iter()
+                .next()
+                .context("a batch of one answered nothing")?
+                .into_booking();
+            if let Ok(outcome) = &outcome {
+                idempotency::record(c, user, &key, outcome, now)?;
             }
             Ok(outcome)
         })

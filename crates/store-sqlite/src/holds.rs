@@ -2,12 +2,13 @@
 
 use crate::SqliteStore;
 use crate::bookings::{Claim, insert_booking};
-use crate::convert::{count, instant, micros, stored_count, uuid};
+use crate::convert::{count, instant, micros, uuid};
 use crate::schema::holds;
 use crate::seat_txn::{OfEvent, SeatTxn, with_seats};
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingSource, Hold};
+use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{ConfirmHoldError, HoldError, Reservations, SeatRequest};
 use boxoffice_domain::seats::Taken;
 use boxoffice_domain::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId};
@@ -122,43 +123,6 @@ pub(crate) fn end_event_holds(
         .context("cannot end holds")
 }
 
-/// Holds the seats of `request` until `expires_at`.
-fn take_hold(
-    c: &mut SqliteConnection,
-    txn: &mut SeatTxn,
-    id: HoldId,
-    request: &SeatRequest,
-    expires_at: Timestamp,
-) -> anyhow::Result<Result<Hold, HoldError>> {
-    let ty = match txn.admit(c, request)? {
-        Ok(ty) => ty,
-        Err(refusal) => return Ok(Err(refusal.into())),
-    };
-    let quantity = request.quantity.get();
-    if !txn.take(ty, quantity, Taken::Held) {
-        return Ok(Err(HoldError::SoldOut {
-            available: txn.free(ty),
-        }));
-    }
-    let row = HoldRow {
-        id: id.to_string(),
-        event_id: txn.event_id().to_string(),
-        ticket_type_id: ty.to_string(),
-        user_id: request.user_id.to_string(),
-        quantity: stored_count(quantity)?,
-        status: HoldStatus::Active.as_str().to_owned(),
-        expires_at: micros(expires_at),
-        created_at: micros(txn.now()),
-    };
-    diesel::insert_into(holds::table)
-        .values(&row)
-        .execute(c)
-        .context("cannot insert hold")?;
-    let hold = row.into_hold()?;
-    tracing::info!(event_id = %hold.event_id, hold_id = %hold.id, quantity, "seats held");
-    Ok(Ok(hold))
-}
-
 /// Sells the seats of the live hold `row`; an expired one is `Expired`.
 fn confirm(
     c: &mut SqliteConnection,
@@ -241,11 +205,16 @@ impl Reservations for SqliteStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<Hold, HoldError> {
-        let request = *request;
-        self.seat_write(request.event_id, now, HoldError::NotFound, move |c, txn| {
-            take_hold(c, txn, id, &request, expires_at)
-        })
-        .await
+        let op = SeatOp::Hold {
+            id,
+            request: *request,
+            expires_at,
+        };
+        self.batches
+            .submit(self, request.event_id, Timed { op, now })
+            .await
+            .with_context(|| format!("cannot hold seats of event {}", request.event_id))?
+            .into_hold()
     }
 
     async fn find_hold(&self, id: HoldId, now: Timestamp) -> anyhow::Result<Option<Hold>> {

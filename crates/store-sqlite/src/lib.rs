@@ -7,6 +7,7 @@
 //! tokio's blocking pool, never on the async executor.
 
 mod analytics;
+mod batch;
 mod bookings;
 mod convert;
 mod events;
@@ -43,6 +44,7 @@ pub struct SqliteStore {
     readers: Pool<ConnectionManager<SqliteConnection>>,
     writer: Arc<Mutex<SqliteConnection>>,
     versions: Arc<LocalVersionBoard>,
+    batches: batch::SeatBatches,
 }
 
 #[derive(Debug)]
@@ -90,6 +92,7 @@ impl SqliteStore {
             readers,
             writer: Arc::new(Mutex::new(writer)),
             versions: Arc::default(),
+            batches: batch::SeatBatches::new(batch::BATCH_LIMIT),
         })
     }
 

@@ -13,40 +13,13 @@ use crate::versions;
 use anyhow::Context;
 use boxoffice_domain::booking::{BookingSource, WaitlistStatus};
 use boxoffice_domain::event::Event;
-use boxoffice_domain::ports::{
-    BookError, HoldError, JoinWaitlistError, LocalVersionBoard, SeatRequest, VersionKey,
-};
-use boxoffice_domain::seats::{self, SaleRefusal, SaleTerms, Seats, Taken, TypeSeats, Waiting};
+use boxoffice_domain::ports::{LocalVersionBoard, VersionKey};
+use boxoffice_domain::seats::{self, SaleTerms, Seats, Taken, TypeSeats, Waiting};
 use boxoffice_domain::{BookingId, EventId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 
 /// Waiting entries read per round of promotion.
 const PROMOTION_BATCH: i64 = 100;
-
-/// Why a request for seats is not served, before any seat is counted.
-pub(crate) enum Admission {
-    /// No such ticket type of the event.
-    NotFound,
-    /// The sale terms refuse it.
-    Refused(SaleRefusal),
-}
-
-/// `From<Admission>` for the error enums that share its two variants.
-macro_rules! admission_errors {
-    ($($error:ty),+) => {
-        $(impl From<Admission> for $error {
-            fn from(refusal: Admission) -> Self {
-                match refusal {
-                    Admission::NotFound => Self::NotFound,
-                    Admission::Refused(why) => Self::Refused(why),
-                }
-            }
-        })+
-    };
-}
-
-admission_errors!(HoldError, BookError, JoinWaitlistError);
 
 /// One event's seats, locked for the rest of the write transaction.
 pub(crate) struct SeatTxn {
@@ -54,7 +27,6 @@ pub(crate) struct SeatTxn {
     now: Timestamp,
     seats: Seats,
     before: Seats,
-    terms: SaleTerms,
     waitlist_count: u32,
     cancelled_seats: u32,
     swept: u32,
@@ -137,29 +109,6 @@ fn with_row_seats<R: OfEvent, T>(
 }
 
 impl SqliteStore {
-    /// Runs `op` in a write transaction, in a seat transaction of `event`; `missing` when
-    /// there is no such event.
-    pub(crate) async fn seat_write<T, E, F>(
-        &self,
-        event: EventId,
-        now: Timestamp,
-        missing: E,
-        op: F,
-    ) -> Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<anyhow::Error> + Send + 'static,
-        F: FnOnce(&mut SqliteConnection, &mut SeatTxn) -> anyhow::Result<Result<T, E>>
-            + Send
-            + 'static,
-    {
-        let board = self.versions.clone();
-        let outcome = self
-            .write(move |c| with_seats(c, &board, event, now, op))
-            .await?;
-        outcome.unwrap_or(Err(missing))
-    }
-
     /// Runs `op` in a write transaction, on the row `read` finds, in a seat transaction of
     /// its event (see [`with_row_seats`]); `missing` when `read` finds nothing.
     pub(crate) async fn row_write<R, T, E, Read, F>(
@@ -186,31 +135,8 @@ impl SqliteStore {
     }
 }
 
-#[derive(QueryableByName)]
-struct Total {
-    #[diesel(sql_type = BigInt)]
-    seats: i64,
-}
-
-/// Seats `user` has in `event`: confirmed bookings, active holds and waiting entries.
-fn seats_of_user(c: &mut SqliteConnection, event: EventId, user: UserId) -> anyhow::Result<u32> {
-    let total: Total = diesel::sql_query(
-        "SELECT \
-           (SELECT coalesce(sum(quantity), 0) FROM bookings \
-             WHERE event_id = ?1 AND user_id = ?2 AND status = 'confirmed') \
-         + (SELECT coalesce(sum(quantity), 0) FROM holds \
-             WHERE event_id = ?1 AND user_id = ?2 AND status = 'active') \
-         + (SELECT coalesce(sum(quantity), 0) FROM waitlist_entries \
-             WHERE event_id = ?1 AND user_id = ?2 AND status = 'waiting') AS seats",
-    )
-    .bind::<Text, _>(event.to_string())
-    .bind::<Text, _>(user.to_string())
-    .get_result(c)
-    .context("cannot count the user's seats")?;
-    u32::try_from(total.seats).context("seat total out of range")
-}
-
-fn seats_of(event: &Event) -> Seats {
+/// The seat counters of `event`.
+pub(crate) fn seats_of(event: &Event) -> Seats {
     Seats {
         capacity: event.details.capacity,
         sold: event.sold,
@@ -228,7 +154,8 @@ fn seats_of(event: &Event) -> Seats {
     }
 }
 
-fn terms_of(event: &Event) -> SaleTerms {
+/// The sale terms of `event`.
+pub(crate) fn terms_of(event: &Event) -> SaleTerms {
     SaleTerms {
         status: event.status,
         sales_open_at: event.details.sales_open_at,
@@ -257,7 +184,7 @@ impl QueueRow {
 }
 
 impl SeatTxn {
-    /// Reads the event's counters and sale terms (the writer's transaction is the lock).
+    /// Reads the event's counters (the writer's transaction is the lock).
     fn lock(
         c: &mut SqliteConnection,
         event_id: EventId,
@@ -268,7 +195,6 @@ impl SeatTxn {
             now,
             seats: seats_of(&event),
             before: seats_of(&event),
-            terms: terms_of(&event),
             waitlist_count: event.waitlist_count,
             cancelled_seats: 0,
             swept: 0,
@@ -296,16 +222,6 @@ impl SeatTxn {
         self.seats.sold + self.seats.held
     }
 
-    /// Seats of `ty` free now.
-    pub(crate) fn free(&self, ty: TicketTypeId) -> u32 {
-        self.seats.free(ty)
-    }
-
-    /// Takes `qty` seats of `ty` if they are free; says whether it did.
-    pub(crate) fn take(&mut self, ty: TicketTypeId, qty: u32, taken: Taken) -> bool {
-        self.seats.take(ty, qty, taken)
-    }
-
     /// Gives seats back; the waitlist is promoted before the counters are written.
     pub(crate) fn give_back(&mut self, ty: TicketTypeId, qty: u32, taken: Taken) {
         self.seats.give_back(ty, qty, taken);
@@ -329,11 +245,6 @@ impl SeatTxn {
         self.gave_back = true;
     }
 
-    /// An entry joined the queue.
-    pub(crate) fn joined(&mut self) {
-        self.waitlist_count += 1;
-    }
-
     /// A waiting entry left the queue; the next may fit now.
     pub(crate) fn left(&mut self) {
         self.waitlist_count = self.waitlist_count.saturating_sub(1);
@@ -351,37 +262,6 @@ impl SeatTxn {
             t.held = 0;
         }
         self.waitlist_count = 0;
-    }
-
-    /// The ticket type a request names, or the event's first; `None` when unknown.
-    fn resolve(&self, ty: Option<TicketTypeId>) -> Option<TicketTypeId> {
-        match ty {
-            Some(ty) => self.seats.types.iter().find(|t| t.id == ty).map(|t| t.id),
-            None => self.seats.types.first().map(|t| t.id),
-        }
-    }
-
-    /// The ticket type of `request`, if it exists and the sale terms allow the request,
-    /// counting what the user already has.
-    pub(crate) fn admit(
-        &self,
-        c: &mut SqliteConnection,
-        request: &SeatRequest,
-    ) -> anyhow::Result<Result<TicketTypeId, Admission>> {
-        let Some(ty) = self.resolve(request.ticket_type_id) else {
-            return Ok(Err(Admission::NotFound));
-        };
-        let already = if self.terms.max_tickets_per_user.is_some() {
-            seats_of_user(c, self.event_id, request.user_id)?
-        } else {
-            0 // without a limit, the sale terms do not look at it
-        };
-        let qty = request.quantity.get();
-        Ok(
-            seats::admit(&self.seats, &self.terms, ty, already, qty, self.now)
-                .map(|()| ty)
-                .map_err(Admission::Refused),
-        )
     }
 
     /// Expires the event's active holds that ran out by now, giving their seats back.

@@ -1,18 +1,18 @@
 //! Waitlists: one strict FIFO queue per event, ordered by `seq`.
 
 use crate::SqliteStore;
-use crate::bookings::Claim;
-use crate::convert::{count, instant, micros, stored_count, uuid};
+use crate::convert::{count, instant, micros, uuid};
 use crate::schema::waitlist_entries as entries;
 use crate::seat_txn::{OfEvent, SeatTxn};
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{WaitlistEntry, WaitlistStatus};
 use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{JoinWaitlistError, LeaveWaitlistError, SeatRequest, Waitlists};
 use boxoffice_domain::{BookingId, EventId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
 use diesel::dsl::AsSelect;
-use diesel::dsl::{max, sql};
+use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
@@ -111,79 +111,6 @@ fn own_row(
         .context("cannot read waitlist entry")
 }
 
-/// Whether `user` waits for seats of `ty` of `event`.
-pub(crate) fn is_waiting(
-    c: &mut SqliteConnection,
-    event: EventId,
-    ty: TicketTypeId,
-    user: UserId,
-) -> anyhow::Result<bool> {
-    diesel::select(diesel::dsl::exists(
-        entries::table
-            .filter(entries::event_id.eq(event.to_string()))
-            .filter(entries::ticket_type_id.eq(ty.to_string()))
-            .filter(entries::user_id.eq(user.to_string()))
-            .filter(entries::status.eq(WaitlistStatus::Waiting.as_str())),
-    ))
-    .get_result(c)
-    .context("cannot read waitlist entries")
-}
-
-/// Puts `claim` at the end of its event's queue.
-pub(crate) fn enqueue(
-    c: &mut SqliteConnection,
-    txn: &mut SeatTxn,
-    claim: &Claim,
-) -> anyhow::Result<WaitlistEntry> {
-    let last: Option<i64> = entries::table
-        .select(max(entries::seq))
-        .first(c)
-        .context("cannot read the last waitlist seq")?;
-    let id = WaitlistEntryId::generate();
-    diesel::insert_into(entries::table)
-        .values((
-            entries::id.eq(id.to_string()),
-            entries::seq.eq(last.unwrap_or(0) + 1),
-            entries::event_id.eq(claim.event_id.to_string()),
-            entries::ticket_type_id.eq(claim.ticket_type_id.to_string()),
-            entries::user_id.eq(claim.user_id.to_string()),
-            entries::quantity.eq(stored_count(claim.quantity)?),
-            entries::status.eq(WaitlistStatus::Waiting.as_str()),
-            entries::created_at.eq(micros(txn.now())),
-        ))
-        .execute(c)
-        .context("cannot insert waitlist entry")?;
-    txn.joined();
-    tracing::info!(event_id = %claim.event_id, entry_id = %id, quantity = claim.quantity, "joined the waitlist");
-    load_entry(c, id)?.context("waitlist entry vanished inside its transaction")
-}
-
-/// Queues `request` if it may not book now.
-fn join_queue(
-    c: &mut SqliteConnection,
-    txn: &mut SeatTxn,
-    request: &SeatRequest,
-) -> anyhow::Result<Result<WaitlistEntry, JoinWaitlistError>> {
-    let ty = match txn.admit(c, request)? {
-        Ok(ty) => ty,
-        Err(refusal) => return Ok(Err(refusal.into())),
-    };
-    let quantity = request.quantity.get();
-    if txn.free(ty) >= quantity {
-        return Ok(Err(JoinWaitlistError::TicketsAvailable));
-    }
-    if is_waiting(c, txn.event_id(), ty, request.user_id)? {
-        return Ok(Err(JoinWaitlistError::AlreadyWaitlisted));
-    }
-    let claim = Claim {
-        event_id: txn.event_id(),
-        ticket_type_id: ty,
-        user_id: request.user_id,
-        quantity,
-    };
-    Ok(Ok(enqueue(c, txn, &claim)?))
-}
-
 /// Takes the entry `row` out of the queue if it waits; leaving twice is harmless.
 fn leave_queue(
     c: &mut SqliteConnection,
@@ -241,14 +168,12 @@ impl Waitlists for SqliteStore {
         request: &SeatRequest,
         now: Timestamp,
     ) -> Result<WaitlistEntry, JoinWaitlistError> {
-        let request = *request;
-        self.seat_write(
-            request.event_id,
-            now,
-            JoinWaitlistError::NotFound,
-            move |c, txn| join_queue(c, txn, &request),
-        )
-        .await
+        let op = SeatOp::Join(*request);
+        self.batches
+            .submit(self, request.event_id, Timed { op, now })
+            .await
+            .with_context(|| format!("cannot join the waitlist of event {}", request.event_id))?
+            .into_entry()
     }
 
     async fn leave(
