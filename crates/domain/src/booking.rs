@@ -79,6 +79,20 @@ string_enum!(
 );
 
 string_enum!(
+    /// Where a hold stands.
+    HoldStatus {
+        /// Its seats are held.
+        Active = "active",
+        /// Turned into a booking.
+        Confirmed = "confirmed",
+        /// Given back by its user, or by the event's cancellation.
+        Released = "released",
+        /// Ran out.
+        Expired = "expired",
+    }
+);
+
+string_enum!(
     /// Where a waitlist entry stands.
     WaitlistStatus {
         /// In the queue.

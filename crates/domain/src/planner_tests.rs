@@ -4,6 +4,7 @@
 use super::*;
 use crate::booking::Quantity;
 use crate::event::EventStatus;
+use crate::seats::SaleRefusal;
 use crate::seats::TypeSeats;
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
@@ -24,9 +25,11 @@ struct Model {
     seats: Seats,
     terms: SaleTerms,
     waitlist_count: u32,
-    /// Holds and whether each is still active.
-    holds: Vec<(Hold, bool)>,
-    bookings: Vec<Booking>,
+    /// Holds and where each stands.
+    holds: Vec<(Hold, HoldStatus)>,
+    /// Bookings and the hold each confirmed.
+    bookings: Vec<(Booking, Option<HoldId>)>,
+    cancelled_seats: u32,
     /// Entries in queue order.
     entries: Vec<WaitlistEntry>,
 }
@@ -59,6 +62,7 @@ impl Model {
                 max_tickets_per_user: limit,
             },
             waitlist_count: 0,
+            cancelled_seats: 0,
             holds: Vec::new(),
             bookings: Vec::new(),
             entries: Vec::new(),
@@ -82,7 +86,7 @@ impl Model {
         let mut expiring: Vec<_> = self
             .holds
             .iter()
-            .filter(|(h, active)| *active && h.expires_at <= last)
+            .filter(|(h, status)| *status == HoldStatus::Active && h.expires_at <= last)
             .map(|(h, _)| ExpiringHold {
                 id: h.id,
                 user_id: h.user_id,
@@ -104,18 +108,18 @@ impl Model {
             .collect();
         let users = batch
             .iter()
-            .map(|t| {
-                let user = t.op.user_id();
+            .filter_map(|t| t.op.requester())
+            .map(|user| {
                 let booked: u32 = self
                     .bookings
                     .iter()
-                    .filter(|b| b.user_id == user && b.status == BookingStatus::Confirmed)
-                    .map(|b| b.quantity)
+                    .filter(|(b, _)| b.user_id == user && b.status == BookingStatus::Confirmed)
+                    .map(|(b, _)| b.quantity)
                     .sum();
                 let held: u32 = self
                     .holds
                     .iter()
-                    .filter(|(h, active)| *active && h.user_id == user)
+                    .filter(|(h, status)| *status == HoldStatus::Active && h.user_id == user)
                     .map(|(h, _)| h.quantity)
                     .sum();
                 let waits: Vec<_> = self.waiting().filter(|e| e.user_id == user).collect();
@@ -127,6 +131,29 @@ impl Model {
                 (user, tickets)
             })
             .collect();
+        let mut holds = HashMap::new();
+        let mut bookings = HashMap::new();
+        let mut entries = HashMap::new();
+        for t in batch {
+            match &t.op {
+                SeatOp::Confirm { hold_id, .. } | SeatOp::Release { hold_id, .. } => {
+                    if let Some(row) = self.holds.iter().find(|(h, _)| h.id == *hold_id) {
+                        holds.insert(*hold_id, row.clone());
+                    }
+                }
+                SeatOp::Cancel { booking_id, .. } => {
+                    if let Some((b, _)) = self.bookings.iter().find(|(b, _)| b.id == *booking_id) {
+                        bookings.insert(*booking_id, b.clone());
+                    }
+                }
+                SeatOp::Leave { entry_id, .. } => {
+                    if let Some(e) = self.entries.iter().find(|e| e.id == *entry_id) {
+                        entries.insert(*entry_id, e.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
         EventFacts {
             event_id: self.event_id,
             seats: self.seats.clone(),
@@ -136,6 +163,9 @@ impl Model {
             queue_complete: queue.len() == self.waiting().count(),
             queue,
             users,
+            holds,
+            bookings,
+            entries,
         }
     }
 
@@ -143,22 +173,49 @@ impl Model {
     fn apply(&mut self, plan: &Plan) {
         self.seats = plan.seats.clone();
         self.waitlist_count = plan.waitlist_count;
+        self.cancelled_seats += plan.cancelled_seats;
         self.holds
-            .extend(plan.holds.iter().map(|h| (h.clone(), true)));
-        self.bookings.extend(plan.bookings.iter().cloned());
+            .extend(plan.holds.iter().map(|h| (h.clone(), HoldStatus::Active)));
+        let new = plan.bookings.iter().map(|n| (n.booking.clone(), n.hold_id));
+        self.bookings.extend(new);
         self.entries.extend(plan.entries.iter().cloned());
-        for expiry in &plan.expired {
-            let hold = self.holds.iter_mut().find(|(h, _)| h.id == expiry.hold_id);
-            let (_, active) = hold.expect("expired hold exists");
-            assert!(*active, "only active holds expire");
-            *active = false;
+        for end in &plan.ended_holds {
+            let hold = self.holds.iter_mut().find(|(h, _)| h.id == end.hold_id);
+            let (_, status) = hold.expect("an ended hold exists");
+            assert_eq!(*status, HoldStatus::Active, "only active holds end");
+            *status = end.status;
         }
-        for promotion in &plan.promotions {
-            let entry = self.entries.iter_mut().find(|e| e.id == promotion.entry_id);
-            let entry = entry.expect("promoted entry exists");
+        for end in &plan.ended_entries {
+            let entry = self.entries.iter_mut().find(|e| e.id == end.entry_id);
+            let entry = entry.expect("an ended entry exists");
             assert_eq!(entry.status, WaitlistStatus::Waiting);
-            entry.status = WaitlistStatus::Promoted;
-            entry.booking_id = Some(promotion.booking_id);
+            entry.status = end.status;
+            entry.booking_id = end.booking_id;
+        }
+        for changed in &plan.changed_bookings {
+            let booking = self.bookings.iter_mut().find(|(b, _)| b.id == changed.id);
+            let (booking, _) = booking.expect("a changed booking exists");
+            assert_eq!(booking.status, BookingStatus::Confirmed);
+            *booking = changed.clone();
+        }
+        if let Some(at) = plan.cancelled_at {
+            self.terms.status = EventStatus::Cancelled;
+            for (b, _) in &mut self.bookings {
+                if b.status == BookingStatus::Confirmed {
+                    b.status = BookingStatus::Cancelled;
+                    b.cancelled_at = Some(at);
+                }
+            }
+            for (_, status) in &mut self.holds {
+                if *status == HoldStatus::Active {
+                    *status = HoldStatus::Released;
+                }
+            }
+            for e in &mut self.entries {
+                if e.status == WaitlistStatus::Waiting {
+                    e.status = WaitlistStatus::Closed;
+                }
+            }
         }
     }
 
@@ -181,26 +238,80 @@ impl Model {
 
     /// The model with generated ids replaced by what they stand for.
     fn shape(&self) -> impl PartialEq + std::fmt::Debug {
-        let holds: Vec<_> = self.holds.clone();
-        let bookings: Vec<_> = self.bookings.iter().map(booking_shape).collect();
+        let bookings: Vec<_> = self
+            .bookings
+            .iter()
+            .map(|(b, hold)| (booking_shape(b), *hold))
+            .collect();
         let entries: Vec<_> = self
             .entries
             .iter()
             .map(|e| {
                 let booking = e.booking_id.map(|id| {
-                    let booking = self.bookings.iter().find(|b| b.id == id);
-                    booking_shape(booking.expect("a promotion's booking exists"))
+                    let booking = self.bookings.iter().find(|(b, _)| b.id == id);
+                    booking_shape(&booking.expect("a promotion's booking exists").0)
                 });
                 (entry_shape(e), booking)
             })
             .collect();
         (
-            self.seats.clone(),
-            self.waitlist_count,
-            holds,
+            (
+                self.seats.clone(),
+                self.waitlist_count,
+                self.cancelled_seats,
+            ),
+            self.terms.status,
+            self.holds.clone(),
             bookings,
             entries,
         )
+    }
+
+    /// The counters agree with the rows, and nothing is oversold.
+    fn check(&self) {
+        let confirmed = || {
+            self.bookings
+                .iter()
+                .map(|(b, _)| b)
+                .filter(|b| b.status == BookingStatus::Confirmed)
+        };
+        let active = || {
+            self.holds
+                .iter()
+                .filter(|(_, s)| *s == HoldStatus::Active)
+                .map(|(h, _)| h)
+        };
+        assert_eq!(
+            self.seats.sold,
+            confirmed().map(|b| b.quantity).sum::<u32>()
+        );
+        assert_eq!(self.seats.held, active().map(|h| h.quantity).sum::<u32>());
+        for t in &self.seats.types {
+            let sold: u32 = confirmed()
+                .filter(|b| b.ticket_type_id == t.id)
+                .map(|b| b.quantity)
+                .sum();
+            let held: u32 = active()
+                .filter(|h| h.ticket_type_id == t.id)
+                .map(|h| h.quantity)
+                .sum();
+            assert_eq!((t.sold, t.held), (sold, held), "type counters");
+            if let Some(quantity) = t.quantity {
+                assert!(sold + held <= quantity, "type oversold");
+            }
+        }
+        assert!(
+            self.seats.sold + self.seats.held <= self.seats.capacity,
+            "oversold"
+        );
+        assert_eq!(self.waitlist_count as usize, self.waiting().count());
+        // Every transaction ends with the queue promoted: its head does not fit.
+        if let Some(head) = self.waiting().next() {
+            assert!(
+                self.seats.free(head.ticket_type_id) < head.quantity,
+                "the head of the queue fits but waits"
+            );
+        }
     }
 }
 
@@ -211,10 +322,13 @@ type BookingShape = (
     u32,
     BookingSource,
     Timestamp,
+    BookingStatus,
+    Option<Timestamp>,
 );
 
 fn booking_shape(b: &Booking) -> BookingShape {
-    let id = (b.source != BookingSource::Waitlist).then_some(b.id);
+    // Promotions and confirmations get generated ids.
+    let id = (b.source == BookingSource::Direct).then_some(b.id);
     (
         id,
         b.user_id,
@@ -222,6 +336,8 @@ fn booking_shape(b: &Booking) -> BookingShape {
         b.quantity,
         b.source,
         b.created_at,
+        b.status,
+        b.cancelled_at,
     )
 }
 
@@ -255,7 +371,9 @@ fn outcome_shape(outcome: &Outcome) -> String {
             b.waitlist_entry.as_ref().map(entry_shape)
         ),
         Outcome::Joined(e) => format!("joined {:?}", entry_shape(e)),
-        Outcome::Refused(r) => format!("refused {r:?}"),
+        Outcome::Confirmed(b) => format!("confirmed {:?}", booking_shape(b)),
+        Outcome::Cancelled(b) => format!("cancelled {:?}", booking_shape(b)),
+        other => format!("{other:?}"),
     }
 }
 
@@ -339,12 +457,12 @@ fn an_expiry_between_two_requests_promotes_the_queue_head_first() {
     let promoted: Vec<_> = model
         .bookings
         .iter()
-        .filter(|b| b.source == BookingSource::Waitlist)
-        .map(|b| (b.user_id, b.created_at))
+        .filter(|(b, _)| b.source == BookingSource::Waitlist)
+        .map(|(b, _)| (b.user_id, b.created_at))
         .collect();
     assert_eq!(promoted, [(user(1), at(5))]);
     assert_eq!(model.seats.sold, 2);
-    assert!(model.holds.iter().all(|(_, active)| !active));
+    assert_eq!(model.holds[0].1, HoldStatus::Expired);
 }
 
 #[test]
@@ -417,21 +535,244 @@ fn promotion_asks_for_more_of_the_queue_when_all_it_read_fit() {
     let promoted = model
         .bookings
         .iter()
-        .find(|b| b.source == BookingSource::Waitlist);
+        .find(|(b, _)| b.source == BookingSource::Waitlist);
     assert_eq!(
-        promoted.map(|b| b.user_id),
+        promoted.map(|(b, _)| b.user_id),
         Some(user(1)),
         "the head, not user 9"
     );
 }
 
-/// A request as generated: which op, who, how many, which type, when.
+fn op(op: SeatOp, now: i64) -> Timed {
+    Timed { op, now: at(now) }
+}
+
+#[test]
+fn cancellations_give_seats_back_count_them_and_promote() {
+    let mut model = Model::new(3, &[None], None);
+    model.run(
+        &[book(&model, 0, 3, 1100, 0), book(&model, 1, 2, 1101, 0)],
+        100,
+    );
+    let id = BookingId::from_uuid(uuid(1100));
+    let part = Quantity::new(1).ok();
+    let outcomes = model.run(
+        &[
+            op(
+                SeatOp::Cancel {
+                    booking_id: id,
+                    quantity: Quantity::new(4).ok(),
+                },
+                1,
+            ),
+            op(
+                SeatOp::Cancel {
+                    booking_id: id,
+                    quantity: part,
+                },
+                1,
+            ),
+            op(
+                SeatOp::Cancel {
+                    booking_id: id,
+                    quantity: None,
+                },
+                2,
+            ),
+            op(
+                SeatOp::Cancel {
+                    booking_id: id,
+                    quantity: None,
+                },
+                3,
+            ),
+        ],
+        100,
+    );
+    assert_eq!(
+        outcomes[0],
+        Outcome::Refused(Refusal::TooMany { booked: 3 })
+    );
+    assert!(
+        matches!(&outcomes[1], Outcome::Cancelled(b) if b.quantity == 2 && b.status == BookingStatus::Confirmed)
+    );
+    assert!(
+        matches!(&outcomes[2], Outcome::Cancelled(b) if b.status == BookingStatus::Cancelled && b.cancelled_at == Some(at(2)))
+    );
+    assert_eq!(outcomes[3], Outcome::Refused(Refusal::AlreadyCancelled));
+    assert_eq!(model.cancelled_seats, 3);
+    // User 1 waited for 2 seats: the first seat back was not enough, the third was.
+    assert_eq!((model.seats.sold, model.waitlist_count), (2, 0));
+    model.check();
+}
+
+#[test]
+fn confirming_ends_a_live_hold_and_refuses_an_expired_or_foreign_one() {
+    let mut model = Model::new(2, &[None], None);
+    model.run(
+        &[
+            hold(&model, 0, 1, 1200, 0, 10),
+            hold(&model, 1, 1, 1201, 0, 5),
+        ],
+        100,
+    );
+    let confirm = |hold, user_n, now| {
+        op(
+            SeatOp::Confirm {
+                hold_id: HoldId::from_uuid(uuid(hold)),
+                user_id: user(user_n),
+            },
+            now,
+        )
+    };
+    let outcomes = model.run(
+        &[
+            confirm(1200, 1, 1),
+            confirm(1200, 0, 2),
+            confirm(1200, 0, 3),
+            confirm(1201, 1, 6),
+        ],
+        100,
+    );
+    assert_eq!(
+        outcomes[0],
+        Outcome::Refused(Refusal::HoldNotFound),
+        "another user's"
+    );
+    assert!(matches!(&outcomes[1], Outcome::Confirmed(b) if b.source == BookingSource::Hold));
+    assert_eq!(
+        outcomes[2],
+        Outcome::Refused(Refusal::HoldNotFound),
+        "confirmed already"
+    );
+    assert_eq!(outcomes[3], Outcome::Refused(Refusal::HoldExpired));
+    assert_eq!((model.seats.sold, model.seats.held), (1, 0));
+    assert_eq!(model.bookings[0].1, Some(HoldId::from_uuid(uuid(1200))));
+    model.check();
+}
+
+#[test]
+fn leaving_the_blocking_head_lets_the_next_entry_in() {
+    let mut model = Model::new(2, &[None], None);
+    model.run(
+        &[
+            book(&model, 0, 1, 1300, 0),
+            book(&model, 1, 2, 1301, 0),
+            book(&model, 2, 1, 1302, 0),
+        ],
+        100,
+    );
+    assert_eq!(
+        model.waitlist_count, 1,
+        "user 1 waits for 2 seats, user 2 got the last"
+    );
+    model.run(&[op(SeatOp::Join(seats_of(&model, None, 3, 1)), 1)], 100);
+    let head = model.waiting().next().expect("user 1 waits").id;
+    let leave = |user_n| {
+        op(
+            SeatOp::Leave {
+                entry_id: head,
+                user_id: user(user_n),
+            },
+            2,
+        )
+    };
+    let cancel = SeatOp::Cancel {
+        booking_id: BookingId::from_uuid(uuid(1302)),
+        quantity: None,
+    };
+    model.run(&[op(cancel, 1)], 100);
+    assert_eq!(
+        model.waitlist_count, 2,
+        "one seat is free but the head wants two"
+    );
+    let outcomes = model.run(&[leave(3), leave(1), leave(1)], 100);
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Refused(Refusal::EntryNotFound),
+            Outcome::Left,
+            Outcome::Left
+        ]
+    );
+    let promoted: Vec<_> = model
+        .bookings
+        .iter()
+        .filter(|(b, _)| b.source == BookingSource::Waitlist)
+        .map(|(b, _)| b.user_id)
+        .collect();
+    assert_eq!(promoted, [user(3)]);
+    model.check();
+}
+
+#[test]
+fn a_raised_capacity_promotes_and_a_capacity_below_the_taken_seats_is_refused() {
+    let mut model = Model::new(1, &[None], None);
+    model.run(
+        &[book(&model, 0, 1, 1400, 0), book(&model, 1, 1, 1401, 0)],
+        100,
+    );
+    let outcomes = model.run(
+        &[
+            op(SeatOp::Resize { capacity: 0 }, 1),
+            op(SeatOp::Resize { capacity: 2 }, 1),
+        ],
+        100,
+    );
+    assert_eq!(
+        outcomes[0],
+        Outcome::Refused(Refusal::CapacityBelowSold { taken: 1 })
+    );
+    assert_eq!(outcomes[1], Outcome::Resized);
+    assert_eq!(
+        (model.seats.capacity, model.seats.sold, model.waitlist_count),
+        (2, 2, 0)
+    );
+    model.check();
+}
+
+#[test]
+fn cancelling_an_event_ends_everything_without_promoting_first() {
+    let mut model = Model::new(2, &[None], None);
+    model.run(
+        &[hold(&model, 0, 2, 1500, 0, 5), book(&model, 1, 1, 1501, 1)],
+        100,
+    );
+    // The hold has expired by 6: a promotion would book user 1 before the cancellation.
+    let outcomes = model.run(
+        &[
+            op(SeatOp::CancelEvent, 6),
+            op(SeatOp::CancelEvent, 7),
+            book(&model, 2, 1, 1502, 8),
+        ],
+        100,
+    );
+    assert_eq!(
+        outcomes[..2],
+        [Outcome::EventCancelled, Outcome::EventCancelled]
+    );
+    assert_eq!(
+        outcomes[2],
+        Outcome::Refused(Refusal::Refused(SaleRefusal::EventCancelled))
+    );
+    assert!(model.bookings.is_empty(), "nobody was promoted");
+    assert_eq!(model.holds[0].1, HoldStatus::Expired);
+    assert_eq!(model.entries[0].status, WaitlistStatus::Closed);
+    assert_eq!(
+        (model.seats.sold, model.seats.held, model.waitlist_count),
+        (0, 0, 0)
+    );
+    let resized = model.run(&[op(SeatOp::Resize { capacity: 5 }, 9)], 100);
+    assert_eq!(resized, [Outcome::Refused(Refusal::Cancelled)]);
+}
+
+/// A request as generated: which op, who, how many, which type or row, when.
 #[derive(Debug, Clone)]
 struct Gen {
     kind: u8,
     user: u128,
     qty: u32,
-    ty: u8,
+    pick: u8,
     now: i64,
     ttl: i64,
     fail: bool,
@@ -440,20 +781,20 @@ struct Gen {
 
 fn gen_request() -> impl Strategy<Value = Gen> {
     (
-        0..3_u8,
+        0..20_u8,
         0..4_u128,
         1..5_u32,
-        0..5_u8,
+        0..8_u8,
         0..30_i64,
-        1..12_i64,
+        1..40_i64,
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(kind, user, qty, ty, now, ttl, fail, partial)| Gen {
+        .prop_map(|(kind, user, qty, pick, now, ttl, fail, partial)| Gen {
             kind,
             user,
             qty,
-            ty,
+            pick,
             now,
             ttl,
             fail,
@@ -461,21 +802,41 @@ fn gen_request() -> impl Strategy<Value = Gen> {
         })
 }
 
+/// The `nth` (modulo) of the rows that `live` accepts, or of all rows if none is.
+fn pick<T>(rows: &[T], nth: usize, live: impl Fn(&T) -> bool) -> Option<&T> {
+    let alive: Vec<&T> = rows.iter().filter(|r| live(r)).collect();
+    if alive.is_empty() {
+        rows.get(nth % rows.len().max(1))
+    } else {
+        alive.get(nth % alive.len()).copied()
+    }
+}
+
+/// A user that is usually the row's owner, sometimes another.
+fn owner_or_not(owner: UserId, g: &Gen) -> UserId {
+    if g.fail && g.partial {
+        user(g.user)
+    } else {
+        owner
+    }
+}
+
 fn timed(model: &Model, g: &Gen, id: u128) -> Timed {
     // Types 0 and 1 are named, 2 and 3 mean the default, 4 is unknown.
-    let ty = match g.ty {
-        0 | 1 => Some(model.ty(usize::from(g.ty))),
+    let ty = match g.pick % 5 {
+        0 | 1 => Some(model.ty(usize::from(g.pick))),
         2 | 3 => None,
         _ => Some(TicketTypeId::from_uuid(uuid(9999))),
     };
     let request = seats_of(model, ty, g.user, g.qty);
+    let nth = usize::from(g.pick);
     let op = match g.kind {
-        0 => SeatOp::Hold {
+        0..=3 => SeatOp::Hold {
             id: HoldId::from_uuid(uuid(id)),
             request,
             expires_at: at(g.now + g.ttl),
         },
-        1 => SeatOp::Book {
+        4..=7 => SeatOp::Book {
             id: BookingId::from_uuid(uuid(id)),
             request,
             on_sold_out: if g.fail {
@@ -485,13 +846,48 @@ fn timed(model: &Model, g: &Gen, id: u128) -> Timed {
             },
             allow_partial: g.partial,
         },
-        _ => SeatOp::Join(request),
+        8 | 9 => SeatOp::Join(request),
+        10 | 11 => match pick(&model.holds, nth, |(_, s)| *s == HoldStatus::Active) {
+            Some((h, _)) => SeatOp::Confirm {
+                hold_id: h.id,
+                user_id: owner_or_not(h.user_id, g),
+            },
+            None => SeatOp::Sweep,
+        },
+        12 => match pick(&model.holds, nth, |(_, s)| *s == HoldStatus::Active) {
+            Some((h, _)) => SeatOp::Release {
+                hold_id: h.id,
+                user_id: owner_or_not(h.user_id, g),
+            },
+            None => SeatOp::Sweep,
+        },
+        13 | 14 => match pick(&model.bookings, nth, |(b, _)| {
+            b.status == BookingStatus::Confirmed
+        }) {
+            Some((b, _)) => SeatOp::Cancel {
+                booking_id: b.id,
+                quantity: (!g.fail).then(|| Quantity::new(g.qty).expect("valid quantity")),
+            },
+            None => SeatOp::Sweep,
+        },
+        15 | 16 => match pick(&model.entries, nth, |e| e.status == WaitlistStatus::Waiting) {
+            Some(e) => SeatOp::Leave {
+                entry_id: e.id,
+                user_id: owner_or_not(e.user_id, g),
+            },
+            None => SeatOp::Sweep,
+        },
+        17 => SeatOp::Resize {
+            capacity: g.qty * 3 + u32::from(g.pick),
+        },
+        18 if g.fail && g.partial && g.pick == 0 => SeatOp::CancelEvent,
+        _ => SeatOp::Sweep,
     };
     Timed { op, now: at(g.now) }
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     /// A batch decides and writes exactly what its requests would, one by one.
     #[test]
@@ -499,7 +895,7 @@ proptest! {
         capacity in 0..12_u32,
         quantities in prop::collection::vec(prop::option::of(0..8_u32), 1..3),
         limit in prop::option::of(1..7_u32),
-        before in prop::collection::vec(gen_request(), 0..12),
+        before in prop::collection::vec(gen_request(), 0..16),
         batch in prop::collection::vec(gen_request(), 1..24),
         first_read in 0..4_usize,
     ) {
@@ -507,6 +903,7 @@ proptest! {
         for (i, g) in before.iter().enumerate() {
             let op = timed(&model, g, 10_000 + i as u128);
             model.run(&[op], first_read);
+            model.check();
         }
         // The batch runs after what came before.
         let batch: Vec<_> = batch
@@ -527,16 +924,6 @@ proptest! {
         let shapes = |o: &[Outcome]| o.iter().map(outcome_shape).collect::<Vec<_>>();
         prop_assert_eq!(shapes(&together), shapes(&one_by_one));
         prop_assert_eq!(batched.shape(), alone.shape());
-        // The counters agree with the rows.
-        let sold: u32 = batched
-            .bookings
-            .iter()
-            .filter(|b| b.status == BookingStatus::Confirmed)
-            .map(|b| b.quantity)
-            .sum();
-        let held: u32 = batched.holds.iter().filter(|(_, a)| *a).map(|(h, _)| h.quantity).sum();
-        prop_assert_eq!((batched.seats.sold, batched.seats.held), (sold, held));
-        prop_assert!(sold + held <= capacity, "never oversold");
-        prop_assert_eq!(batched.waitlist_count as usize, batched.waiting().count());
+        batched.check();
     }
 }

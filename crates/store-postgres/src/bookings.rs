@@ -2,19 +2,17 @@
 //! cancellations that promote the waitlist.
 
 use crate::PgStore;
-use crate::batch::run_batch;
-use crate::models::{BookingRow, to_i32};
+use crate::batch::run_one;
+use crate::models::BookingRow;
 use crate::schema::{bookings, idempotency_keys};
-use crate::seat_txn::SeatTxn;
 use crate::versions::Publisher;
 use crate::waitlist::load_entry;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingOutcome, BookingStatus, Quantity};
 use boxoffice_domain::page::{Page, PageRequest};
-use boxoffice_domain::planner::{Outcome, SeatOp, Timed};
+use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError, Idempotency};
-use boxoffice_domain::seats::Taken;
 use boxoffice_domain::{BookingId, EventId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -155,81 +153,12 @@ async fn book_in(
     {
         return replay(conn, earlier, key).await;
     }
-    let batch = [book_op(request, now)];
     let event = request.seats.event_id;
-    let [outcome] = <[Outcome; 1]>::try_from(run_batch(conn, versions, event, &batch).await?)
-        .map_err(|_| anyhow::anyhow!("a batch of one answered otherwise"))?;
+    let outcome = run_one(conn, versions, event, book_op(request, now)).await?;
     let outcome = outcome.into_booking();
     if let Some(key) = &request.idempotency {
         settle_key(conn, user, key, outcome.as_ref().ok()).await?;
     }
-    Ok(outcome)
-}
-
-/// `cancel_booking` under the event's lock.
-async fn cancel_locked(
-    conn: &mut AsyncPgConnection,
-    txn: &mut SeatTxn,
-    id: BookingId,
-    quantity: Option<Quantity>,
-) -> anyhow::Result<Result<Booking, CancelBookingError>> {
-    let Some(mut booking) = load_booking(conn, id).await? else {
-        return Ok(Err(CancelBookingError::NotFound));
-    };
-    if booking.status == BookingStatus::Cancelled {
-        return Ok(Err(CancelBookingError::AlreadyCancelled));
-    }
-    let n = quantity.map_or(booking.quantity, Quantity::get);
-    if n > booking.quantity {
-        return Ok(Err(CancelBookingError::TooMany {
-            booked: booking.quantity,
-        }));
-    }
-    if n == booking.quantity {
-        booking.status = BookingStatus::Cancelled;
-        booking.cancelled_at = Some(txn.now);
-    } else {
-        booking.quantity -= n;
-    }
-    diesel::update(bookings::table.find(id.as_uuid()))
-        .set((
-            bookings::quantity.eq(to_i32(booking.quantity, "booking quantity")?),
-            bookings::status.eq(booking.status.as_str()),
-            bookings::cancelled_at.eq(booking.cancelled_at),
-        ))
-        .execute(conn)
-        .await
-        .with_context(|| format!("cannot cancel booking {id}"))?;
-    txn.seats.give_back(booking.ticket_type_id, n, Taken::Sold);
-    txn.cancelled_seats += n;
-    tracing::info!(event_id = %txn.event_id, booking_id = %id, quantity = n, left = booking.quantity, "booking cancelled");
-    txn.promote(conn).await?;
-    Ok(Ok(booking))
-}
-
-/// The seat transaction of `cancel_booking`.
-async fn cancel_in(
-    conn: &mut AsyncPgConnection,
-    versions: &Publisher,
-    id: BookingId,
-    quantity: Option<Quantity>,
-    now: Timestamp,
-) -> anyhow::Result<Result<Booking, CancelBookingError>> {
-    let event = bookings::table
-        .find(id.as_uuid())
-        .select(bookings::event_id)
-        .first::<Uuid>(conn)
-        .await
-        .optional()
-        .with_context(|| format!("cannot read booking {id}"))?;
-    let Some(event) = event.map(EventId::from_uuid) else {
-        return Ok(Err(CancelBookingError::NotFound));
-    };
-    let mut txn = SeatTxn::begin(conn, versions, event, now)
-        .await?
-        .with_context(|| format!("event {event} of booking {id} is missing"))?;
-    let outcome = cancel_locked(conn, &mut txn, id, quantity).await?;
-    txn.finish(conn).await?;
     Ok(outcome)
 }
 
@@ -243,8 +172,7 @@ impl Bookings for PgStore {
         let event = request.seats.event_id;
         if request.idempotency.is_none() {
             return self
-                .batches
-                .submit(self, event, book_op(request, now))
+                .seats(event, book_op(request, now))
                 .await
                 .with_context(|| format!("cannot book seats of event {event}"))?
                 .into_booking();
@@ -264,9 +192,28 @@ impl Bookings for PgStore {
         quantity: Option<Quantity>,
         now: Timestamp,
     ) -> Result<Booking, CancelBookingError> {
-        self.transaction(async |conn| cancel_in(conn, &self.versions, id, quantity, now).await)
+        let event = self
+            .run(async |conn| {
+                bookings::table
+                    .find(id.as_uuid())
+                    .select(bookings::event_id)
+                    .first::<Uuid>(conn)
+                    .await
+                    .optional()
+                    .with_context(|| format!("cannot read booking {id}"))
+            })
+            .await?;
+        let Some(event) = event.map(EventId::from_uuid) else {
+            return Err(CancelBookingError::NotFound);
+        };
+        let op = SeatOp::Cancel {
+            booking_id: id,
+            quantity,
+        };
+        self.seats(event, Timed { op, now })
             .await
             .with_context(|| format!("cannot cancel booking {id}"))?
+            .into_cancellation()
     }
 
     async fn forget_idempotency_keys(&self, before: Timestamp) -> anyhow::Result<u64> {

@@ -1,20 +1,21 @@
 //! [`EventRepository`] over `events` and `ticket_types`.
 
 use crate::PgStore;
+use crate::batch::run_one;
+use crate::models::ACTIVE;
 use crate::models::{
     EventDetailsRow, EventRow, NewEventKeys, NewTicketTypeRow, TicketTypeRow, to_u32,
 };
-use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
-use crate::seat_txn::{ACTIVE, SeatTxn};
+use crate::schema::{events, holds, ticket_types};
 use crate::versions::{self, Publisher};
 use anyhow::Context as _;
 use async_trait::async_trait;
-use boxoffice_domain::booking::{BookingStatus, WaitlistStatus};
 use boxoffice_domain::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus,
     NewEvent,
 };
 use boxoffice_domain::page::Page;
+use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError, VersionKey};
 use boxoffice_domain::{EventId, Timestamp};
 use diesel::prelude::*;
@@ -289,26 +290,9 @@ impl EventRepository for PgStore {
     }
 }
 
-/// Checks a new capacity under the event's lock, after the sweep, and promotes into it.
-async fn resize(
-    conn: &mut AsyncPgConnection,
-    txn: &mut SeatTxn,
-    capacity: u32,
-) -> anyhow::Result<Result<(), UpdateEventError>> {
-    if txn.is_cancelled() {
-        return Ok(Err(UpdateEventError::Cancelled));
-    }
-    let taken = txn.seats.sold + txn.seats.held;
-    if capacity < taken {
-        return Ok(Err(UpdateEventError::CapacityBelowSold { taken }));
-    }
-    txn.seats.capacity = capacity;
-    txn.promote(conn).await?;
-    Ok(Ok(()))
-}
-
-/// The seat transaction of `update_details`. The counters (with the new capacity) are
-/// written before the other fields, so no statement sees more seats taken than capacity.
+/// The transaction of `update_details`: the capacity first, decided by the seat planner
+/// (its counters, with the new capacity, are written before the other fields, so no
+/// statement sees more seats taken than capacity), then the other fields.
 async fn update_in(
     conn: &mut AsyncPgConnection,
     versions: &Publisher,
@@ -316,12 +300,12 @@ async fn update_in(
     changes: EventDetailsRow<'_>,
     now: Timestamp,
 ) -> anyhow::Result<Updated> {
-    let Some(mut txn) = SeatTxn::begin(conn, versions, id, now).await? else {
-        return Ok(Err(UpdateEventError::NotFound));
+    let capacity = to_u32(changes.capacity, "capacity")?;
+    let resize = Timed {
+        op: SeatOp::Resize { capacity },
+        now,
     };
-    let resized = resize(conn, &mut txn, to_u32(changes.capacity, "capacity")?).await?;
-    txn.finish(conn).await?;
-    if let Err(refused) = resized {
+    if let Err(refused) = run_one(conn, versions, id, resize).await?.into_resize() {
         return Ok(Err(refused));
     }
     diesel::update(events::table.find(id.as_uuid()))
@@ -333,85 +317,25 @@ async fn update_in(
     Ok(Ok(reload_event(conn, id.as_uuid(), now).await?))
 }
 
-/// Cancels the event's confirmed bookings, releases its active holds and closes its
-/// waiting entries, under its lock; zeroes its counters in `txn`.
-async fn cascade(conn: &mut AsyncPgConnection, txn: &mut SeatTxn) -> anyhow::Result<()> {
-    let (event, now) = (txn.event_id.as_uuid(), txn.now);
-    let cancelled = diesel::update(
-        bookings::table
-            .filter(bookings::event_id.eq(event))
-            .filter(bookings::status.eq(BookingStatus::Confirmed.as_str())),
-    )
-    .set((
-        bookings::status.eq(BookingStatus::Cancelled.as_str()),
-        bookings::cancelled_at.eq(now),
-    ))
-    .returning(bookings::quantity)
-    .load::<i32>(conn)
-    .await
-    .context("cannot cancel bookings")?;
-    let released = diesel::update(
-        holds::table
-            .filter(holds::event_id.eq(event))
-            .filter(holds::status.eq(ACTIVE)),
-    )
-    .set((holds::status.eq("released"), holds::ended_at.eq(now)))
-    .execute(conn)
-    .await
-    .context("cannot release holds")?;
-    let closed = diesel::update(
-        waitlist_entries::table
-            .filter(waitlist_entries::event_id.eq(event))
-            .filter(waitlist_entries::status.eq(WaitlistStatus::Waiting.as_str())),
-    )
-    .set((
-        waitlist_entries::status.eq(WaitlistStatus::Closed.as_str()),
-        waitlist_entries::ended_at.eq(now),
-    ))
-    .execute(conn)
-    .await
-    .context("cannot close the waitlist")?;
-    let seats = cancelled
-        .iter()
-        .map(|&q| to_u32(q, "booking quantity"))
-        .sum::<anyhow::Result<u32>>()?;
-    txn.clear(seats);
-    tracing::info!(
-        event_id = %txn.event_id,
-        bookings = cancelled.len(),
-        seats,
-        holds = released,
-        entries = closed,
-        "event cancelled"
-    );
-    Ok(())
-}
-
-/// The seat transaction of `cancel`; `None` when there is no such event. Cancelling
-/// again changes nothing and keeps the first cancellation time.
+/// The transaction of `cancel`: the seat planner ends the event's bookings, holds and
+/// entries (cancelling again changes nothing); `None` when there is no such event.
 async fn cancel_in(
     conn: &mut AsyncPgConnection,
     versions: &Publisher,
     id: EventId,
     now: Timestamp,
 ) -> anyhow::Result<Option<Event>> {
-    let Some(mut txn) = SeatTxn::lock(conn, versions, id, now).await? else {
-        return Ok(None);
+    let cancel = Timed {
+        op: SeatOp::CancelEvent,
+        now,
     };
-    if !txn.is_cancelled() {
-        txn.sweep(conn).await?;
-        cascade(conn, &mut txn).await?;
-        txn.finish(conn).await?;
-        diesel::update(events::table.find(id.as_uuid()))
-            .set((
-                events::status.eq(EventStatus::Cancelled.as_str()),
-                events::cancelled_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
-        versions.bump(conn, VersionKey::Event(id)).await?;
-        versions.bump(conn, VersionKey::Catalog).await?;
+    if !run_one(conn, versions, id, cancel)
+        .await?
+        .into_event_cancelled()?
+    {
+        return Ok(None);
     }
+    versions.bump(conn, VersionKey::Catalog).await?;
     Ok(Some(reload_event(conn, id.as_uuid(), now).await?))
 }
 

@@ -2,9 +2,9 @@
 //! from, read in one repeatable-read snapshot so that "recorded" and "counted" agree.
 
 use crate::PgStore;
+use crate::models::ACTIVE;
 use crate::models::to_u32;
 use crate::schema::{bookings, events, holds, ticket_types};
-use crate::seat_txn::ACTIVE;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::event::EventStatus;
@@ -209,7 +209,9 @@ impl SeatLedger for PgStore {
     }
 
     async fn tickets_of(&self, event: EventId, user: UserId) -> anyhow::Result<u32> {
-        self.run(async |conn| crate::seat_txn::tickets_of(conn, event, user).await)
-            .await
+        let users = self
+            .run(async |conn| crate::batch::tickets_of_users(conn, event, &[user], true).await)
+            .await?;
+        Ok(users.get(&user).map_or(0, |u| u.tickets))
     }
 }

@@ -3,9 +3,10 @@
 //!
 //! Each port operation runs in one transaction of its own; rows that are read and then
 //! written are locked with `SELECT ... FOR UPDATE`. Operations on seats (holds,
-//! bookings, waitlists, event changes) run the seat transaction of
-//! `docs/seat-accounting.md` under their event's row lock (see `seat_txn`). No libpq:
-//! diesel-async speaks to Postgres through tokio-postgres.
+//! bookings, waitlists, event changes) are decided by the domain's seat planner under
+//! their event's row lock, several requests of one event per transaction (see `batch`
+//! and `docs/seat-accounting.md`). No libpq: diesel-async speaks to Postgres through
+//! tokio-postgres.
 
 mod analytics;
 mod batch;
@@ -16,7 +17,6 @@ mod ledger;
 mod models;
 mod pool;
 mod schema;
-mod seat_txn;
 mod tokens;
 mod users;
 mod versions;

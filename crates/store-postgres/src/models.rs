@@ -6,7 +6,7 @@ use crate::schema::{
     waitlist_entries,
 };
 use anyhow::Context as _;
-use boxoffice_domain::booking::{Booking, Hold, WaitlistEntry, WaitlistStatus};
+use boxoffice_domain::booking::{Booking, Hold, HoldStatus, WaitlistEntry, WaitlistStatus};
 use boxoffice_domain::event::{Event, EventDetails, NewEvent, NewTicketType, TicketType};
 use boxoffice_domain::ports::{NewRefreshToken, NewResetToken};
 use boxoffice_domain::user::{Credentials, NewUser, PasswordHash, User};
@@ -15,6 +15,9 @@ use boxoffice_domain::{
 };
 use diesel::prelude::*;
 use uuid::Uuid;
+
+/// The stored status of a hold whose seats are held.
+pub(crate) const ACTIVE: &str = HoldStatus::Active.as_str();
 
 /// Seat counts and capacities are `u32` in the domain and `integer` in the schema.
 pub(crate) fn to_i32(value: u32, what: &str) -> anyhow::Result<i32> {

@@ -4,8 +4,8 @@
 //! instance finds the new version and stops serving its older copy
 //! (docs/performance.md).
 
+use crate::models::ACTIVE;
 use crate::schema::{events, holds};
-use crate::seat_txn::ACTIVE;
 use anyhow::Context as _;
 use boxoffice_domain::event::EventVersion;
 use boxoffice_domain::ports::{VersionBoard, VersionKey};

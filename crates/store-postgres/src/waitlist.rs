@@ -3,8 +3,6 @@
 use crate::PgStore;
 use crate::models::EntryRow;
 use crate::schema::waitlist_entries;
-use crate::seat_txn::SeatTxn;
-use crate::versions::Publisher;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{WaitlistEntry, WaitlistStatus};
@@ -74,69 +72,6 @@ pub(crate) async fn load_entry(
         Some(row) => Ok(Some(with_position(conn, row).await?)),
         None => Ok(None),
     }
-}
-
-/// `leave` under the event's lock.
-async fn leave_locked(
-    conn: &mut AsyncPgConnection,
-    txn: &mut SeatTxn,
-    id: WaitlistEntryId,
-) -> anyhow::Result<Result<(), LeaveWaitlistError>> {
-    let status = waitlist_entries::table
-        .find(id.as_uuid())
-        .select(waitlist_entries::status)
-        .first::<String>(conn)
-        .await
-        .with_context(|| format!("cannot read waitlist entry {id}"))?;
-    let status: WaitlistStatus = status
-        .parse()
-        .map_err(|e: String| anyhow::anyhow!("waitlist entry {id}: {e}"))?;
-    match status {
-        WaitlistStatus::Left => return Ok(Ok(())),
-        WaitlistStatus::Promoted | WaitlistStatus::Closed => {
-            return Ok(Err(LeaveWaitlistError::NotWaiting(status)));
-        }
-        WaitlistStatus::Waiting => {}
-    }
-    diesel::update(waitlist_entries::table.find(id.as_uuid()))
-        .set((
-            waitlist_entries::status.eq(WaitlistStatus::Left.as_str()),
-            waitlist_entries::ended_at.eq(txn.now),
-        ))
-        .execute(conn)
-        .await
-        .with_context(|| format!("cannot leave waitlist entry {id}"))?;
-    txn.waitlist_count = txn.waitlist_count.saturating_sub(1);
-    tracing::info!(event_id = %txn.event_id, entry_id = %id, "waitlist left");
-    txn.promote(conn).await?;
-    Ok(Ok(()))
-}
-
-/// The seat transaction of `leave`.
-async fn leave_in(
-    conn: &mut AsyncPgConnection,
-    versions: &Publisher,
-    id: WaitlistEntryId,
-    user: UserId,
-    now: Timestamp,
-) -> anyhow::Result<Result<(), LeaveWaitlistError>> {
-    let owner = waitlist_entries::table
-        .find(id.as_uuid())
-        .select((waitlist_entries::event_id, waitlist_entries::user_id))
-        .first::<(uuid::Uuid, uuid::Uuid)>(conn)
-        .await
-        .optional()
-        .with_context(|| format!("cannot read waitlist entry {id}"))?;
-    let Some((event, _)) = owner.filter(|(_, owner)| *owner == user.as_uuid()) else {
-        return Ok(Err(LeaveWaitlistError::NotFound));
-    };
-    let event = EventId::from_uuid(event);
-    let mut txn = SeatTxn::begin(conn, versions, event, now)
-        .await?
-        .with_context(|| format!("event {event} of waitlist entry {id} is missing"))?;
-    let outcome = leave_locked(conn, &mut txn, id).await?;
-    txn.finish(conn).await?;
-    Ok(outcome)
 }
 
 /// A page of `event`'s waiting entries in queue order, with their positions.
@@ -244,8 +179,7 @@ impl Waitlists for PgStore {
         now: Timestamp,
     ) -> Result<WaitlistEntry, JoinWaitlistError> {
         let op = SeatOp::Join(*request);
-        self.batches
-            .submit(self, request.event_id, Timed { op, now })
+        self.seats(request.event_id, Timed { op, now })
             .await
             .with_context(|| format!("cannot join the waitlist of event {}", request.event_id))?
             .into_entry()
@@ -257,9 +191,28 @@ impl Waitlists for PgStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<(), LeaveWaitlistError> {
-        self.transaction(async |conn| leave_in(conn, &self.versions, id, user, now).await)
+        let owner = self
+            .run(async |conn| {
+                waitlist_entries::table
+                    .find(id.as_uuid())
+                    .select((waitlist_entries::event_id, waitlist_entries::user_id))
+                    .first::<(uuid::Uuid, uuid::Uuid)>(conn)
+                    .await
+                    .optional()
+                    .with_context(|| format!("cannot read waitlist entry {id}"))
+            })
+            .await?;
+        let Some((event, _)) = owner.filter(|(_, owner)| *owner == user.as_uuid()) else {
+            return Err(LeaveWaitlistError::NotFound);
+        };
+        let op = SeatOp::Leave {
+            entry_id: id,
+            user_id: user,
+        };
+        self.seats(EventId::from_uuid(event), Timed { op, now })
             .await
             .with_context(|| format!("cannot leave waitlist entry {id}"))?
+            .into_leave()
     }
 
     async fn event_queue(

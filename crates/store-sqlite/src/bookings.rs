@@ -1,32 +1,18 @@
 //! Bookings: direct booking with waitlist fallback, cancellation, and reads.
 
 use crate::SqliteStore;
-use crate::batch::run_batch;
-use crate::convert::{count, instant, instant_opt, micros, stored_count, uuid};
+use crate::batch::run_one;
+use crate::convert::{count, instant, instant_opt, uuid};
 use crate::idempotency;
 use crate::schema::bookings;
-use crate::seat_txn::{OfEvent, SeatTxn};
 use anyhow::Context;
 use async_trait::async_trait;
-use boxoffice_domain::booking::{Booking, BookingOutcome, BookingSource, BookingStatus, Quantity};
+use boxoffice_domain::booking::{Booking, BookingOutcome, BookingStatus, Quantity};
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError};
-use boxoffice_domain::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId};
+use boxoffice_domain::{BookingId, EventId, TicketTypeId, Timestamp, UserId};
 use diesel::prelude::*;
-
-/// Seats of one ticket type of an event for one user: what a hold, booking or waitlist
-/// entry is made for.
-pub(crate) struct Claim {
-    /// The event.
-    pub event_id: EventId,
-    /// The ticket type.
-    pub ticket_type_id: TicketTypeId,
-    /// Who gets the seats.
-    pub user_id: UserId,
-    /// How many.
-    pub quantity: u32,
-}
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = bookings, check_for_backend(diesel::sqlite::Sqlite))]
@@ -59,12 +45,6 @@ impl BookingRow {
     }
 }
 
-impl OfEvent for BookingRow {
-    fn event_text(&self) -> &str {
-        &self.event_id
-    }
-}
-
 fn find_row(c: &mut SqliteConnection, id: BookingId) -> anyhow::Result<Option<BookingRow>> {
     bookings::table
         .find(id.to_string())
@@ -82,67 +62,6 @@ pub(crate) fn load_booking(
     find_row(c, id)?.map(BookingRow::into_booking).transpose()
 }
 
-/// Inserts confirmed booking `id` of `claim`'s seats (already counted as sold).
-pub(crate) fn insert_booking(
-    c: &mut SqliteConnection,
-    id: BookingId,
-    claim: &Claim,
-    source: BookingSource,
-    hold: Option<HoldId>,
-    now: Timestamp,
-) -> anyhow::Result<Booking> {
-    let row = BookingRow {
-        id: id.to_string(),
-        event_id: claim.event_id.to_string(),
-        ticket_type_id: claim.ticket_type_id.to_string(),
-        user_id: claim.user_id.to_string(),
-        quantity: stored_count(claim.quantity)?,
-        status: BookingStatus::Confirmed.as_str().to_owned(),
-        source: source.as_str().to_owned(),
-        hold_id: hold.map(|h| h.to_string()),
-        created_at: micros(now),
-        cancelled_at: None,
-    };
-    diesel::insert_into(bookings::table)
-        .values(&row)
-        .execute(c)
-        .context("cannot insert booking")?;
-    let booking = row.into_booking()?;
-    tracing::info!(
-        event_id = %booking.event_id,
-        booking_id = %booking.id,
-        quantity = booking.quantity,
-        source = source.as_str(),
-        "booked"
-    );
-    Ok(booking)
-}
-
-/// Cancels every confirmed booking of `event`; returns the seats they had.
-pub(crate) fn cancel_event_bookings(
-    c: &mut SqliteConnection,
-    event: EventId,
-    now: Timestamp,
-) -> anyhow::Result<u32> {
-    let confirmed = || {
-        bookings::table
-            .filter(bookings::event_id.eq(event.to_string()))
-            .filter(bookings::status.eq(BookingStatus::Confirmed.as_str()))
-    };
-    let seats: Option<i64> = confirmed()
-        .select(diesel::dsl::sum(bookings::quantity))
-        .first(c)
-        .context("cannot count booked seats")?;
-    diesel::update(confirmed())
-        .set((
-            bookings::status.eq(BookingStatus::Cancelled.as_str()),
-            bookings::cancelled_at.eq(micros(now)),
-        ))
-        .execute(c)
-        .context("cannot cancel bookings")?;
-    u32::try_from(seats.unwrap_or(0)).context("booked seats out of range")
-}
-
 /// The planner's request for `request`.
 fn book_op(request: &BookRequest, now: Timestamp) -> Timed {
     let op = SeatOp::Book {
@@ -152,44 +71,6 @@ fn book_op(request: &BookRequest, now: Timestamp) -> Timed {
         allow_partial: request.allow_partial,
     };
     Timed { op, now }
-}
-
-/// Gives back `quantity` seats of the booking `row` (all when `None`).
-fn cancel_seats(
-    c: &mut SqliteConnection,
-    txn: &mut SeatTxn,
-    row: BookingRow,
-    quantity: Option<Quantity>,
-) -> anyhow::Result<Result<Booking, CancelBookingError>> {
-    let booking = row.into_booking()?;
-    if booking.status == BookingStatus::Cancelled {
-        return Ok(Err(CancelBookingError::AlreadyCancelled));
-    }
-    let n = quantity.map_or(booking.quantity, Quantity::get);
-    if n > booking.quantity {
-        return Ok(Err(CancelBookingError::TooMany {
-            booked: booking.quantity,
-        }));
-    }
-    txn.cancel_sold(booking.ticket_type_id, n);
-    let target = bookings::table.find(booking.id.to_string());
-    if n == booking.quantity {
-        diesel::update(target)
-            .set((
-                bookings::status.eq(BookingStatus::Cancelled.as_str()),
-                bookings::cancelled_at.eq(micros(txn.now())),
-            ))
-            .execute(c)
-    } else {
-        diesel::update(target)
-            .set(bookings::quantity.eq(stored_count(booking.quantity - n)?))
-            .execute(c)
-    }
-    .context("cannot cancel booking")?;
-    tracing::info!(event_id = %booking.event_id, booking_id = %booking.id, quantity = n, "booking cancelled");
-    let cancelled =
-        load_booking(c, booking.id)?.context("booking vanished inside its transaction")?;
-    Ok(Ok(cancelled))
 }
 
 #[async_trait]
@@ -202,28 +83,22 @@ impl Bookings for SqliteStore {
         let event = request.seats.event_id;
         let Some(key) = request.idempotency.clone() else {
             return self
-                .batches
-                .submit(self, event, book_op(request, now))
+                .seats(event, book_op(request, now))
                 .await
                 .with_context(|| format!("cannot book seats of event {event}"))?
                 .into_booking();
         };
         // An idempotent request runs alone: its key is read and recorded with its seats.
-        let (user, batch, board) = (
+        let (user, op, board) = (
             request.seats.user_id,
-            [book_op(request, now)],
+            book_op(request, now),
             self.versions(),
         );
         self.write(move |c| {
             if let Some(earlier) = idempotency::replay(c, user, &key)? {
                 return Ok(earlier);
             }
-            let outcomes = run_batch(c, &board, event, &batch)?;
-            let outcome = outcomes
-                .into_iter()
-                .next()
-                .context("a batch of one answered nothing")?
-                .into_booking();
+            let outcome = run_one(c, &board, event, op)?.into_booking();
             if let Ok(outcome) = &outcome {
                 idempotency::record(c, user, &key, outcome, now)?;
             }
@@ -242,14 +117,17 @@ impl Bookings for SqliteStore {
         quantity: Option<Quantity>,
         now: Timestamp,
     ) -> Result<Booking, CancelBookingError> {
-        let read = move |c: &mut SqliteConnection| find_row(c, id);
-        self.row_write(
-            now,
-            CancelBookingError::NotFound,
-            read,
-            move |c, txn, row| cancel_seats(c, txn, row, quantity),
-        )
-        .await
+        let Some(booking) = self.find_booking(id).await? else {
+            return Err(CancelBookingError::NotFound);
+        };
+        let op = SeatOp::Cancel {
+            booking_id: id,
+            quantity,
+        };
+        self.seats(booking.event_id, Timed { op, now })
+            .await
+            .with_context(|| format!("cannot cancel booking {id}"))?
+            .into_cancellation()
     }
 
     async fn forget_idempotency_keys(&self, before: Timestamp) -> anyhow::Result<u64> {

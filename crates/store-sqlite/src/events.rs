@@ -1,20 +1,19 @@
 //! Events and their ticket types.
 
 use crate::SqliteStore;
-use crate::bookings::cancel_event_bookings;
+use crate::batch::run_one;
 use crate::convert::{count, instant, instant_opt, micros, micros_opt, stored_count, uuid};
-use crate::holds::{HoldStatus, end_event_holds};
 use crate::schema::{events, holds, ticket_types};
-use crate::seat_txn::{SeatTxn, with_seats, with_swept_seats};
 use crate::versions;
-use crate::waitlist::close_queue;
 use anyhow::Context;
 use async_trait::async_trait;
+use boxoffice_domain::booking::HoldStatus;
 use boxoffice_domain::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus,
     NewEvent, TicketType,
 };
 use boxoffice_domain::page::Page;
+use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError, VersionKey};
 use boxoffice_domain::{EventId, TicketTypeId, Timestamp, UserId};
 use diesel::prelude::*;
@@ -218,28 +217,6 @@ fn discount_expired_holds(
     Ok(())
 }
 
-/// Sets the new capacity unless it is below the seats sold and held after the sweep.
-fn change_capacity(txn: &mut SeatTxn, capacity: u32) -> Result<(), UpdateEventError> {
-    let taken = txn.taken();
-    if capacity < taken {
-        return Err(UpdateEventError::CapacityBelowSold { taken });
-    }
-    txn.set_capacity(capacity);
-    Ok(())
-}
-
-/// Cancels the event's bookings, releases its holds, closes its waitlist and zeroes its
-/// counters.
-fn cascade_cancel(c: &mut SqliteConnection, txn: &mut SeatTxn) -> anyhow::Result<()> {
-    let (event, now) = (txn.event_id(), txn.now());
-    let seats = cancel_event_bookings(c, event, now)?;
-    let holds = end_event_holds(c, event, HoldStatus::Released, now)?;
-    let entries = close_queue(c, event, now)?;
-    txn.empty(seats);
-    tracing::info!(event_id = %event, quantity = seats, holds, entries, "event's bookings cancelled");
-    Ok(())
-}
-
 /// `text` as a LIKE pattern matching it anywhere, with `\` as the escape character.
 fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
@@ -387,17 +364,12 @@ impl EventRepository for SqliteStore {
         let changes = DetailsRow::new(details)?;
         let (capacity, board) = (details.capacity, self.versions.clone());
         self.write(move |c| {
-            let Some(row) = find_row(c, id)? else {
-                return Ok(Err(UpdateEventError::NotFound));
+            let resize = Timed {
+                op: SeatOp::Resize { capacity },
+                now,
             };
-            if row.status == EventStatus::Cancelled.as_str() {
-                return Ok(Err(UpdateEventError::Cancelled));
-            }
-            let changed = with_seats(c, &board, id, now, |_, txn| {
-                Ok(change_capacity(txn, capacity))
-            })?
-            .with_context(|| format!("event {id} vanished inside its transaction"))?;
-            if let Err(refused) = changed {
+            // The counters, with the new capacity, are written before the other fields.
+            if let Err(refused) = run_one(c, &board, id, resize)?.into_resize() {
                 return Ok(Err(refused));
             }
             diesel::update(events::table.find(id.to_string()))
@@ -414,21 +386,14 @@ impl EventRepository for SqliteStore {
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {
         let board = self.versions.clone();
         self.write(move |c| {
-            let Some(row) = find_row(c, id)? else {
-                return Ok(Err(CancelEventError::NotFound));
+            let cancel = Timed {
+                op: SeatOp::CancelEvent,
+                now,
             };
-            if row.status != EventStatus::Cancelled.as_str() {
-                with_swept_seats(c, &board, id, now, cascade_cancel)?;
-                diesel::update(events::table.find(id.to_string()))
-                    .set((
-                        events::status.eq(EventStatus::Cancelled.as_str()),
-                        events::cancelled_at.eq(micros(now)),
-                    ))
-                    .execute(c)
-                    .context("cannot cancel event")?;
-                versions::bump(c, &board, VersionKey::Event(id))?;
-                versions::bump(c, &board, VersionKey::Catalog)?;
+            if !run_one(c, &board, id, cancel)?.into_event_cancelled()? {
+                return Ok(Err(CancelEventError::NotFound));
             }
+            versions::bump(c, &board, VersionKey::Catalog)?;
             Ok(Ok(load_existing(c, id)?))
         })
         .await?

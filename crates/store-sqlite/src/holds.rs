@@ -1,45 +1,18 @@
-//! Holds: seats taken for a while, then confirmed, released or expired.
+//! Holds: seats taken for a while, then confirmed, released or expired, each decided in
+//! its event's next batch (see `batch`).
 
 use crate::SqliteStore;
-use crate::bookings::{Claim, insert_booking};
 use crate::convert::{count, instant, micros, uuid};
 use crate::schema::holds;
-use crate::seat_txn::{OfEvent, SeatTxn, with_seats};
 use anyhow::Context;
 use async_trait::async_trait;
-use boxoffice_domain::booking::{Booking, BookingSource, Hold};
+use boxoffice_domain::booking::{Booking, Hold, HoldStatus};
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{ConfirmHoldError, HoldError, Reservations, SeatRequest};
-use boxoffice_domain::seats::Taken;
-use boxoffice_domain::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId};
+use boxoffice_domain::{EventId, HoldId, TicketTypeId, Timestamp, UserId};
 use diesel::prelude::*;
 
-/// Where a hold stands, as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HoldStatus {
-    /// Seats held.
-    Active,
-    /// Turned into a booking.
-    Confirmed,
-    /// Given back by its user.
-    Released,
-    /// Ran out.
-    Expired,
-}
-
-impl HoldStatus {
-    /// The stored name.
-    pub(crate) const fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Confirmed => "confirmed",
-            Self::Released => "released",
-            Self::Expired => "expired",
-        }
-    }
-}
-
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable)]
 #[diesel(table_name = holds, check_for_backend(diesel::sqlite::Sqlite))]
 struct HoldRow {
     id: String,
@@ -64,111 +37,24 @@ impl HoldRow {
             created_at: instant(self.created_at)?,
         })
     }
-
-    fn is(&self, status: HoldStatus) -> bool {
-        self.status == status.as_str()
-    }
 }
 
-impl OfEvent for HoldRow {
-    fn event_text(&self) -> &str {
-        &self.event_id
-    }
-}
-
-/// `user`'s hold `id`, whatever its status.
-fn own_row(c: &mut SqliteConnection, id: HoldId, user: UserId) -> anyhow::Result<Option<HoldRow>> {
-    holds::table
+/// Hold `id` with where it stands, whatever that is.
+pub(crate) fn load_hold(
+    c: &mut SqliteConnection,
+    id: HoldId,
+) -> anyhow::Result<Option<(Hold, HoldStatus)>> {
+    let Some(row) = holds::table
         .find(id.to_string())
-        .filter(holds::user_id.eq(user.to_string()))
         .select(HoldRow::as_select())
         .first(c)
         .optional()
-        .context("cannot read hold")
-}
-
-/// Ends the active holds `ids` with `status` at `now`.
-pub(crate) fn end_holds(
-    c: &mut SqliteConnection,
-    ids: &[&str],
-    status: HoldStatus,
-    now: Timestamp,
-) -> anyhow::Result<()> {
-    diesel::update(holds::table.filter(holds::id.eq_any(ids)))
-        .filter(holds::status.eq(HoldStatus::Active.as_str()))
-        .set((
-            holds::status.eq(status.as_str()),
-            holds::ended_at.eq(micros(now)),
-        ))
-        .execute(c)
-        .context("cannot end holds")?;
-    Ok(())
-}
-
-/// Ends every active hold of `event` with `status`; returns how many ended.
-pub(crate) fn end_event_holds(
-    c: &mut SqliteConnection,
-    event: EventId,
-    status: HoldStatus,
-    now: Timestamp,
-) -> anyhow::Result<usize> {
-    diesel::update(holds::table)
-        .filter(holds::event_id.eq(event.to_string()))
-        .filter(holds::status.eq(HoldStatus::Active.as_str()))
-        .set((
-            holds::status.eq(status.as_str()),
-            holds::ended_at.eq(micros(now)),
-        ))
-        .execute(c)
-        .context("cannot end holds")
-}
-
-/// Sells the seats of the live hold `row`; an expired one is `Expired`.
-fn confirm(
-    c: &mut SqliteConnection,
-    txn: &mut SeatTxn,
-    row: HoldRow,
-) -> anyhow::Result<Result<Booking, ConfirmHoldError>> {
-    if row.is(HoldStatus::Expired) {
-        return Ok(Err(ConfirmHoldError::Expired));
-    }
-    if !row.is(HoldStatus::Active) {
-        return Ok(Err(ConfirmHoldError::NotFound));
-    }
-    end_holds(c, &[&row.id], HoldStatus::Confirmed, txn.now())?;
-    let hold = row.into_hold()?;
-    txn.sell_held(hold.ticket_type_id, hold.quantity);
-    let claim = Claim {
-        event_id: hold.event_id,
-        ticket_type_id: hold.ticket_type_id,
-        user_id: hold.user_id,
-        quantity: hold.quantity,
+        .context("cannot read hold")?
+    else {
+        return Ok(None);
     };
-    let booking = insert_booking(
-        c,
-        BookingId::generate(),
-        &claim,
-        BookingSource::Hold,
-        Some(hold.id),
-        txn.now(),
-    )?;
-    Ok(Ok(booking))
-}
-
-/// Gives back the seats of the live hold `row`.
-fn release(
-    c: &mut SqliteConnection,
-    txn: &mut SeatTxn,
-    row: HoldRow,
-) -> anyhow::Result<Result<(), ConfirmHoldError>> {
-    if !row.is(HoldStatus::Active) {
-        return Ok(Err(ConfirmHoldError::NotFound));
-    }
-    end_holds(c, &[&row.id], HoldStatus::Released, txn.now())?;
-    let hold = row.into_hold()?;
-    txn.give_back(hold.ticket_type_id, hold.quantity, Taken::Held);
-    tracing::info!(event_id = %hold.event_id, hold_id = %hold.id, quantity = hold.quantity, "hold released");
-    Ok(Ok(()))
+    let status = row.status.parse().map_err(anyhow::Error::msg)?;
+    Ok(Some((row.into_hold()?, status)))
 }
 
 /// Events with active holds that expired by `now`, the oldest expiry first, from the
@@ -196,6 +82,14 @@ fn events_with_expired_holds(
     Ok(events)
 }
 
+impl SqliteStore {
+    /// The event of hold `id` (a hold never changes its event).
+    async fn event_of_hold(&self, id: HoldId) -> anyhow::Result<Option<EventId>> {
+        let hold = self.read(move |c| load_hold(c, id)).await?;
+        Ok(hold.map(|(hold, _)| hold.event_id))
+    }
+}
+
 #[async_trait]
 impl Reservations for SqliteStore {
     async fn hold(
@@ -210,8 +104,7 @@ impl Reservations for SqliteStore {
             request: *request,
             expires_at,
         };
-        self.batches
-            .submit(self, request.event_id, Timed { op, now })
+        self.seats(request.event_id, Timed { op, now })
             .await
             .with_context(|| format!("cannot hold seats of event {}", request.event_id))?
             .into_hold()
@@ -239,9 +132,17 @@ impl Reservations for SqliteStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<Booking, ConfirmHoldError> {
-        let read = move |c: &mut SqliteConnection| own_row(c, id, user);
-        self.row_write(now, ConfirmHoldError::NotFound, read, confirm)
+        let Some(event) = self.event_of_hold(id).await? else {
+            return Err(ConfirmHoldError::NotFound);
+        };
+        let op = SeatOp::Confirm {
+            hold_id: id,
+            user_id: user,
+        };
+        self.seats(event, Timed { op, now })
             .await
+            .with_context(|| format!("cannot confirm hold {id}"))?
+            .into_confirmation()
     }
 
     async fn release_hold(
@@ -250,9 +151,17 @@ impl Reservations for SqliteStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<(), ConfirmHoldError> {
-        let read = move |c: &mut SqliteConnection| own_row(c, id, user);
-        self.row_write(now, ConfirmHoldError::NotFound, read, release)
+        let Some(event) = self.event_of_hold(id).await? else {
+            return Err(ConfirmHoldError::NotFound);
+        };
+        let op = SeatOp::Release {
+            hold_id: id,
+            user_id: user,
+        };
+        self.seats(event, Timed { op, now })
             .await
+            .with_context(|| format!("cannot release hold {id}"))?
+            .into_release()
     }
 
     async fn expire_holds(&self, now: Timestamp, limit: u32) -> anyhow::Result<u32> {
@@ -264,12 +173,14 @@ impl Reservations for SqliteStore {
             if expired >= limit {
                 break;
             }
-            let board = self.versions.clone();
-            expired += self
-                .write(move |c| {
-                    Ok(with_seats(c, &board, event, now, |_, txn| Ok(txn.swept()))?.unwrap_or(0))
-                })
-                .await?;
+            let sweep = Timed {
+                op: SeatOp::Sweep,
+                now,
+            };
+            let outcome = self.seats(event, sweep).await;
+            expired += outcome
+                .and_then(|o| o.into_swept())
+                .with_context(|| format!("cannot expire holds of event {event}"))?;
         }
         Ok(expired)
     }

@@ -14,7 +14,6 @@ mod events;
 mod holds;
 mod idempotency;
 mod schema;
-mod seat_txn;
 mod tokens;
 mod users;
 mod versions;

@@ -4,9 +4,9 @@
 //! (docs/performance.md).
 
 use crate::convert::{instant_opt, micros, uuid};
-use crate::holds::HoldStatus;
 use crate::schema::{events, holds};
 use anyhow::Context as _;
+use boxoffice_domain::booking::HoldStatus;
 use boxoffice_domain::event::EventVersion;
 use boxoffice_domain::ports::{LocalVersionBoard, VersionKey};
 use boxoffice_domain::{EventId, Timestamp};

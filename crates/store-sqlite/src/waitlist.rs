@@ -1,9 +1,8 @@
 //! Waitlists: one strict FIFO queue per event, ordered by `seq`.
 
 use crate::SqliteStore;
-use crate::convert::{count, instant, micros, uuid};
+use crate::convert::{count, instant, uuid};
 use crate::schema::waitlist_entries as entries;
-use crate::seat_txn::{OfEvent, SeatTxn};
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{WaitlistEntry, WaitlistStatus};
@@ -52,13 +51,6 @@ impl EntryRow {
     }
 }
 
-impl OfEvent for EntryRow {
-    fn event_text(&self) -> &str {
-        &self.event_id
-    }
-}
-
-/// A waiting entry's place in its event's queue (1 for the head); NULL for other entries.
 fn position() -> SqlLiteral<Nullable<BigInt>> {
     sql("CASE WHEN waitlist_entries.status = 'waiting' THEN 1 + ( \
            SELECT count(*) FROM waitlist_entries AS ahead \
@@ -111,48 +103,6 @@ fn own_row(
         .context("cannot read waitlist entry")
 }
 
-/// Takes the entry `row` out of the queue if it waits; leaving twice is harmless.
-fn leave_queue(
-    c: &mut SqliteConnection,
-    txn: &mut SeatTxn,
-    row: EntryRow,
-) -> anyhow::Result<Result<(), LeaveWaitlistError>> {
-    let status: WaitlistStatus = row.status.parse().map_err(anyhow::Error::msg)?;
-    match status {
-        WaitlistStatus::Left => Ok(Ok(())),
-        WaitlistStatus::Waiting => {
-            diesel::update(entries::table.find(&row.id))
-                .set((
-                    entries::status.eq(WaitlistStatus::Left.as_str()),
-                    entries::ended_at.eq(micros(txn.now())),
-                ))
-                .execute(c)
-                .context("cannot leave the waitlist")?;
-            txn.left();
-            tracing::info!(event_id = %txn.event_id(), entry_id = %row.id, "left the waitlist");
-            Ok(Ok(()))
-        }
-        other => Ok(Err(LeaveWaitlistError::NotWaiting(other))),
-    }
-}
-
-/// Closes every waiting entry of `event`; returns how many.
-pub(crate) fn close_queue(
-    c: &mut SqliteConnection,
-    event: EventId,
-    now: Timestamp,
-) -> anyhow::Result<usize> {
-    diesel::update(entries::table)
-        .filter(entries::event_id.eq(event.to_string()))
-        .filter(entries::status.eq(WaitlistStatus::Waiting.as_str()))
-        .set((
-            entries::status.eq(WaitlistStatus::Closed.as_str()),
-            entries::ended_at.eq(micros(now)),
-        ))
-        .execute(c)
-        .context("cannot close the waitlist")
-}
-
 fn seq_key(entry: &WaitlistEntry) -> u64 {
     entry.queue_seq
 }
@@ -169,8 +119,7 @@ impl Waitlists for SqliteStore {
         now: Timestamp,
     ) -> Result<WaitlistEntry, JoinWaitlistError> {
         let op = SeatOp::Join(*request);
-        self.batches
-            .submit(self, request.event_id, Timed { op, now })
+        self.seats(request.event_id, Timed { op, now })
             .await
             .with_context(|| format!("cannot join the waitlist of event {}", request.event_id))?
             .into_entry()
@@ -182,9 +131,19 @@ impl Waitlists for SqliteStore {
         user: UserId,
         now: Timestamp,
     ) -> Result<(), LeaveWaitlistError> {
-        let read = move |c: &mut SqliteConnection| own_row(c, id, user);
-        self.row_write(now, LeaveWaitlistError::NotFound, read, leave_queue)
+        let row = self.read(move |c| own_row(c, id, user)).await?;
+        let Some(row) = row else {
+            return Err(LeaveWaitlistError::NotFound);
+        };
+        let event = EventId::from_uuid(uuid(&row.event_id)?);
+        let op = SeatOp::Leave {
+            entry_id: id,
+            user_id: user,
+        };
+        self.seats(event, Timed { op, now })
             .await
+            .with_context(|| format!("cannot leave waitlist entry {id}"))?
+            .into_leave()
     }
 
     async fn event_queue(

@@ -1,0 +1,134 @@
+//! The batch runner: every request that takes or returns seats of one event is decided
+//! by the domain's seat planner, in a batch with the requests queued beside it, in one
+//! transaction. It locks the event row, reads the facts the planner needs, plans,
+//! writes the plan, publishes the event's new version and commits once.
+
+mod facts;
+mod write;
+
+pub(crate) use facts::tickets_of_users;
+
+use crate::PgStore;
+use crate::versions::Publisher;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use boxoffice_domain::EventId;
+use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
+use boxoffice_domain::planner::{EventFacts, NeedQueue, Outcome, Refusal, Timed, plan};
+use boxoffice_domain::ports::VersionKey;
+use diesel_async::AsyncPgConnection;
+
+/// Requests of one event queued in this process, run in batches.
+pub(crate) type SeatBatches = GroupCommit<Timed, Outcome>;
+
+/// Most requests in one batch (a booking insert binds 10 parameters per row).
+pub(crate) const BATCH_LIMIT: usize = 256;
+
+/// Waiting entries read when promotion may happen.
+const QUEUE_READ: usize = 100;
+
+#[async_trait]
+impl BatchRunner<Timed, Outcome> for PgStore {
+    async fn run(&self, event: EventId, batch: Vec<Timed>) -> anyhow::Result<Vec<Outcome>> {
+        self.transaction(async |conn| run_batch(conn, &self.versions, event, &batch).await)
+            .await
+            .with_context(|| format!("cannot run a batch of {} requests", batch.len()))
+    }
+}
+
+impl PgStore {
+    /// Runs `op` at `now` in the next batch of `event` and returns its outcome.
+    pub(crate) async fn seats(&self, event: EventId, timed: Timed) -> anyhow::Result<Outcome> {
+        self.batches.submit(self, event, timed).await
+    }
+}
+
+/// Decides and writes `timed` alone inside the caller's transaction: for requests that
+/// write more than seats in the same transaction (idempotency keys, event details).
+pub(crate) async fn run_one(
+    conn: &mut AsyncPgConnection,
+    versions: &Publisher,
+    event: EventId,
+    timed: Timed,
+) -> anyhow::Result<Outcome> {
+    let outcomes = run_batch(conn, versions, event, std::slice::from_ref(&timed)).await?;
+    outcomes
+        .into_iter()
+        .next()
+        .context("a batch of one answered nothing")
+}
+
+/// Decides and writes `batch` inside the caller's transaction.
+async fn run_batch(
+    conn: &mut AsyncPgConnection,
+    versions: &Publisher,
+    event: EventId,
+    batch: &[Timed],
+) -> anyhow::Result<Vec<Outcome>> {
+    let Some((seats, terms, waitlist_count)) = facts::lock_event(conn, event).await? else {
+        return Ok(vec![Outcome::Refused(Refusal::NotFound); batch.len()]);
+    };
+    let last = batch
+        .iter()
+        .map(|t| t.now)
+        .max()
+        .context("an empty batch")?;
+    let expiring = if seats.held > 0 {
+        facts::expiring_holds(conn, event, last).await?
+    } else {
+        Vec::new() // nothing held: no active hold
+    };
+    let requesters = facts::requesters(batch);
+    let counts_tickets = terms.max_tickets_per_user.is_some();
+    let users = facts::tickets_of_users(conn, event, &requesters, counts_tickets).await?;
+    let named = facts::named_rows(conn, event, batch).await?;
+    let free = seats.types.iter().any(|t| seats.free(t.id) > 0);
+    // Read the queue only where promotion may happen; the planner asks for more.
+    let mut read = match waitlist_count {
+        0 => None,
+        _ if free || !expiring.is_empty() => Some(QUEUE_READ),
+        _ => Some(0),
+    };
+    loop {
+        let (queue, queue_complete) = match read {
+            None => (Vec::new(), true),
+            Some(0) => (Vec::new(), false),
+            Some(n) => {
+                let queue = facts::queue_head(conn, event, n).await?;
+                let complete = queue.len() < n;
+                (queue, complete)
+            }
+        };
+        let facts = EventFacts {
+            event_id: event,
+            seats: seats.clone(),
+            terms,
+            waitlist_count,
+            expiring: expiring.clone(),
+            queue,
+            queue_complete,
+            users: users.clone(),
+            holds: named.holds.clone(),
+            bookings: named.bookings.clone(),
+            entries: named.entries.clone(),
+        };
+        let (mut outcomes, plan) = match plan(facts, batch) {
+            Ok(planned) => planned,
+            Err(NeedQueue { needed }) => {
+                read = Some(needed);
+                continue;
+            }
+        };
+        if let Some((version, seqs)) = write::write(conn, event, &seats, &plan).await? {
+            versions.publish(VersionKey::Event(event), version).await?;
+            for entry in outcomes.iter_mut().filter_map(Outcome::entry_mut) {
+                let seq = seqs
+                    .get(&entry.id.as_uuid())
+                    .context("an entry was not stored")?;
+                entry.queue_seq = u64::try_from(*seq).context("negative waitlist seq")?;
+            }
+            plan.trace(event);
+        }
+        return Ok(outcomes);
+    }
+}

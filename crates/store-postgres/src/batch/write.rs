@@ -1,0 +1,313 @@
+//! Writes a plan: the inserts and the counters pipelined in one round trip, then the
+//! changes of existing rows pipelined in another, then (for a cancelled event) the
+//! cascade over its rows.
+
+use crate::models::{ACTIVE, NewBookingRow, NewEntryRow, NewHoldRow, to_i32};
+use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
+use anyhow::Context as _;
+use boxoffice_domain::EventId;
+use boxoffice_domain::Timestamp;
+use boxoffice_domain::booking::{BookingStatus, HoldStatus, WaitlistStatus};
+use boxoffice_domain::event::EventStatus;
+use boxoffice_domain::planner::Plan;
+use boxoffice_domain::seats::{Seats, TypeSeats};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::future::try_join_all;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Ends active holds: `$1` ids, `$2` statuses, `$3` when.
+const END_HOLDS: &str = "
+    UPDATE holds SET status = v.status, ended_at = v.at
+      FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, status, at)
+     WHERE holds.id = v.id AND holds.status = 'active'";
+
+/// Ends waiting entries: `$1` ids, `$2` statuses, `$3` bookings, `$4` when.
+const END_ENTRIES: &str = "
+    UPDATE waitlist_entries SET status = v.status, booking_id = v.booking, ended_at = v.at
+      FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[])
+           AS v(id, status, booking, at)
+     WHERE waitlist_entries.id = v.id AND waitlist_entries.status = 'waiting'";
+
+/// Cancels confirmed bookings in whole or part: `$1` ids, `$2` quantities, `$3`
+/// statuses, `$4` when cancelled (null when in part).
+const CHANGE_BOOKINGS: &str = "
+    UPDATE bookings SET quantity = v.quantity, status = v.status, cancelled_at = v.at
+      FROM unnest($1::uuid[], $2::int4[], $3::text[], $4::timestamptz[])
+           AS v(id, quantity, status, at)
+     WHERE bookings.id = v.id AND bookings.status = 'confirmed'";
+
+/// Writes `plan` of `event` (whose counters were `read`); returns the event's new
+/// version (none when the plan writes nothing) and the `seq` of each new entry.
+pub(super) async fn write(
+    conn: &mut AsyncPgConnection,
+    event: EventId,
+    read: &Seats,
+    plan: &Plan,
+) -> anyhow::Result<Option<(i64, HashMap<Uuid, i64>)>> {
+    if plan.is_empty() && plan.seats == *read {
+        return Ok(None); // every request was refused: nothing changed
+    }
+    let holds = plan
+        .holds
+        .iter()
+        .map(NewHoldRow::new)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bookings = plan
+        .bookings
+        .iter()
+        .map(|b| NewBookingRow::new(&b.booking, b.hold_id))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let entries = plan
+        .entries
+        .iter()
+        .map(|e| {
+            Ok(NewEntryRow {
+                id: e.id.as_uuid(),
+                event_id: e.event_id.as_uuid(),
+                ticket_type_id: e.ticket_type_id.as_uuid(),
+                user_id: e.user_id.as_uuid(),
+                quantity: to_i32(e.quantity, "entry quantity")?,
+                created_at: e.created_at,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let changed = plan.seats.types.iter().filter(|t| !read.types.contains(t));
+    let shared: &AsyncPgConnection = conn;
+    let (version, types, inserted, seqs) = tokio::join!(
+        write_event(shared, event, plan),
+        try_join_all(changed.map(|t| write_type(shared, t))),
+        async {
+            tokio::try_join!(
+                insert_holds(shared, &holds),
+                insert_bookings(shared, &bookings)
+            )
+        },
+        insert_entries(shared, &entries),
+    );
+    let version = version?;
+    types?;
+    inserted?;
+    let seqs = seqs?;
+    tokio::try_join!(
+        end_holds(shared, plan),
+        end_entries(shared, plan),
+        change_bookings(shared, plan)
+    )?;
+    if let Some(at) = plan.cancelled_at {
+        cascade(conn, event, at).await?;
+    }
+    Ok(Some((version, seqs)))
+}
+
+/// Writes the event's counters and bumps its version; returns the new version.
+async fn write_event(
+    mut conn: &AsyncPgConnection,
+    event: EventId,
+    plan: &Plan,
+) -> anyhow::Result<i64> {
+    let cancelled = to_i32(plan.cancelled_seats, "cancelled seats")?;
+    diesel::update(events::table.find(event.as_uuid()))
+        .set((
+            events::capacity.eq(to_i32(plan.seats.capacity, "capacity")?),
+            events::sold.eq(to_i32(plan.seats.sold, "sold")?),
+            events::held.eq(to_i32(plan.seats.held, "held")?),
+            events::waitlist_count.eq(to_i32(plan.waitlist_count, "waitlist_count")?),
+            events::cancelled_seats.eq(events::cancelled_seats + cancelled),
+            events::version.eq(events::version + 1),
+        ))
+        .returning(events::version)
+        .get_result(&mut conn)
+        .await
+        .with_context(|| format!("cannot write the counters of event {event}"))
+}
+
+/// Writes the counters of ticket type `t`.
+async fn write_type(mut conn: &AsyncPgConnection, t: &TypeSeats) -> anyhow::Result<()> {
+    diesel::update(ticket_types::table.find(t.id.as_uuid()))
+        .set((
+            ticket_types::sold.eq(to_i32(t.sold, "type sold")?),
+            ticket_types::held.eq(to_i32(t.held, "type held")?),
+        ))
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("cannot write the counters of ticket type {}", t.id))?;
+    Ok(())
+}
+
+/// Inserts `rows` (none: no statement).
+async fn insert_holds(mut conn: &AsyncPgConnection, rows: &[NewHoldRow]) -> anyhow::Result<()> {
+    if !rows.is_empty() {
+        diesel::insert_into(holds::table)
+            .values(rows)
+            .execute(&mut conn)
+            .await
+            .context("cannot insert holds")?;
+    }
+    Ok(())
+}
+
+/// Inserts `rows` (none: no statement).
+async fn insert_bookings(
+    mut conn: &AsyncPgConnection,
+    rows: &[NewBookingRow],
+) -> anyhow::Result<()> {
+    if !rows.is_empty() {
+        diesel::insert_into(bookings::table)
+            .values(rows)
+            .execute(&mut conn)
+            .await
+            .context("cannot insert bookings")?;
+    }
+    Ok(())
+}
+
+/// Inserts `rows`; returns each entry's `seq` by id.
+async fn insert_entries(
+    mut conn: &AsyncPgConnection,
+    rows: &[NewEntryRow],
+) -> anyhow::Result<HashMap<Uuid, i64>> {
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let seqs = diesel::insert_into(waitlist_entries::table)
+        .values(rows)
+        .returning((waitlist_entries::id, waitlist_entries::seq))
+        .get_results::<(Uuid, i64)>(&mut conn)
+        .await
+        .context("cannot insert waitlist entries")?;
+    Ok(seqs.into_iter().collect())
+}
+
+/// Ends the plan's holds (none: no statement).
+async fn end_holds(mut conn: &AsyncPgConnection, plan: &Plan) -> anyhow::Result<()> {
+    let ended = &plan.ended_holds;
+    if ended.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = ended.iter().map(|e| e.hold_id.as_uuid()).collect();
+    let statuses: Vec<&str> = ended.iter().map(|e| e.status.as_str()).collect();
+    let at: Vec<Timestamp> = ended.iter().map(|e| e.at).collect();
+    let n = diesel::sql_query(END_HOLDS)
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Text>, _>(&statuses)
+        .bind::<Array<Timestamptz>, _>(&at)
+        .execute(&mut conn)
+        .await
+        .context("cannot end holds")?;
+    anyhow::ensure!(n == ids.len(), "{n} of {} holds ended", ids.len());
+    Ok(())
+}
+
+/// Ends the plan's waiting entries (none: no statement).
+async fn end_entries(mut conn: &AsyncPgConnection, plan: &Plan) -> anyhow::Result<()> {
+    let ended = &plan.ended_entries;
+    if ended.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = ended.iter().map(|e| e.entry_id.as_uuid()).collect();
+    let statuses: Vec<&str> = ended.iter().map(|e| e.status.as_str()).collect();
+    let bookings: Vec<Option<Uuid>> = ended
+        .iter()
+        .map(|e| e.booking_id.map(|b| b.as_uuid()))
+        .collect();
+    let at: Vec<Timestamp> = ended.iter().map(|e| e.at).collect();
+    let n = diesel::sql_query(END_ENTRIES)
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Text>, _>(&statuses)
+        .bind::<Array<Nullable<SqlUuid>>, _>(&bookings)
+        .bind::<Array<Timestamptz>, _>(&at)
+        .execute(&mut conn)
+        .await
+        .context("cannot end waitlist entries")?;
+    anyhow::ensure!(n == ids.len(), "{n} of {} entries ended", ids.len());
+    Ok(())
+}
+
+/// Writes the plan's cancelled bookings (none: no statement).
+async fn change_bookings(mut conn: &AsyncPgConnection, plan: &Plan) -> anyhow::Result<()> {
+    let changed = &plan.changed_bookings;
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = changed.iter().map(|b| b.id.as_uuid()).collect();
+    let quantities = changed
+        .iter()
+        .map(|b| to_i32(b.quantity, "booking quantity"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let statuses: Vec<&str> = changed.iter().map(|b| b.status.as_str()).collect();
+    let at: Vec<Option<Timestamp>> = changed.iter().map(|b| b.cancelled_at).collect();
+    let n = diesel::sql_query(CHANGE_BOOKINGS)
+        .bind::<Array<SqlUuid>, _>(&ids)
+        .bind::<Array<Int4>, _>(&quantities)
+        .bind::<Array<Text>, _>(&statuses)
+        .bind::<Array<Nullable<Timestamptz>>, _>(&at)
+        .execute(&mut conn)
+        .await
+        .context("cannot cancel bookings")?;
+    anyhow::ensure!(n == ids.len(), "{n} of {} bookings cancelled", ids.len());
+    Ok(())
+}
+
+/// The rows of an event cancelled at `at`: confirmed bookings are cancelled, active
+/// holds released, waiting entries closed; then the event's status.
+async fn cascade(
+    conn: &mut AsyncPgConnection,
+    event: EventId,
+    at: Timestamp,
+) -> anyhow::Result<()> {
+    let id = event.as_uuid();
+    let shared: &AsyncPgConnection = conn;
+    let (mut c1, mut c2, mut c3, mut c4) = (shared, shared, shared, shared);
+    tokio::try_join!(
+        async {
+            diesel::update(bookings::table)
+                .filter(bookings::event_id.eq(id))
+                .filter(bookings::status.eq(BookingStatus::Confirmed.as_str()))
+                .set((
+                    bookings::status.eq(BookingStatus::Cancelled.as_str()),
+                    bookings::cancelled_at.eq(at),
+                ))
+                .execute(&mut c1)
+                .await
+                .context("cannot cancel bookings")
+        },
+        async {
+            diesel::update(holds::table)
+                .filter(holds::event_id.eq(id))
+                .filter(holds::status.eq(ACTIVE))
+                .set((
+                    holds::status.eq(HoldStatus::Released.as_str()),
+                    holds::ended_at.eq(at),
+                ))
+                .execute(&mut c2)
+                .await
+                .context("cannot release holds")
+        },
+        async {
+            diesel::update(waitlist_entries::table)
+                .filter(waitlist_entries::event_id.eq(id))
+                .filter(waitlist_entries::status.eq(WaitlistStatus::Waiting.as_str()))
+                .set((
+                    waitlist_entries::status.eq(WaitlistStatus::Closed.as_str()),
+                    waitlist_entries::ended_at.eq(at),
+                ))
+                .execute(&mut c3)
+                .await
+                .context("cannot close the waitlist")
+        },
+        async {
+            diesel::update(events::table.find(id))
+                .set((
+                    events::status.eq(EventStatus::Cancelled.as_str()),
+                    events::cancelled_at.eq(at),
+                ))
+                .execute(&mut c4)
+                .await
+                .context("cannot cancel the event")
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! The batch runner: every request that takes or returns seats of one event is decided
+//! by the domain's seat planner, in a batch with the requests queued beside it, in one
+//! write transaction (one `BEGIN IMMEDIATE`, one commit and one fsync for the batch).
+
+mod facts;
+mod write;
+
+use crate::SqliteStore;
+use crate::events::load_event;
+use crate::versions;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use boxoffice_domain::EventId;
+use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
+use boxoffice_domain::planner::{EventFacts, NeedQueue, Outcome, Refusal, Timed, plan};
+use boxoffice_domain::ports::{LocalVersionBoard, VersionKey};
+use diesel::SqliteConnection;
+
+/// Requests of one event queued in this process, run in batches.
+pub(crate) type SeatBatches = GroupCommit<Timed, Outcome>;
+
+/// Most requests in one batch.
+pub(crate) const BATCH_LIMIT: usize = 256;
+
+/// Waiting entries read when promotion may happen.
+const QUEUE_READ: usize = 100;
+
+#[async_trait]
+impl BatchRunner<Timed, Outcome> for SqliteStore {
+    async fn run(&self, event: EventId, batch: Vec<Timed>) -> anyhow::Result<Vec<Outcome>> {
+        let board = self.versions();
+        let requests = batch.len();
+        self.write(move |c| run_batch(c, &board, event, &batch))
+            .await
+            .with_context(|| format!("cannot run a batch of {requests} requests"))
+    }
+}
+
+impl SqliteStore {
+    /// Runs `op` at `now` in the next batch of `event` and returns its outcome.
+    pub(crate) async fn seats(&self, event: EventId, timed: Timed) -> anyhow::Result<Outcome> {
+        self.batches.submit(self, event, timed).await
+    }
+}
+
+/// Decides and writes `timed` alone inside the caller's write transaction: for requests
+/// that write more than seats in the same transaction (idempotency keys, event details).
+pub(crate) fn run_one(
+    c: &mut SqliteConnection,
+    board: &LocalVersionBoard,
+    event: EventId,
+    timed: Timed,
+) -> anyhow::Result<Outcome> {
+    let outcomes = run_batch(c, board, event, std::slice::from_ref(&timed))?;
+    outcomes
+        .into_iter()
+        .next()
+        .context("a batch of one answered nothing")
+}
+
+/// Decides and writes `batch` inside the caller's write transaction.
+fn run_batch(
+    c: &mut SqliteConnection,
+    board: &LocalVersionBoard,
+    event: EventId,
+    batch: &[Timed],
+) -> anyhow::Result<Vec<Outcome>> {
+    let Some(stored) = load_event(c, event)? else {
+        return Ok(vec![Outcome::Refused(Refusal::NotFound); batch.len()]);
+    };
+    let seats = facts::seats_of(&stored);
+    let terms = facts::terms_of(&stored);
+    let last = batch
+        .iter()
+        .map(|t| t.now)
+        .max()
+        .context("an empty batch")?;
+    let expiring = if seats.held > 0 {
+        facts::expiring_holds(c, event, last)?
+    } else {
+        Vec::new() // nothing held: no active hold
+    };
+    let counts_tickets = terms.max_tickets_per_user.is_some();
+    let users = facts::tickets_of_users(c, event, batch, counts_tickets)?;
+    let named = facts::named_rows(c, event, batch)?;
+    let free = seats.types.iter().any(|t| seats.free(t.id) > 0);
+    // Read the queue only where promotion may happen; the planner asks for more.
+    let mut read = match stored.waitlist_count {
+        0 => None,
+        _ if free || !expiring.is_empty() => Some(QUEUE_READ),
+        _ => Some(0),
+    };
+    loop {
+        let (queue, queue_complete) = match read {
+            None => (Vec::new(), true),
+            Some(0) => (Vec::new(), false),
+            Some(n) => {
+                let queue = facts::queue_head(c, event, n)?;
+                let complete = queue.len() < n;
+                (queue, complete)
+            }
+        };
+        let facts = EventFacts {
+            event_id: event,
+            seats: seats.clone(),
+            terms,
+            waitlist_count: stored.waitlist_count,
+            expiring: expiring.clone(),
+            queue,
+            queue_complete,
+            users: users.clone(),
+            holds: named.holds.clone(),
+            bookings: named.bookings.clone(),
+            entries: named.entries.clone(),
+        };
+        let (mut outcomes, plan) = match plan(facts, batch) {
+            Ok(planned) => planned,
+            Err(NeedQueue { needed }) => {
+                read = Some(needed);
+                continue;
+            }
+        };
+        if let Some(seqs) = write::write(c, event, &seats, &plan)? {
+            versions::bump(c, board, VersionKey::Event(event))?;
+            for entry in outcomes.iter_mut().filter_map(Outcome::entry_mut) {
+                let seq = seqs.get(&entry.id).context("an entry was not stored")?;
+                entry.queue_seq = u64::try_from(*seq).context("negative waitlist seq")?;
+            }
+            plan.trace(event);
+        }
+        return Ok(outcomes);
+    }
+}
