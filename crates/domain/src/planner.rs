@@ -234,7 +234,56 @@ pub struct Plan {
     pub cancelled_at: Option<Timestamp>,
 }
 
+/// Changes of existing rows, from a [`Plan`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes<'p> {
+    /// Holds that ended.
+    pub ended_holds: Vec<&'p HoldEnd>,
+    /// Entries promoted or left.
+    pub ended_entries: Vec<&'p EntryEnd>,
+    /// Bookings cancelled in whole or part.
+    pub changed_bookings: Vec<&'p Booking>,
+}
+
+impl Changes<'_> {
+    /// Whether there is none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ended_holds.is_empty()
+            && self.ended_entries.is_empty()
+            && self.changed_bookings.is_empty()
+    }
+}
+
 impl Plan {
+    /// The plan's changes, split into those of rows stored before the batch and those
+    /// of rows the batch inserts (to write after the inserts). A store ends stored
+    /// entries before it inserts new ones: a user whose entry ended may queue again,
+    /// and one waiting entry per user and type is all the schema allows.
+    #[must_use]
+    pub fn changes(&self) -> (Changes<'_>, Changes<'_>) {
+        let (mut stored, mut inserted) = (Changes::default(), Changes::default());
+        for end in &self.ended_holds {
+            let new = self.holds.iter().any(|h| h.id == end.hold_id);
+            if new { &mut inserted } else { &mut stored }
+                .ended_holds
+                .push(end);
+        }
+        for end in &self.ended_entries {
+            let new = self.entries.iter().any(|e| e.id == end.entry_id);
+            if new { &mut inserted } else { &mut stored }
+                .ended_entries
+                .push(end);
+        }
+        for booking in &self.changed_bookings {
+            let new = self.bookings.iter().any(|b| b.booking.id == booking.id);
+            if new { &mut inserted } else { &mut stored }
+                .changed_bookings
+                .push(booking);
+        }
+        (stored, inserted)
+    }
+
     /// Whether the batch writes nothing.
     #[must_use]
     pub fn is_empty(&self) -> bool {

@@ -1,15 +1,17 @@
-//! Writes a plan: the inserts and the counters pipelined in one round trip, then the
-//! changes of existing rows pipelined in another, then (for a cancelled event) the
-//! cascade over its rows.
+//! Writes a plan, pipelined: the counters, the inserts and the changes of stored rows in
+//! one round trip (the new waitlist entries in a second one, after the stored entries
+//! that end, when any do), then the changes of rows the batch inserted (rare), then,
+//! for a cancelled event, the cascade over its rows.
 
 use crate::models::{ACTIVE, NewBookingRow, NewEntryRow, NewHoldRow, to_i32};
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
 use anyhow::Context as _;
 use boxoffice_domain::EventId;
 use boxoffice_domain::Timestamp;
+use boxoffice_domain::booking::Booking;
 use boxoffice_domain::booking::{BookingStatus, HoldStatus, WaitlistStatus};
 use boxoffice_domain::event::EventStatus;
-use boxoffice_domain::planner::Plan;
+use boxoffice_domain::planner::{EntryEnd, HoldEnd, Plan};
 use boxoffice_domain::seats::{Seats, TypeSeats};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -75,27 +77,45 @@ pub(super) async fn write(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let changed = plan.seats.types.iter().filter(|t| !read.types.contains(t));
+    let (stored, inserted) = plan.changes();
+    // A stored entry that ends frees its user's waiting slot for a new entry: then the
+    // new entries wait for it.
+    let entries_first = stored.ended_entries.is_empty();
     let shared: &AsyncPgConnection = conn;
-    let (version, types, inserted, seqs) = tokio::join!(
+    let (version, types, rows, seqs) = tokio::join!(
         write_event(shared, event, plan),
         try_join_all(changed.map(|t| write_type(shared, t))),
         async {
             tokio::try_join!(
                 insert_holds(shared, &holds),
-                insert_bookings(shared, &bookings)
+                insert_bookings(shared, &bookings),
+                end_holds(shared, &stored.ended_holds),
+                change_bookings(shared, &stored.changed_bookings),
             )
         },
-        insert_entries(shared, &entries),
+        async {
+            if entries_first {
+                insert_entries(shared, &entries).await
+            } else {
+                Ok(HashMap::new())
+            }
+        },
     );
     let version = version?;
     types?;
-    inserted?;
-    let seqs = seqs?;
-    tokio::try_join!(
-        end_holds(shared, plan),
-        end_entries(shared, plan),
-        change_bookings(shared, plan)
-    )?;
+    rows?;
+    let mut seqs = seqs?;
+    if !entries_first {
+        end_entries(shared, &stored.ended_entries).await?;
+        seqs = insert_entries(shared, &entries).await?;
+    }
+    if !inserted.is_empty() {
+        tokio::try_join!(
+            end_holds(shared, &inserted.ended_holds),
+            end_entries(shared, &inserted.ended_entries),
+            change_bookings(shared, &inserted.changed_bookings),
+        )?;
+    }
     if let Some(at) = plan.cancelled_at {
         cascade(conn, event, at).await?;
     }
@@ -181,9 +201,8 @@ async fn insert_entries(
     Ok(seqs.into_iter().collect())
 }
 
-/// Ends the plan's holds (none: no statement).
-async fn end_holds(mut conn: &AsyncPgConnection, plan: &Plan) -> anyhow::Result<()> {
-    let ended = &plan.ended_holds;
+/// Ends `ended` holds (none: no statement).
+async fn end_holds(mut conn: &AsyncPgConnection, ended: &[&HoldEnd]) -> anyhow::Result<()> {
     if ended.is_empty() {
         return Ok(());
     }
@@ -201,9 +220,8 @@ async fn end_holds(mut conn: &AsyncPgConnection, plan: &Plan) -> anyhow::Result<
     Ok(())
 }
 
-/// Ends the plan's waiting entries (none: no statement).
-async fn end_entries(mut conn: &AsyncPgConnection, plan: &Plan) -> anyhow::Result<()> {
-    let ended = &plan.ended_entries;
+/// Ends `ended` waiting entries (none: no statement).
+async fn end_entries(mut conn: &AsyncPgConnection, ended: &[&EntryEnd]) -> anyhow::Result<()> {
     if ended.is_empty() {
         return Ok(());
     }
@@ -226,9 +244,8 @@ async fn end_entries(mut conn: &AsyncPgConnection, plan: &Plan) -> anyhow::Resul
     Ok(())
 }
 
-/// Writes the plan's cancelled bookings (none: no statement).
-async fn change_bookings(mut conn: &AsyncPgConnection, plan: &Plan) -> anyhow::Result<()> {
-    let changed = &plan.changed_bookings;
+/// Writes `changed` bookings, cancelled in whole or part (none: no statement).
+async fn change_bookings(mut conn: &AsyncPgConnection, changed: &[&Booking]) -> anyhow::Result<()> {
     if changed.is_empty() {
         return Ok(());
     }

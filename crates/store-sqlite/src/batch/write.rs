@@ -1,12 +1,13 @@
-//! Writes a plan: inserts first (one statement per table), then the changes of existing
-//! rows, then the counters, then (for a cancelled event) the cascade over its rows.
+//! Writes a plan: holds and bookings first (one statement per table), then the changes
+//! of stored rows, the new waitlist entries, the changes of rows the batch inserted, the
+//! counters and, for a cancelled event, the cascade over its rows.
 
 use crate::convert::{micros, micros_opt, stored_count};
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries as entries};
 use anyhow::Context as _;
 use boxoffice_domain::booking::{BookingStatus, HoldStatus, WaitlistStatus};
 use boxoffice_domain::event::EventStatus;
-use boxoffice_domain::planner::Plan;
+use boxoffice_domain::planner::{Changes, Plan};
 use boxoffice_domain::seats::Seats;
 use boxoffice_domain::{EventId, Timestamp, WaitlistEntryId};
 use diesel::dsl::max;
@@ -27,10 +28,13 @@ pub(super) fn write(
     if plan.is_empty() && plan.seats == *read {
         return Ok(None); // every request was refused: nothing changed
     }
+    let (stored, inserted) = plan.changes();
     insert_holds(c, plan)?;
     insert_bookings(c, plan)?;
+    // A stored entry that ends frees its user's waiting slot for a new entry.
+    end_rows(c, &stored)?;
     let seqs = insert_entries(c, plan)?;
-    end_rows(c, plan)?;
+    end_rows(c, &inserted)?;
     diesel::update(events::table.find(event.to_string()))
         .set((
             events::capacity.eq(stored_count(plan.seats.capacity)?),
@@ -147,10 +151,10 @@ fn insert_entries(
     Ok(seqs)
 }
 
-/// Ends the plan's holds and entries and writes its cancelled bookings, one row at a
-/// time (statements are function calls here, not round trips).
-fn end_rows(c: &mut SqliteConnection, plan: &Plan) -> anyhow::Result<()> {
-    for end in &plan.ended_holds {
+/// Ends holds and entries and writes cancelled bookings, one row at a time (statements
+/// are function calls here, not round trips).
+fn end_rows(c: &mut SqliteConnection, changes: &Changes<'_>) -> anyhow::Result<()> {
+    for end in &changes.ended_holds {
         let ended = diesel::update(holds::table.find(end.hold_id.to_string()))
             .filter(holds::status.eq(HoldStatus::Active.as_str()))
             .set((
@@ -161,7 +165,7 @@ fn end_rows(c: &mut SqliteConnection, plan: &Plan) -> anyhow::Result<()> {
             .context("cannot end a hold")?;
         anyhow::ensure!(ended == 1, "hold {} was not active", end.hold_id);
     }
-    for end in &plan.ended_entries {
+    for end in &changes.ended_entries {
         let ended = diesel::update(entries::table.find(end.entry_id.to_string()))
             .filter(entries::status.eq(WaitlistStatus::Waiting.as_str()))
             .set((
@@ -173,7 +177,7 @@ fn end_rows(c: &mut SqliteConnection, plan: &Plan) -> anyhow::Result<()> {
             .context("cannot end a waitlist entry")?;
         anyhow::ensure!(ended == 1, "entry {} was not waiting", end.entry_id);
     }
-    for b in &plan.changed_bookings {
+    for b in &changes.changed_bookings {
         let changed = diesel::update(bookings::table.find(b.id.to_string()))
             .filter(bookings::status.eq(BookingStatus::Confirmed.as_str()))
             .set((
