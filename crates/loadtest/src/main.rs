@@ -11,12 +11,14 @@
 //! this one), `BOXOFFICE_SEED`.
 #![allow(clippy::expect_used)] // a tool: a broken constant should fail loudly
 
+mod batches;
 mod deploy;
 mod drive;
 mod procstat;
 mod report;
 mod scenarios;
 
+use batches::BatchTotals;
 use deploy::{Deployment, Store};
 use procstat::Sampler;
 use report::{Report, Row};
@@ -172,15 +174,20 @@ where
         return Ok(());
     }
     eprintln!("{}: {name}", deployment.label);
+    let batches = BatchTotals::read(deployment.addrs()).await;
     let sampler = Sampler::start(&deployment.processes());
     let outcome = scenario.await?;
     let samples = sampler.stop();
+    let per_batch = BatchTotals::read(deployment.addrs())
+        .await
+        .mean_since(batches);
     let run = &outcome.run;
     report.rows.push(Row {
         store: deployment.label.clone(),
         scenario: name,
         cores: samples.cores(run.started, run.started + run.elapsed),
         peak_rss: samples.peak_rss(),
+        per_batch,
         outcome,
     });
     for complaint in deployment.complaints() {

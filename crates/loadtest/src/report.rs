@@ -21,6 +21,9 @@ pub struct Row {
     pub cores: Cpu,
     /// Each server's peak resident memory during the scenario, in KiB.
     pub peak_rss: Vec<u64>,
+    /// Requests per seat batch and milliseconds per batch during the scenario, when any
+    /// batch ran.
+    pub per_batch: Option<(f64, f64)>,
 }
 
 impl Row {
@@ -187,15 +190,18 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n| store | scenario | cores: servers | postgres | redis | load tool | peak RSS MiB per server | notes |"
+            "\n| store | scenario | cores: servers | postgres | redis | load tool | peak RSS MiB per server | seat batches: requests, ms each | notes |"
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|---|");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|---:|---|");
         for row in &self.rows {
             let c = &row.cores;
             let rss: Vec<String> = row.peak_rss.iter().map(|&k| mib(k)).collect();
+            let per_batch = row
+                .per_batch
+                .map_or_else(|| "-".to_owned(), |(n, ms)| format!("{n:.1}, {ms:.2}"));
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} |",
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
                 row.store,
                 row.scenario,
                 c.servers,
@@ -203,6 +209,7 @@ impl Report {
                 c.redis,
                 c.load,
                 rss.join(" / "),
+                per_batch,
                 row.outcome.note
             );
         }

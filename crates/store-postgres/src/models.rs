@@ -368,33 +368,6 @@ impl HoldRow {
     }
 }
 
-/// A new hold; `status` starts as the schema's default, `active`.
-#[derive(Insertable)]
-#[diesel(table_name = holds)]
-pub(crate) struct NewHoldRow {
-    pub id: Uuid,
-    pub event_id: Uuid,
-    pub ticket_type_id: Uuid,
-    pub user_id: Uuid,
-    pub quantity: i32,
-    pub expires_at: Timestamp,
-    pub created_at: Timestamp,
-}
-
-impl NewHoldRow {
-    pub(crate) fn new(hold: &Hold) -> anyhow::Result<Self> {
-        Ok(Self {
-            id: hold.id.as_uuid(),
-            event_id: hold.event_id.as_uuid(),
-            ticket_type_id: hold.ticket_type_id.as_uuid(),
-            user_id: hold.user_id.as_uuid(),
-            quantity: to_i32(hold.quantity, "hold quantity")?,
-            expires_at: hold.expires_at,
-            created_at: hold.created_at,
-        })
-    }
-}
-
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = bookings, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct BookingRow {
@@ -421,39 +394,6 @@ impl BookingRow {
             source: parse_status(&self.source, self.id)?,
             created_at: self.created_at,
             cancelled_at: self.cancelled_at,
-        })
-    }
-}
-
-/// A new booking, from a hold (`hold_id`) or not.
-#[derive(Insertable)]
-#[diesel(table_name = bookings)]
-pub(crate) struct NewBookingRow {
-    pub id: Uuid,
-    pub event_id: Uuid,
-    pub ticket_type_id: Uuid,
-    pub user_id: Uuid,
-    pub quantity: i32,
-    pub status: &'static str,
-    pub source: &'static str,
-    pub hold_id: Option<Uuid>,
-    pub created_at: Timestamp,
-    pub cancelled_at: Option<Timestamp>,
-}
-
-impl NewBookingRow {
-    pub(crate) fn new(booking: &Booking, hold_id: Option<HoldId>) -> anyhow::Result<Self> {
-        Ok(Self {
-            id: booking.id.as_uuid(),
-            event_id: booking.event_id.as_uuid(),
-            ticket_type_id: booking.ticket_type_id.as_uuid(),
-            user_id: booking.user_id.as_uuid(),
-            quantity: to_i32(booking.quantity, "booking quantity")?,
-            status: booking.status.as_str(),
-            source: booking.source.as_str(),
-            hold_id: hold_id.map(|h| h.as_uuid()),
-            created_at: booking.created_at,
-            cancelled_at: booking.cancelled_at,
         })
     }
 }
@@ -489,16 +429,4 @@ impl EntryRow {
             queue_seq: u64::try_from(self.seq).context("negative waitlist seq")?,
         })
     }
-}
-
-/// A new waiting entry; `seq` comes from the identity column, `status` from the default.
-#[derive(Insertable)]
-#[diesel(table_name = waitlist_entries)]
-pub(crate) struct NewEntryRow {
-    pub id: Uuid,
-    pub event_id: Uuid,
-    pub ticket_type_id: Uuid,
-    pub user_id: Uuid,
-    pub quantity: i32,
-    pub created_at: Timestamp,
 }

@@ -17,6 +17,7 @@ use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
 use boxoffice_domain::planner::{EventFacts, NeedQueue, Outcome, Refusal, Timed, plan};
 use boxoffice_domain::ports::VersionKey;
 use diesel_async::AsyncPgConnection;
+use std::collections::HashMap;
 
 /// Requests of one event queued in this process, run in batches.
 pub(crate) type SeatBatches = GroupCommit<Timed, Outcome>;
@@ -27,12 +28,46 @@ pub(crate) const BATCH_LIMIT: usize = 256;
 /// Waiting entries read when promotion may happen.
 const QUEUE_READ: usize = 100;
 
+/// How a batch learns which of its users already wait for which ticket type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// Read it for every user of the batch before planning.
+    Read,
+    /// Assume nobody waits unless the purchase limit reads it anyway; a new entry that
+    /// the one-waiting-entry-per-user index refuses fails the batch with
+    /// [`AlreadyWaiting`], to run again with [`Waiting::Read`]. Reading it for a hundred
+    /// users cost more than the rest of a batch's reads together.
+    Assumed,
+}
+
+/// A batch planned under [`Waiting::Assumed`] queued a user who already waits.
+#[derive(Debug, thiserror::Error)]
+#[error("a user of the batch already waits: run it again, reading who waits")]
+pub(super) struct AlreadyWaiting;
+
 #[async_trait]
 impl BatchRunner<Timed, Outcome> for PgStore {
     async fn run(&self, event: EventId, batch: Vec<Timed>) -> anyhow::Result<Vec<Outcome>> {
-        self.transaction(async |conn| run_batch(conn, &self.versions, event, &batch).await)
-            .await
-            .with_context(|| format!("cannot run a batch of {} requests", batch.len()))
+        let versions = &self.versions;
+        let mut waiting = Waiting::Assumed;
+        loop {
+            let ran = self
+                .transaction(async |conn| run_batch(conn, versions, event, &batch, waiting).await)
+                .await;
+            match ran {
+                Err(e)
+                    if waiting == Waiting::Assumed
+                        && e.chain().any(|c| c.is::<AlreadyWaiting>()) =>
+                {
+                    waiting = Waiting::Read;
+                }
+                ran => {
+                    return ran.with_context(|| {
+                        format!("cannot run a batch of {} requests", batch.len())
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -51,7 +86,8 @@ pub(crate) async fn run_one(
     event: EventId,
     timed: Timed,
 ) -> anyhow::Result<Outcome> {
-    let outcomes = run_batch(conn, versions, event, std::slice::from_ref(&timed)).await?;
+    let batch = std::slice::from_ref(&timed);
+    let outcomes = run_batch(conn, versions, event, batch, Waiting::Read).await?;
     outcomes
         .into_iter()
         .next()
@@ -64,6 +100,7 @@ async fn run_batch(
     versions: &Publisher,
     event: EventId,
     batch: &[Timed],
+    waiting: Waiting,
 ) -> anyhow::Result<Vec<Outcome>> {
     let Some((seats, terms, waitlist_count)) = facts::lock_event(conn, event).await? else {
         return Ok(vec![Outcome::Refused(Refusal::NotFound); batch.len()]);
@@ -80,7 +117,11 @@ async fn run_batch(
     };
     let requesters = facts::requesters(batch);
     let counts_tickets = terms.max_tickets_per_user.is_some();
-    let users = facts::tickets_of_users(conn, event, &requesters, counts_tickets).await?;
+    let users = if counts_tickets || waiting == Waiting::Read {
+        facts::tickets_of_users(conn, event, &requesters, counts_tickets).await?
+    } else {
+        HashMap::new()
+    };
     let named = facts::named_rows(conn, event, batch).await?;
     let free = seats.types.iter().any(|t| seats.free(t.id) > 0);
     // Read the queue only where promotion may happen; the planner asks for more.

@@ -3,15 +3,16 @@
 //! that end, when any do), then the changes of rows the batch inserted (rare), then,
 //! for a cancelled event, the cascade over its rows.
 
-use crate::models::{ACTIVE, NewBookingRow, NewEntryRow, NewHoldRow, to_i32};
+use super::AlreadyWaiting;
+use crate::models::{ACTIVE, to_i32};
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
 use anyhow::Context as _;
 use boxoffice_domain::EventId;
 use boxoffice_domain::Timestamp;
-use boxoffice_domain::booking::Booking;
+use boxoffice_domain::booking::{Booking, Hold, WaitlistEntry};
 use boxoffice_domain::booking::{BookingStatus, HoldStatus, WaitlistStatus};
 use boxoffice_domain::event::EventStatus;
-use boxoffice_domain::planner::{EntryEnd, HoldEnd, Plan};
+use boxoffice_domain::planner::{EntryEnd, HoldEnd, NewBooking, Plan};
 use boxoffice_domain::seats::{Seats, TypeSeats};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -19,6 +20,33 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::try_join_all;
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// Inserts active holds, one per array element: id, event, type, user, quantity,
+/// expiry, creation.
+const INSERT_HOLDS: &str = "
+    INSERT INTO holds (id, event_id, ticket_type_id, user_id, quantity, expires_at, created_at)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int4[],
+                         $6::timestamptz[], $7::timestamptz[])";
+
+/// Inserts bookings, one per array element: id, event, type, user, quantity, status,
+/// source, hold, creation.
+const INSERT_BOOKINGS: &str = "
+    INSERT INTO bookings
+        (id, event_id, ticket_type_id, user_id, quantity, status, source, hold_id, created_at)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int4[],
+                         $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])";
+
+/// Inserts waiting entries in array order (their `seq` follows it): id, event, type,
+/// user, quantity, creation.
+const INSERT_ENTRIES: &str = "
+    INSERT INTO waitlist_entries (id, event_id, ticket_type_id, user_id, quantity, created_at)
+    SELECT id, event_id, ticket_type_id, user_id, quantity, created_at
+      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int4[],
+                  $6::timestamptz[]) WITH ORDINALITY
+           AS v(id, event_id, ticket_type_id, user_id, quantity, created_at, n)
+     ORDER BY n
+        ON CONFLICT DO NOTHING
+    RETURNING id, seq";
 
 /// Ends active holds: `$1` ids, `$2` statuses, `$3` when.
 const END_HOLDS: &str = "
@@ -52,30 +80,6 @@ pub(super) async fn write(
     if plan.is_empty() && plan.seats == *read {
         return Ok(None); // every request was refused: nothing changed
     }
-    let holds = plan
-        .holds
-        .iter()
-        .map(NewHoldRow::new)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let bookings = plan
-        .bookings
-        .iter()
-        .map(|b| NewBookingRow::new(&b.booking, b.hold_id))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let entries = plan
-        .entries
-        .iter()
-        .map(|e| {
-            Ok(NewEntryRow {
-                id: e.id.as_uuid(),
-                event_id: e.event_id.as_uuid(),
-                ticket_type_id: e.ticket_type_id.as_uuid(),
-                user_id: e.user_id.as_uuid(),
-                quantity: to_i32(e.quantity, "entry quantity")?,
-                created_at: e.created_at,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
     let changed = plan.seats.types.iter().filter(|t| !read.types.contains(t));
     let (stored, inserted) = plan.changes();
     // A stored entry that ends frees its user's waiting slot for a new entry: then the
@@ -87,15 +91,15 @@ pub(super) async fn write(
         try_join_all(changed.map(|t| write_type(shared, t))),
         async {
             tokio::try_join!(
-                insert_holds(shared, &holds),
-                insert_bookings(shared, &bookings),
+                insert_holds(shared, &plan.holds),
+                insert_bookings(shared, &plan.bookings),
                 end_holds(shared, &stored.ended_holds),
                 change_bookings(shared, &stored.changed_bookings),
             )
         },
         async {
             if entries_first {
-                insert_entries(shared, &entries).await
+                insert_entries(shared, &plan.entries).await
             } else {
                 Ok(HashMap::new())
             }
@@ -107,7 +111,7 @@ pub(super) async fn write(
     let mut seqs = seqs?;
     if !entries_first {
         end_entries(shared, &stored.ended_entries).await?;
-        seqs = insert_entries(shared, &entries).await?;
+        seqs = insert_entries(shared, &plan.entries).await?;
     }
     if !inserted.is_empty() {
         tokio::try_join!(
@@ -157,48 +161,132 @@ async fn write_type(mut conn: &AsyncPgConnection, t: &TypeSeats) -> anyhow::Resu
     Ok(())
 }
 
-/// Inserts `rows` (none: no statement).
-async fn insert_holds(mut conn: &AsyncPgConnection, rows: &[NewHoldRow]) -> anyhow::Result<()> {
-    if !rows.is_empty() {
-        diesel::insert_into(holds::table)
-            .values(rows)
-            .execute(&mut conn)
-            .await
-            .context("cannot insert holds")?;
+/// Inserts `holds` (none: no statement), with one statement whatever their number.
+async fn insert_holds(mut conn: &AsyncPgConnection, holds: &[Hold]) -> anyhow::Result<()> {
+    if holds.is_empty() {
+        return Ok(());
     }
+    let quantities = holds
+        .iter()
+        .map(|h| to_i32(h.quantity, "hold quantity"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    diesel::sql_query(INSERT_HOLDS)
+        .bind::<Array<SqlUuid>, _>(holds.iter().map(|h| h.id.as_uuid()).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(
+            holds
+                .iter()
+                .map(|h| h.event_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<SqlUuid>, _>(
+            holds
+                .iter()
+                .map(|h| h.ticket_type_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<SqlUuid>, _>(
+            holds
+                .iter()
+                .map(|h| h.user_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Int4>, _>(quantities)
+        .bind::<Array<Timestamptz>, _>(holds.iter().map(|h| h.expires_at).collect::<Vec<_>>())
+        .bind::<Array<Timestamptz>, _>(holds.iter().map(|h| h.created_at).collect::<Vec<_>>())
+        .execute(&mut conn)
+        .await
+        .context("cannot insert holds")?;
     Ok(())
 }
 
-/// Inserts `rows` (none: no statement).
+/// Inserts `bookings` (none: no statement), with one statement whatever their number.
 async fn insert_bookings(
     mut conn: &AsyncPgConnection,
-    rows: &[NewBookingRow],
+    bookings: &[NewBooking],
 ) -> anyhow::Result<()> {
-    if !rows.is_empty() {
-        diesel::insert_into(bookings::table)
-            .values(rows)
-            .execute(&mut conn)
-            .await
-            .context("cannot insert bookings")?;
+    if bookings.is_empty() {
+        return Ok(());
     }
+    let all = || bookings.iter().map(|n| &n.booking);
+    let quantities = all()
+        .map(|b| to_i32(b.quantity, "booking quantity"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    diesel::sql_query(INSERT_BOOKINGS)
+        .bind::<Array<SqlUuid>, _>(all().map(|b| b.id.as_uuid()).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(all().map(|b| b.event_id.as_uuid()).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(
+            all()
+                .map(|b| b.ticket_type_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<SqlUuid>, _>(all().map(|b| b.user_id.as_uuid()).collect::<Vec<_>>())
+        .bind::<Array<Int4>, _>(quantities)
+        .bind::<Array<Text>, _>(all().map(|b| b.status.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(all().map(|b| b.source.as_str()).collect::<Vec<_>>())
+        .bind::<Array<Nullable<SqlUuid>>, _>(
+            bookings
+                .iter()
+                .map(|n| n.hold_id.map(|h| h.as_uuid()))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Timestamptz>, _>(all().map(|b| b.created_at).collect::<Vec<_>>())
+        .execute(&mut conn)
+        .await
+        .context("cannot insert bookings")?;
     Ok(())
 }
 
-/// Inserts `rows`; returns each entry's `seq` by id.
+#[derive(QueryableByName)]
+struct Queued {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    seq: i64,
+}
+
+/// Inserts `entries` in their order (which their `seq` follows); returns each entry's
+/// `seq` by id, or [`AlreadyWaiting`] when the one-waiting-entry-per-user index refused
+/// one (the transaction must then roll back).
 async fn insert_entries(
     mut conn: &AsyncPgConnection,
-    rows: &[NewEntryRow],
+    entries: &[WaitlistEntry],
 ) -> anyhow::Result<HashMap<Uuid, i64>> {
-    if rows.is_empty() {
+    if entries.is_empty() {
         return Ok(HashMap::new());
     }
-    let seqs = diesel::insert_into(waitlist_entries::table)
-        .values(rows)
-        .returning((waitlist_entries::id, waitlist_entries::seq))
-        .get_results::<(Uuid, i64)>(&mut conn)
+    let quantities = entries
+        .iter()
+        .map(|e| to_i32(e.quantity, "entry quantity"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rows = diesel::sql_query(INSERT_ENTRIES)
+        .bind::<Array<SqlUuid>, _>(entries.iter().map(|e| e.id.as_uuid()).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(
+            entries
+                .iter()
+                .map(|e| e.event_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<SqlUuid>, _>(
+            entries
+                .iter()
+                .map(|e| e.ticket_type_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<SqlUuid>, _>(
+            entries
+                .iter()
+                .map(|e| e.user_id.as_uuid())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Int4>, _>(quantities)
+        .bind::<Array<Timestamptz>, _>(entries.iter().map(|e| e.created_at).collect::<Vec<_>>())
+        .load::<Queued>(&mut conn)
         .await
         .context("cannot insert waitlist entries")?;
-    Ok(seqs.into_iter().collect())
+    if rows.len() < entries.len() {
+        return Err(AlreadyWaiting.into());
+    }
+    Ok(rows.into_iter().map(|q| (q.id, q.seq)).collect())
 }
 
 /// Ends `ended` holds (none: no statement).
