@@ -30,8 +30,10 @@ use async_trait::async_trait;
 use boxoffice_domain::ports::{HealthCheck, VersionBoard};
 use diesel::connection::SimpleConnection as _;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness as _, embed_migrations};
 use std::sync::Arc;
@@ -79,7 +81,11 @@ impl std::fmt::Debug for PgStore {
 /// # Errors
 /// When the pool cannot be built or Postgres does not answer.
 pub async fn connect(url: &str, max_connections: usize) -> anyhow::Result<PgStore> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    // No `SELECT 1` before each checkout (a round trip per batch): a connection that
+    // broke is found broken when it is used, and `pool` drops it then (see there).
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     let pool = Pool::builder(manager)
         .max_size(max_connections.max(1))
         .runtime(deadpool::Runtime::Tokio1)
