@@ -1000,3 +1000,51 @@ pub async fn concurrent_sweepers_expire_each_hold_once(stores: EngineStores) {
         );
     }
 }
+
+/// A batch that fails as a whole (here one of its holds reuses a stored hold's id,
+/// which the primary key refuses) answers every request of it with an error and stores
+/// none of them; requests of other batches are unaffected; the counters agree with the
+/// holds that were answered.
+pub async fn a_failed_batch_stores_none_of_its_requests(stores: EngineStores) {
+    let org = crate::engine::organizer(&stores).await;
+    let users = attendees(&stores, 40).await;
+    let t = base();
+    let ev = open_event(&stores, &org, t, 100).await;
+    let (exp, at) = (secs(t, 600), secs(t, 2));
+    let taken = HoldId::generate();
+    stores
+        .reservations
+        .hold(taken, &seats(ev.id, None, users[0].id, 1), t, exp)
+        .await
+        .expect("first hold");
+    let ids: Vec<HoldId> = (0..users.len())
+        .map(|i| if i == 20 { taken } else { HoldId::generate() })
+        .collect();
+    let answers = join_all(ids.iter().zip(&users).map(|(id, u)| {
+        let request = seats(ev.id, None, u.id, 1);
+        let reservations = &stores.reservations;
+        async move { reservations.hold(*id, &request, secs(t, 1), exp).await }
+    }))
+    .await;
+    assert!(
+        matches!(answers[20], Err(HoldError::Backend(_))),
+        "a stored hold's id again: {:?}",
+        answers[20]
+    );
+    let mut held = 1;
+    for (id, answer) in ids.iter().zip(&answers) {
+        let found = stores.reservations.find_hold(*id, at).await.expect("find");
+        match answer {
+            Ok(hold) => {
+                assert_eq!(found.as_ref(), Some(hold), "an answered hold is stored");
+                held += 1;
+            }
+            Err(HoldError::Backend(_)) if *id == taken => {}
+            Err(HoldError::Backend(_)) => {
+                assert_eq!(found, None, "a request of the failed batch was stored");
+            }
+            Err(other) => panic!("hold {id}: {other:?}"),
+        }
+    }
+    assert_eq!(counters(&stores, ev.id, at).await, (0, held, 0));
+}

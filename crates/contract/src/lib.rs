@@ -114,6 +114,7 @@ macro_rules! engine_contract {
             holds::confirm_racing_expire_holds_ends_each_hold_once,
             holds::concurrent_holds_never_exceed_capacity,
             holds::concurrent_sweepers_expire_each_hold_once,
+            holds::a_failed_batch_stores_none_of_its_requests,
             bookings::direct_booking_is_confirmed_and_found,
             bookings::book_refuses_unknown_event_and_type,
             bookings::type_quota_and_event_capacity_both_limit_bookings,
