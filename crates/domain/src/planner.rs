@@ -17,7 +17,7 @@ use crate::booking::{
     Booking, BookingOutcome, BookingSource, BookingStatus, Hold, HoldStatus, OnSoldOut, Quantity,
     WaitlistEntry, WaitlistStatus,
 };
-use crate::ports::SeatRequest;
+use crate::ports::{BookRequest, SeatRequest};
 use crate::seats::{SaleTerms, Seats};
 use crate::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
 use state::Planner;
@@ -152,6 +152,17 @@ pub enum SeatOp {
 }
 
 impl SeatOp {
+    /// The booking request `request` as the planner takes it.
+    #[must_use]
+    pub const fn book(request: &BookRequest) -> Self {
+        Self::Book {
+            id: request.booking_id,
+            request: request.seats,
+            on_sold_out: request.on_sold_out,
+            allow_partial: request.allow_partial,
+        }
+    }
+
     /// Who asks for seats, for a hold, booking or join.
     #[must_use]
     pub const fn requester(&self) -> Option<UserId> {
@@ -346,6 +357,24 @@ impl Plan {
 pub struct NeedQueue {
     /// Entries to read.
     pub needed: usize,
+}
+
+/// Waiting entries a store reads first when promotion may happen.
+pub const QUEUE_READ: usize = 100;
+
+/// How many of the queue's first entries a store reads before planning, for an event
+/// with `waitlist_count` waiting entries and these `seats` (after what `expiring` gives
+/// back): `None` when nobody waits (the queue is known to be empty), `Some(0)` when
+/// promotion cannot happen unless the batch gives seats back (the planner asks with
+/// [`NeedQueue`] then).
+#[must_use]
+pub fn first_queue_read(seats: &Seats, waitlist_count: u32, expiring: bool) -> Option<usize> {
+    let free = seats.types.iter().any(|t| seats.free(t.id) > 0);
+    match waitlist_count {
+        0 => None,
+        _ if free || expiring => Some(QUEUE_READ),
+        _ => Some(0),
+    }
 }
 
 /// Decides `batch` (in order) against `facts`: each request's outcome, at the same index,

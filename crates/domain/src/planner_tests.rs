@@ -927,3 +927,19 @@ proptest! {
         batched.check();
     }
 }
+
+#[test]
+fn the_queue_is_read_first_only_where_promotion_may_happen() {
+    let free = Model::new(2, &[None], None).seats;
+    let mut full = free.clone();
+    full.sold = 2;
+    full.types[0].sold = 2;
+    assert_eq!(first_queue_read(&free, 0, true), None, "nobody waits");
+    assert_eq!(first_queue_read(&free, 3, false), Some(QUEUE_READ));
+    assert_eq!(first_queue_read(&full, 3, false), Some(0), "sold out");
+    assert_eq!(
+        first_queue_read(&full, 3, true),
+        Some(QUEUE_READ),
+        "a hold ends"
+    );
+}

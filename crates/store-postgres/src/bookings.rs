@@ -129,17 +129,6 @@ async fn settle_key(
     Ok(())
 }
 
-/// The planner's request for `request`.
-fn book_op(request: &BookRequest, now: Timestamp) -> Timed {
-    let op = SeatOp::Book {
-        id: request.booking_id,
-        request: request.seats,
-        on_sold_out: request.on_sold_out,
-        allow_partial: request.allow_partial,
-    };
-    Timed { op, now }
-}
-
 /// An idempotent `book` in one transaction: the key row first, then a batch of one.
 async fn book_in(
     conn: &mut AsyncPgConnection,
@@ -154,7 +143,16 @@ async fn book_in(
         return replay(conn, earlier, key).await;
     }
     let event = request.seats.event_id;
-    let outcome = run_one(conn, versions, event, book_op(request, now)).await?;
+    let outcome = run_one(
+        conn,
+        versions,
+        event,
+        Timed {
+            op: SeatOp::book(request),
+            now,
+        },
+    )
+    .await?;
     let outcome = outcome.into_booking();
     if let Some(key) = &request.idempotency {
         settle_key(conn, user, key, outcome.as_ref().ok()).await?;
@@ -172,7 +170,13 @@ impl Bookings for PgStore {
         let event = request.seats.event_id;
         if request.idempotency.is_none() {
             return self
-                .seats(event, book_op(request, now))
+                .seats(
+                    event,
+                    Timed {
+                        op: SeatOp::book(request),
+                        now,
+                    },
+                )
                 .await
                 .with_context(|| format!("cannot book seats of event {event}"))?
                 .into_booking();

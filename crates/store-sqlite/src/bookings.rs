@@ -62,17 +62,6 @@ pub(crate) fn load_booking(
     find_row(c, id)?.map(BookingRow::into_booking).transpose()
 }
 
-/// The planner's request for `request`.
-fn book_op(request: &BookRequest, now: Timestamp) -> Timed {
-    let op = SeatOp::Book {
-        id: request.booking_id,
-        request: request.seats,
-        on_sold_out: request.on_sold_out,
-        allow_partial: request.allow_partial,
-    };
-    Timed { op, now }
-}
-
 #[async_trait]
 impl Bookings for SqliteStore {
     async fn book(
@@ -83,7 +72,13 @@ impl Bookings for SqliteStore {
         let event = request.seats.event_id;
         let Some(key) = request.idempotency.clone() else {
             return self
-                .seats(event, book_op(request, now))
+                .seats(
+                    event,
+                    Timed {
+                        op: SeatOp::book(request),
+                        now,
+                    },
+                )
                 .await
                 .with_context(|| format!("cannot book seats of event {event}"))?
                 .into_booking();
@@ -91,7 +86,10 @@ impl Bookings for SqliteStore {
         // An idempotent request runs alone: its key is read and recorded with its seats.
         let (user, op, board) = (
             request.seats.user_id,
-            book_op(request, now),
+            Timed {
+                op: SeatOp::book(request),
+                now,
+            },
             self.versions(),
         );
         self.write(move |c| {

@@ -14,7 +14,9 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::EventId;
 use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
-use boxoffice_domain::planner::{EventFacts, NeedQueue, Outcome, Refusal, Timed, plan};
+use boxoffice_domain::planner::{
+    EventFacts, NeedQueue, Outcome, Refusal, Timed, first_queue_read, plan,
+};
 use boxoffice_domain::ports::VersionKey;
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
@@ -24,9 +26,6 @@ pub(crate) type SeatBatches = GroupCommit<Timed, Outcome>;
 
 /// Most requests in one batch (a booking insert binds 10 parameters per row).
 pub(crate) const BATCH_LIMIT: usize = 256;
-
-/// Waiting entries read when promotion may happen.
-const QUEUE_READ: usize = 100;
 
 /// How a batch learns which of its users already wait for which ticket type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,13 +122,8 @@ async fn run_batch(
         HashMap::new()
     };
     let named = facts::named_rows(conn, event, batch).await?;
-    let free = seats.types.iter().any(|t| seats.free(t.id) > 0);
     // Read the queue only where promotion may happen; the planner asks for more.
-    let mut read = match waitlist_count {
-        0 => None,
-        _ if free || !expiring.is_empty() => Some(QUEUE_READ),
-        _ => Some(0),
-    };
+    let mut read = first_queue_read(&seats, waitlist_count, !expiring.is_empty());
     loop {
         let (queue, queue_complete) = match read {
             None => (Vec::new(), true),

@@ -12,7 +12,9 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::EventId;
 use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
-use boxoffice_domain::planner::{EventFacts, NeedQueue, Outcome, Refusal, Timed, plan};
+use boxoffice_domain::planner::{
+    EventFacts, NeedQueue, Outcome, Refusal, Timed, first_queue_read, plan,
+};
 use boxoffice_domain::ports::{LocalVersionBoard, VersionKey};
 use diesel::SqliteConnection;
 
@@ -21,9 +23,6 @@ pub(crate) type SeatBatches = GroupCommit<Timed, Outcome>;
 
 /// Most requests in one batch.
 pub(crate) const BATCH_LIMIT: usize = 256;
-
-/// Waiting entries read when promotion may happen.
-const QUEUE_READ: usize = 100;
 
 #[async_trait]
 impl BatchRunner<Timed, Outcome> for SqliteStore {
@@ -83,13 +82,8 @@ fn run_batch(
     let counts_tickets = terms.max_tickets_per_user.is_some();
     let users = facts::tickets_of_users(c, event, batch, counts_tickets)?;
     let named = facts::named_rows(c, event, batch)?;
-    let free = seats.types.iter().any(|t| seats.free(t.id) > 0);
     // Read the queue only where promotion may happen; the planner asks for more.
-    let mut read = match stored.waitlist_count {
-        0 => None,
-        _ if free || !expiring.is_empty() => Some(QUEUE_READ),
-        _ => Some(0),
-    };
+    let mut read = first_queue_read(&seats, stored.waitlist_count, !expiring.is_empty());
     loop {
         let (queue, queue_complete) = match read {
             None => (Vec::new(), true),
