@@ -2,8 +2,8 @@
 
 use crate::SqliteStore;
 use crate::batch::run_one;
-use crate::convert::{count, instant, instant_opt, uuid};
 use crate::idempotency;
+use crate::rows::{BookingRow, load_booking};
 use crate::schema::bookings;
 use anyhow::Context;
 use async_trait::async_trait;
@@ -11,56 +11,8 @@ use boxoffice_domain::booking::{Booking, BookingOutcome, BookingStatus, Quantity
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError};
-use boxoffice_domain::{BookingId, EventId, TicketTypeId, Timestamp, UserId};
+use boxoffice_domain::{BookingId, Timestamp, UserId};
 use diesel::prelude::*;
-
-#[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = bookings, check_for_backend(diesel::sqlite::Sqlite))]
-struct BookingRow {
-    id: String,
-    event_id: String,
-    ticket_type_id: String,
-    user_id: String,
-    quantity: i32,
-    status: String,
-    source: String,
-    hold_id: Option<String>,
-    created_at: i64,
-    cancelled_at: Option<i64>,
-}
-
-impl BookingRow {
-    fn into_booking(self) -> anyhow::Result<Booking> {
-        Ok(Booking {
-            id: BookingId::from_uuid(uuid(&self.id)?),
-            event_id: EventId::from_uuid(uuid(&self.event_id)?),
-            ticket_type_id: TicketTypeId::from_uuid(uuid(&self.ticket_type_id)?),
-            user_id: UserId::from_uuid(uuid(&self.user_id)?),
-            quantity: count(self.quantity)?,
-            status: self.status.parse().map_err(anyhow::Error::msg)?,
-            source: self.source.parse().map_err(anyhow::Error::msg)?,
-            created_at: instant(self.created_at)?,
-            cancelled_at: instant_opt(self.cancelled_at)?,
-        })
-    }
-}
-
-fn find_row(c: &mut SqliteConnection, id: BookingId) -> anyhow::Result<Option<BookingRow>> {
-    bookings::table
-        .find(id.to_string())
-        .select(BookingRow::as_select())
-        .first(c)
-        .optional()
-        .context("cannot read booking")
-}
-
-/// One booking as it is now.
-pub(crate) fn load_booking(
-    c: &mut SqliteConnection,
-    id: BookingId,
-) -> anyhow::Result<Option<Booking>> {
-    find_row(c, id)?.map(BookingRow::into_booking).transpose()
-}
 
 #[async_trait]
 impl Bookings for SqliteStore {

@@ -2,7 +2,8 @@
 
 use crate::SqliteStore;
 use crate::batch::run_one;
-use crate::convert::{count, instant, instant_opt, micros, micros_opt, stored_count, uuid};
+use crate::convert::{micros, micros_opt, stored_count, uuid};
+use crate::rows::{EventRow, TicketTypeRow, load_event, with_ticket_types};
 use crate::schema::{events, holds, ticket_types};
 use crate::versions;
 use anyhow::Context;
@@ -10,38 +11,13 @@ use async_trait::async_trait;
 use boxoffice_domain::booking::HoldStatus;
 use boxoffice_domain::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus,
-    NewEvent, TicketType,
+    NewEvent,
 };
 use boxoffice_domain::page::Page;
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError, VersionKey};
-use boxoffice_domain::{EventId, TicketTypeId, Timestamp, UserId};
+use boxoffice_domain::{EventId, TicketTypeId, Timestamp};
 use diesel::prelude::*;
-use std::collections::HashMap;
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = events, check_for_backend(diesel::sqlite::Sqlite))]
-struct EventRow {
-    id: String,
-    organizer_id: String,
-    name: String,
-    description: Option<String>,
-    venue: String,
-    starts_at: i64,
-    ends_at: Option<i64>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-    currency: String,
-    capacity: i32,
-    max_tickets_per_user: Option<i32>,
-    sales_open_at: Option<i64>,
-    sales_close_at: Option<i64>,
-    status: String,
-    sold: i32,
-    held: i32,
-    waitlist_count: i32,
-    created_at: i64,
-}
 
 /// The organizer's columns, written on create and on update.
 #[derive(Insertable, AsChangeset)]
@@ -78,102 +54,6 @@ impl DetailsRow {
             sales_close_at: micros_opt(d.sales_close_at),
         })
     }
-}
-
-#[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = ticket_types, check_for_backend(diesel::sqlite::Sqlite))]
-struct TicketTypeRow {
-    id: String,
-    event_id: String,
-    position: i32,
-    name: String,
-    price_cents: i64,
-    quantity: Option<i32>,
-    sold: i32,
-    held: i32,
-}
-
-impl TicketTypeRow {
-    fn into_ticket_type(self) -> anyhow::Result<TicketType> {
-        Ok(TicketType {
-            id: TicketTypeId::from_uuid(uuid(&self.id)?),
-            name: self.name,
-            price_cents: self.price_cents,
-            quantity: self.quantity.map(count).transpose()?,
-            sold: count(self.sold)?,
-            held: count(self.held)?,
-        })
-    }
-}
-
-impl EventRow {
-    fn into_event(self, types: Vec<TicketTypeRow>) -> anyhow::Result<Event> {
-        Ok(Event {
-            id: EventId::from_uuid(uuid(&self.id)?),
-            organizer_id: UserId::from_uuid(uuid(&self.organizer_id)?),
-            details: EventDetails {
-                name: self.name,
-                description: self.description,
-                venue: self.venue,
-                starts_at: instant(self.starts_at)?,
-                ends_at: instant_opt(self.ends_at)?,
-                latitude: self.latitude,
-                longitude: self.longitude,
-                currency: self.currency,
-                capacity: count(self.capacity)?,
-                max_tickets_per_user: self.max_tickets_per_user.map(count).transpose()?,
-                sales_open_at: instant_opt(self.sales_open_at)?,
-                sales_close_at: instant_opt(self.sales_close_at)?,
-            },
-            status: self.status.parse().map_err(anyhow::Error::msg)?,
-            created_at: instant(self.created_at)?,
-            sold: count(self.sold)?,
-            held: count(self.held)?,
-            waitlist_count: count(self.waitlist_count)?,
-            ticket_types: types
-                .into_iter()
-                .map(TicketTypeRow::into_ticket_type)
-                .collect::<anyhow::Result<_>>()?,
-        })
-    }
-}
-
-fn find_row(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Option<EventRow>> {
-    events::table
-        .find(id.to_string())
-        .select(EventRow::as_select())
-        .first(c)
-        .optional()
-        .context("cannot read event")
-}
-
-/// The events of `rows` with their ticket types, read in one query.
-fn with_ticket_types(c: &mut SqliteConnection, rows: Vec<EventRow>) -> anyhow::Result<Vec<Event>> {
-    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    let mut types: HashMap<String, Vec<TicketTypeRow>> = HashMap::new();
-    for row in ticket_types::table
-        .filter(ticket_types::event_id.eq_any(&ids))
-        .order((ticket_types::event_id, ticket_types::position))
-        .select(TicketTypeRow::as_select())
-        .load(c)
-        .context("cannot read ticket types")?
-    {
-        types.entry(row.event_id.clone()).or_default().push(row);
-    }
-    rows.into_iter()
-        .map(|row| {
-            let own = types.remove(&row.id).unwrap_or_default();
-            row.into_event(own)
-        })
-        .collect()
-}
-
-/// The event with its ticket types and counters as stored.
-pub(crate) fn load_event(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Option<Event>> {
-    let Some(row) = find_row(c, id)? else {
-        return Ok(None);
-    };
-    Ok(with_ticket_types(c, vec![row])?.pop())
 }
 
 fn load_existing(c: &mut SqliteConnection, id: EventId) -> anyhow::Result<Event> {

@@ -2,60 +2,16 @@
 //! its event's next batch (see `batch`).
 
 use crate::SqliteStore;
-use crate::convert::{count, instant, micros, uuid};
+use crate::convert::{micros, uuid};
+use crate::rows::{HoldRow, load_hold};
 use crate::schema::holds;
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, Hold, HoldStatus};
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{ConfirmHoldError, HoldError, Reservations, SeatRequest};
-use boxoffice_domain::{EventId, HoldId, TicketTypeId, Timestamp, UserId};
+use boxoffice_domain::{EventId, HoldId, Timestamp, UserId};
 use diesel::prelude::*;
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = holds, check_for_backend(diesel::sqlite::Sqlite))]
-struct HoldRow {
-    id: String,
-    event_id: String,
-    ticket_type_id: String,
-    user_id: String,
-    quantity: i32,
-    status: String,
-    expires_at: i64,
-    created_at: i64,
-}
-
-impl HoldRow {
-    fn into_hold(self) -> anyhow::Result<Hold> {
-        Ok(Hold {
-            id: HoldId::from_uuid(uuid(&self.id)?),
-            event_id: EventId::from_uuid(uuid(&self.event_id)?),
-            ticket_type_id: TicketTypeId::from_uuid(uuid(&self.ticket_type_id)?),
-            user_id: UserId::from_uuid(uuid(&self.user_id)?),
-            quantity: count(self.quantity)?,
-            expires_at: instant(self.expires_at)?,
-            created_at: instant(self.created_at)?,
-        })
-    }
-}
-
-/// Hold `id` with where it stands, whatever that is.
-pub(crate) fn load_hold(
-    c: &mut SqliteConnection,
-    id: HoldId,
-) -> anyhow::Result<Option<(Hold, HoldStatus)>> {
-    let Some(row) = holds::table
-        .find(id.to_string())
-        .select(HoldRow::as_select())
-        .first(c)
-        .optional()
-        .context("cannot read hold")?
-    else {
-        return Ok(None);
-    };
-    let status = row.status.parse().map_err(anyhow::Error::msg)?;
-    Ok(Some((row.into_hold()?, status)))
-}
 
 /// Events with active holds that expired by `now`, the oldest expiry first, from the
 /// first `limit` such holds.

@@ -1,9 +1,8 @@
 //! Idempotency keys of booking requests: what the first request with a key made.
 
-use crate::bookings::load_booking;
 use crate::convert::{micros, uuid};
+use crate::rows::{load_booking, load_entry};
 use crate::schema::idempotency_keys as keys;
-use crate::waitlist::load_entry;
 use anyhow::Context;
 use boxoffice_domain::booking::BookingOutcome;
 use boxoffice_domain::ports::{BookError, Idempotency};

@@ -13,6 +13,7 @@ mod convert;
 mod events;
 mod holds;
 mod idempotency;
+mod rows;
 mod schema;
 mod tokens;
 mod users;

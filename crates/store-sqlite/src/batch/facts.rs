@@ -2,11 +2,9 @@
 //! event's lock): counters and sale terms, the holds that expire during the batch, what
 //! each requester has, the head of the queue and the rows the batch names.
 
-use crate::bookings::load_booking;
 use crate::convert::{count, instant, micros, uuid};
-use crate::holds::load_hold;
+use crate::rows::{load_booking, load_entry, load_hold};
 use crate::schema::{bookings, holds, waitlist_entries as entries};
-use crate::waitlist::load_entry;
 use anyhow::Context as _;
 use boxoffice_domain::booking::{
     Booking, BookingStatus, Hold, HoldStatus, WaitlistEntry, WaitlistStatus,

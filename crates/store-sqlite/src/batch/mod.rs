@@ -6,7 +6,7 @@ mod facts;
 mod write;
 
 use crate::SqliteStore;
-use crate::events::load_event;
+use crate::rows::load_event;
 use crate::versions;
 use anyhow::Context as _;
 use async_trait::async_trait;
