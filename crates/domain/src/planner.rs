@@ -377,6 +377,56 @@ pub fn first_queue_read(seats: &Seats, waitlist_count: u32, expiring: bool) -> O
     }
 }
 
+/// A batch being planned against facts whose queue the store reads on demand: only
+/// where promotion may happen, and more of it when the planner asks.
+#[derive(Debug, Clone)]
+pub struct Planning {
+    facts: EventFacts,
+    read: Option<usize>,
+}
+
+impl Planning {
+    /// Planning against `facts`; their `queue` is ignored (see [`Planning::queue_to_read`]).
+    #[must_use]
+    pub fn new(facts: EventFacts) -> Self {
+        let expiring = !facts.expiring.is_empty();
+        let read = first_queue_read(&facts.seats, facts.waitlist_count, expiring);
+        Self { facts, read }
+    }
+
+    /// How many of the queue's first waiting entries to read before the next try
+    /// (`None`: none).
+    #[must_use]
+    pub fn queue_to_read(&self) -> Option<usize> {
+        self.read.filter(|&n| n > 0)
+    }
+
+    /// Plans `batch` with `queue`, the first [`Planning::queue_to_read`] entries in queue
+    /// order; `None` when the planner needs more of the queue: read again and retry.
+    pub fn try_plan(
+        &mut self,
+        queue: Vec<Queued>,
+        batch: &[Timed],
+    ) -> Option<(Vec<Outcome>, Plan)> {
+        let queue_complete = match self.read {
+            None => true, // nobody waits
+            Some(n) => n > 0 && queue.len() < n,
+        };
+        let facts = EventFacts {
+            queue,
+            queue_complete,
+            ..self.facts.clone()
+        };
+        match plan(facts, batch) {
+            Ok(planned) => Some(planned),
+            Err(NeedQueue { needed }) => {
+                self.read = Some(needed);
+                None
+            }
+        }
+    }
+}
+
 /// Decides `batch` (in order) against `facts`: each request's outcome, at the same index,
 /// and the writes of all of them.
 ///

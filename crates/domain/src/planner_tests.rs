@@ -943,3 +943,35 @@ fn the_queue_is_read_first_only_where_promotion_may_happen() {
         "a hold ends"
     );
 }
+
+#[test]
+fn planning_reads_the_queue_only_when_asked_and_as_far_as_asked() {
+    let mut model = Model::new(1, &[None], None);
+    model.run(&[hold(&model, 0, 1, 1600, 0, 5)], 100);
+    let joins: Vec<_> = (1..=3)
+        .map(|u| Timed {
+            op: SeatOp::Join(seats_of(&model, None, u, 1)),
+            now: at(1),
+        })
+        .collect();
+    model.run(&joins, 100);
+    // Sold out and nothing expiring by 2: the queue is not read.
+    let early = [book(&model, 9, 1, 1601, 2)];
+    let planning = Planning::new(model.facts(&early, 0));
+    assert_eq!(planning.queue_to_read(), None);
+    // At 6 the hold has expired: the head is read, and the planner needs no more.
+    let late = [book(&model, 9, 1, 1602, 6)];
+    let mut planning = Planning::new(model.facts(&late, 0));
+    let mut reads = Vec::new();
+    let (outcomes, plan) = loop {
+        let n = planning.queue_to_read();
+        reads.push(n);
+        let queue = model.facts(&late, n.unwrap_or(0)).queue;
+        if let Some(planned) = planning.try_plan(queue, &late) {
+            break planned;
+        }
+    };
+    assert_eq!(reads, [Some(QUEUE_READ)]);
+    assert!(matches!(&outcomes[0], Outcome::Booked(b) if b.booking.is_none()));
+    assert_eq!(plan.ended_entries.len(), 1, "the head was promoted");
+}

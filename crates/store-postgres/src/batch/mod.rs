@@ -14,9 +14,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::EventId;
 use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
-use boxoffice_domain::planner::{
-    EventFacts, NeedQueue, Outcome, Refusal, Timed, first_queue_read, plan,
-};
+use boxoffice_domain::planner::{EventFacts, Outcome, Planning, Refusal, Timed};
 use boxoffice_domain::ports::VersionKey;
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
@@ -122,48 +120,37 @@ async fn run_batch(
         HashMap::new()
     };
     let named = facts::named_rows(conn, event, batch).await?;
-    // Read the queue only where promotion may happen; the planner asks for more.
-    let mut read = first_queue_read(&seats, waitlist_count, !expiring.is_empty());
-    loop {
-        let (queue, queue_complete) = match read {
-            None => (Vec::new(), true),
-            Some(0) => (Vec::new(), false),
-            Some(n) => {
-                let queue = facts::queue_head(conn, event, n).await?;
-                let complete = queue.len() < n;
-                (queue, complete)
-            }
+    let mut planning = Planning::new(EventFacts {
+        event_id: event,
+        seats: seats.clone(),
+        terms,
+        waitlist_count,
+        expiring,
+        queue: Vec::new(),
+        queue_complete: false,
+        users,
+        holds: named.holds,
+        bookings: named.bookings,
+        entries: named.entries,
+    });
+    let (mut outcomes, plan) = loop {
+        let queue = match planning.queue_to_read() {
+            Some(n) => facts::queue_head(conn, event, n).await?,
+            None => Vec::new(),
         };
-        let facts = EventFacts {
-            event_id: event,
-            seats: seats.clone(),
-            terms,
-            waitlist_count,
-            expiring: expiring.clone(),
-            queue,
-            queue_complete,
-            users: users.clone(),
-            holds: named.holds.clone(),
-            bookings: named.bookings.clone(),
-            entries: named.entries.clone(),
-        };
-        let (mut outcomes, plan) = match plan(facts, batch) {
-            Ok(planned) => planned,
-            Err(NeedQueue { needed }) => {
-                read = Some(needed);
-                continue;
-            }
-        };
-        if let Some((version, seqs)) = write::write(conn, event, &seats, &plan).await? {
-            versions.publish(VersionKey::Event(event), version).await?;
-            for entry in outcomes.iter_mut().filter_map(Outcome::entry_mut) {
-                let seq = seqs
-                    .get(&entry.id.as_uuid())
-                    .context("an entry was not stored")?;
-                entry.queue_seq = u64::try_from(*seq).context("negative waitlist seq")?;
-            }
-            plan.trace(event);
+        if let Some(planned) = planning.try_plan(queue, batch) {
+            break planned;
         }
-        return Ok(outcomes);
+    };
+    if let Some((version, seqs)) = write::write(conn, event, &seats, &plan).await? {
+        versions.publish(VersionKey::Event(event), version).await?;
+        for entry in outcomes.iter_mut().filter_map(Outcome::entry_mut) {
+            let seq = seqs
+                .get(&entry.id.as_uuid())
+                .context("an entry was not stored")?;
+            entry.queue_seq = u64::try_from(*seq).context("negative waitlist seq")?;
+        }
+        plan.trace(event);
     }
+    Ok(outcomes)
 }

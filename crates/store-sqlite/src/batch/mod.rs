@@ -12,9 +12,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::EventId;
 use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
-use boxoffice_domain::planner::{
-    EventFacts, NeedQueue, Outcome, Refusal, Timed, first_queue_read, plan,
-};
+use boxoffice_domain::planner::{EventFacts, Outcome, Planning, Refusal, Timed};
 use boxoffice_domain::ports::{LocalVersionBoard, VersionKey};
 use diesel::SqliteConnection;
 
@@ -82,46 +80,35 @@ fn run_batch(
     let counts_tickets = terms.max_tickets_per_user.is_some();
     let users = facts::tickets_of_users(c, event, batch, counts_tickets)?;
     let named = facts::named_rows(c, event, batch)?;
-    // Read the queue only where promotion may happen; the planner asks for more.
-    let mut read = first_queue_read(&seats, stored.waitlist_count, !expiring.is_empty());
-    loop {
-        let (queue, queue_complete) = match read {
-            None => (Vec::new(), true),
-            Some(0) => (Vec::new(), false),
-            Some(n) => {
-                let queue = facts::queue_head(c, event, n)?;
-                let complete = queue.len() < n;
-                (queue, complete)
-            }
+    let mut planning = Planning::new(EventFacts {
+        event_id: event,
+        seats: seats.clone(),
+        terms,
+        waitlist_count: stored.waitlist_count,
+        expiring,
+        queue: Vec::new(),
+        queue_complete: false,
+        users,
+        holds: named.holds,
+        bookings: named.bookings,
+        entries: named.entries,
+    });
+    let (mut outcomes, plan) = loop {
+        let queue = match planning.queue_to_read() {
+            Some(n) => facts::queue_head(c, event, n)?,
+            None => Vec::new(),
         };
-        let facts = EventFacts {
-            event_id: event,
-            seats: seats.clone(),
-            terms,
-            waitlist_count: stored.waitlist_count,
-            expiring: expiring.clone(),
-            queue,
-            queue_complete,
-            users: users.clone(),
-            holds: named.holds.clone(),
-            bookings: named.bookings.clone(),
-            entries: named.entries.clone(),
-        };
-        let (mut outcomes, plan) = match plan(facts, batch) {
-            Ok(planned) => planned,
-            Err(NeedQueue { needed }) => {
-                read = Some(needed);
-                continue;
-            }
-        };
-        if let Some(seqs) = write::write(c, event, &seats, &plan)? {
-            versions::bump(c, board, VersionKey::Event(event))?;
-            for entry in outcomes.iter_mut().filter_map(Outcome::entry_mut) {
-                let seq = seqs.get(&entry.id).context("an entry was not stored")?;
-                entry.queue_seq = u64::try_from(*seq).context("negative waitlist seq")?;
-            }
-            plan.trace(event);
+        if let Some(planned) = planning.try_plan(queue, batch) {
+            break planned;
         }
-        return Ok(outcomes);
+    };
+    if let Some(seqs) = write::write(c, event, &seats, &plan)? {
+        versions::bump(c, board, VersionKey::Event(event))?;
+        for entry in outcomes.iter_mut().filter_map(Outcome::entry_mut) {
+            let seq = seqs.get(&entry.id).context("an entry was not stored")?;
+            entry.queue_seq = u64::try_from(*seq).context("negative waitlist seq")?;
+        }
+        plan.trace(event);
     }
+    Ok(outcomes)
 }
