@@ -18,7 +18,7 @@ use crate::booking::{
     WaitlistEntry, WaitlistStatus,
 };
 use crate::ports::{BookRequest, SeatRequest};
-use crate::seats::{SaleTerms, Seats};
+use crate::seats::{SaleTerms, Seats, TypeSeats};
 use crate::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
 use state::Planner;
 use std::collections::HashMap;
@@ -295,9 +295,10 @@ impl Plan {
         (stored, inserted)
     }
 
-    /// Whether the batch writes nothing.
+    /// Whether the batch changes nothing of an event whose counters were `read`: no row
+    /// and no counter (a capacity change alone writes only counters).
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    pub fn writes_nothing(&self, read: &Seats) -> bool {
         self.holds.is_empty()
             && self.bookings.is_empty()
             && self.entries.is_empty()
@@ -306,6 +307,12 @@ impl Plan {
             && self.changed_bookings.is_empty()
             && self.cancelled_at.is_none()
             && self.cancelled_seats == 0
+            && self.seats == *read
+    }
+
+    /// The ticket types whose counters differ from those `read`.
+    pub fn changed_types<'p>(&'p self, read: &'p Seats) -> impl Iterator<Item = &'p TypeSeats> {
+        self.seats.types.iter().filter(|t| !read.types.contains(t))
     }
 
     /// Logs what the plan does, one line per row, and counts expiries and promotions,
@@ -357,6 +364,16 @@ impl Plan {
 pub struct NeedQueue {
     /// Entries to read.
     pub needed: usize,
+}
+
+/// The users who ask for seats in `batch` (holds, bookings, joins), each once: whose
+/// [`UserTickets`] a store reads.
+#[must_use]
+pub fn requesters(batch: &[Timed]) -> Vec<UserId> {
+    let mut users: Vec<UserId> = batch.iter().filter_map(|t| t.op.requester()).collect();
+    users.sort_unstable_by_key(|u| u.as_uuid());
+    users.dedup();
+    users
 }
 
 /// Waiting entries a store reads first when promotion may happen.

@@ -513,8 +513,8 @@ fn a_sold_out_event_plans_without_reading_the_queue() {
     assert_eq!(plan.waitlist_count, 2);
 }
 
-#[test]
-fn promotion_asks_for_more_of_the_queue_when_all_it_read_fit() {
+/// A one-seat event: user 0 holds the seat until 5, users 1 to 3 joined the queue at 1.
+fn one_seat_held_until_5_and_three_waiting() -> Model {
     let mut model = Model::new(1, &[None], None);
     model.run(&[hold(&model, 0, 1, 950, 0, 5)], 100);
     let joins: Vec<_> = (1..=3)
@@ -524,6 +524,12 @@ fn promotion_asks_for_more_of_the_queue_when_all_it_read_fit() {
         })
         .collect();
     model.run(&joins, 100);
+    model
+}
+
+#[test]
+fn promotion_asks_for_more_of_the_queue_when_all_it_read_fit() {
+    let mut model = one_seat_held_until_5_and_three_waiting();
     let batch = [book(&model, 9, 1, 951, 6)];
     let facts = model.facts(&batch, 0);
     assert_eq!(
@@ -946,15 +952,7 @@ fn the_queue_is_read_first_only_where_promotion_may_happen() {
 
 #[test]
 fn planning_reads_the_queue_only_when_asked_and_as_far_as_asked() {
-    let mut model = Model::new(1, &[None], None);
-    model.run(&[hold(&model, 0, 1, 1600, 0, 5)], 100);
-    let joins: Vec<_> = (1..=3)
-        .map(|u| Timed {
-            op: SeatOp::Join(seats_of(&model, None, u, 1)),
-            now: at(1),
-        })
-        .collect();
-    model.run(&joins, 100);
+    let model = one_seat_held_until_5_and_three_waiting();
     // Sold out and nothing expiring by 2: the queue is not read.
     let early = [book(&model, 9, 1, 1601, 2)];
     let planning = Planning::new(model.facts(&early, 0));

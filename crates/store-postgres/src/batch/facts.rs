@@ -114,7 +114,7 @@ impl TypeSeatsRow {
 }
 
 /// Locks event `event_id`'s row and reads its counters, its ticket types (in position
-/// order), its sale terms and its waiting entries; `None` when there is no such event.
+/// order), its sale terms and how many entries wait; `None` when there is no such event.
 pub(super) async fn lock_event(
     conn: &mut AsyncPgConnection,
     event_id: EventId,
@@ -176,14 +176,6 @@ pub(super) async fn expiring_holds(
             })
         })
         .collect()
-}
-
-/// The users who ask for seats in `batch`.
-pub(super) fn requesters(batch: &[Timed]) -> Vec<UserId> {
-    let mut users: Vec<UserId> = batch.iter().filter_map(|t| t.op.requester()).collect();
-    users.sort_unstable_by_key(|u| u.as_uuid());
-    users.dedup();
-    users
 }
 
 /// What each of `users` has of `event`, in one statement; `counts_tickets` reads their

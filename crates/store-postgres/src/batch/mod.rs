@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::EventId;
 use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
-use boxoffice_domain::planner::{EventFacts, Outcome, Planning, Refusal, Timed};
+use boxoffice_domain::planner::{EventFacts, Outcome, Planning, Refusal, Timed, requesters};
 use boxoffice_domain::ports::VersionKey;
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
@@ -112,7 +112,7 @@ async fn run_batch(
     } else {
         Vec::new() // nothing held: no active hold
     };
-    let requesters = facts::requesters(batch);
+    let requesters = requesters(batch);
     let counts_tickets = terms.max_tickets_per_user.is_some();
     let users = if counts_tickets || waiting == Waiting::Read {
         facts::tickets_of_users(conn, event, &requesters, counts_tickets).await?

@@ -77,10 +77,10 @@ pub(super) async fn write(
     read: &Seats,
     plan: &Plan,
 ) -> anyhow::Result<Option<(i64, HashMap<Uuid, i64>)>> {
-    if plan.is_empty() && plan.seats == *read {
+    if plan.writes_nothing(read) {
         return Ok(None); // every request was refused: nothing changed
     }
-    let changed = plan.seats.types.iter().filter(|t| !read.types.contains(t));
+    let changed = plan.changed_types(read);
     let (stored, inserted) = plan.changes();
     // A stored entry that ends frees its user's waiting slot for a new entry: then the
     // new entries wait for it.

@@ -80,24 +80,18 @@ pub(super) fn expiring_holds(
         .collect()
 }
 
-/// What each user who asks for seats in `batch` has of `event`: waiting entries, and
-/// confirmed bookings and active holds when the purchase limit counts them.
+/// What each of `users` has of `event`: waiting entries, and confirmed bookings and
+/// active holds when the purchase limit counts them.
 pub(super) fn tickets_of_users(
     c: &mut SqliteConnection,
     event: EventId,
-    batch: &[Timed],
+    users: &[UserId],
     counts_tickets: bool,
 ) -> anyhow::Result<HashMap<UserId, UserTickets>> {
-    let mut ids: Vec<String> = batch
-        .iter()
-        .filter_map(|t| t.op.requester())
-        .map(|u| u.to_string())
-        .collect();
-    if ids.is_empty() {
+    if users.is_empty() {
         return Ok(HashMap::new());
     }
-    ids.sort_unstable();
-    ids.dedup();
+    let ids: Vec<String> = users.iter().map(ToString::to_string).collect();
     let event = event.to_string();
     let mut rows: Vec<(String, Option<String>, i32)> = entries::table
         .filter(entries::event_id.eq(&event))

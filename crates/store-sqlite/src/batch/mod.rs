@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::EventId;
 use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
-use boxoffice_domain::planner::{EventFacts, Outcome, Planning, Refusal, Timed};
+use boxoffice_domain::planner::{EventFacts, Outcome, Planning, Refusal, Timed, requesters};
 use boxoffice_domain::ports::{LocalVersionBoard, VersionKey};
 use diesel::SqliteConnection;
 
@@ -78,7 +78,7 @@ fn run_batch(
         Vec::new() // nothing held: no active hold
     };
     let counts_tickets = terms.max_tickets_per_user.is_some();
-    let users = facts::tickets_of_users(c, event, batch, counts_tickets)?;
+    let users = facts::tickets_of_users(c, event, &requesters(batch), counts_tickets)?;
     let named = facts::named_rows(c, event, batch)?;
     let mut planning = Planning::new(EventFacts {
         event_id: event,

@@ -25,7 +25,7 @@ pub(super) fn write(
     read: &Seats,
     plan: &Plan,
 ) -> anyhow::Result<Option<HashMap<WaitlistEntryId, i64>>> {
-    if plan.is_empty() && plan.seats == *read {
+    if plan.writes_nothing(read) {
         return Ok(None); // every request was refused: nothing changed
     }
     let (stored, inserted) = plan.changes();
@@ -46,7 +46,7 @@ pub(super) fn write(
         ))
         .execute(c)
         .context("cannot write event counters")?;
-    for t in plan.seats.types.iter().filter(|t| !read.types.contains(t)) {
+    for t in plan.changed_types(read) {
         diesel::update(ticket_types::table.find(t.id.to_string()))
             .set((
                 ticket_types::sold.eq(stored_count(t.sold)?),
