@@ -261,9 +261,10 @@ async fn positions_and_leaving_body(server: TestServer) {
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [2, 1]);
     assert_eq!(column(&pages.concat(), "user_id"), in_order);
 
-    // Only its owner leaves an entry; for anyone else it does not exist.
+    // Other attendees and organizers cannot remove an entry: for them it does not exist
+    // (its owner, the event's organizer and admins can).
     let u3_entry = format!("/waitlist/{}", text(&entries[2], "id"));
-    for token in [u1, &owner, &admin] {
+    for token in [u1, &other_organizer, &filler] {
         api(&server, "DELETE", &u3_entry, Some(token), None)
             .await
             .problem(404, "not_found");
@@ -833,4 +834,88 @@ async fn joining_body(server: TestServer) {
         .await
         .problem(401, "unauthorized");
     assert_seats(&server, &id, 4, 1, 0, 2, "after bad requests").await;
+}
+
+// A request for more tickets than the event holds is never queued, and the event's
+// organizer (or an admin) may take any waiting entry out of its queue; others may not.
+crate::on_both_stores!(
+    unservable_requests_and_removal_by_organizers,
+    super::unservable_and_removal_body
+);
+async fn unservable_and_removal_body(server: TestServer) {
+    let (owner, _) = organizer(&server, "olga.removes@example.org").await;
+    let (stranger, _) = organizer(&server, "oscar.stranger@example.org").await;
+    let admin = server
+        .user_with_role("ada.removes@example.org", "admin")
+        .await;
+    let users = attendees(&server, "removal.", 4).await;
+    let (filler, _) = &users[0];
+    let (big, _) = &users[1];
+    let (small, small_id) = &users[2];
+    let (other, _) = &users[3];
+    let id = text(
+        &create_event(
+            &server,
+            &owner,
+            event_body("Removal", json!({"capacity": 3})),
+        )
+        .await,
+        "id",
+    );
+    // More than the capacity: refused, free seats or not, and never queued.
+    book(&server, big, &id, json!({"quantity": 4}))
+        .await
+        .problem(409, "sold_out");
+    let seats = booked(&server, filler, &id, 3).await;
+    for body in [
+        json!({"quantity": 4}),
+        json!({"quantity": 4, "on_sold_out": "waitlist", "allow_partial": true}),
+    ] {
+        book(&server, big, &id, body).await.problem(409, "sold_out");
+    }
+    join(&server, big, &id, json!({"quantity": 4}))
+        .await
+        .problem(409, "sold_out");
+    assert!(event_queue(&server, &owner, &id, "").await.is_empty());
+
+    // A head that does not fit blocks the queue until the organizer removes it.
+    let head = queued(&server, big, &id, 2).await;
+    let second = queued(&server, other, &id, 2).await;
+    queued(&server, small, &id, 1).await;
+    cancel(
+        &server,
+        filler,
+        &text(&seats, "id"),
+        Some(json!({"quantity": 1})),
+    )
+    .await
+    .ok(200);
+    assert_seats(&server, &id, 3, 2, 0, 3, "while the head blocks").await;
+    let remove = |token: &str, entry: &Value| {
+        let path = format!("/waitlist/{}", text(entry, "id"));
+        let token = token.to_owned();
+        let server = &server;
+        async move { api(server, "DELETE", &path, Some(&token), None).await }
+    };
+    for token in [small.as_str(), stranger.as_str()] {
+        remove(token, &head).await.problem(404, "not_found");
+    }
+    assert_seats(&server, &id, 3, 2, 0, 3, "nothing changed").await;
+    remove(&owner, &head).await.empty(204);
+    remove(&admin, &second).await.empty(204);
+    assert_seats(&server, &id, 3, 3, 0, 0, "after the removals").await;
+    let mine = my_bookings(&server, small, "").await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_booking(
+        &mine[0],
+        Expect {
+            event_id: &id,
+            user_id: small_id,
+            quantity: 1,
+            status: "confirmed",
+        },
+        "waitlist",
+    );
+    let entries = my_entries(&server, big).await;
+    assert_eq!(entries[0]["status"], "left", "{entries:?}");
 }

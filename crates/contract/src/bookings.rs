@@ -147,7 +147,7 @@ pub async fn requests_beyond_a_type_size_are_refused(stores: EngineStores) {
         4,
     );
     let too_many = seats(ev.id, Some(vip), bob.id, 5);
-    let refused = SaleRefusal::ExceedsTicketType { quantity: 4 };
+    let refused = SaleRefusal::NeverServable { most: 4 };
     let held = stores
         .reservations
         .hold(HoldId::generate(), &too_many, t, secs(t, 600))
@@ -253,19 +253,44 @@ pub async fn allow_partial_books_what_is_left(stores: EngineStores) {
     );
 
     let small = open_event(&stores, &org, t, 3).await;
+    book_n(&stores, small.id, cid.id, 1, t).await;
     let partial_fail = stores
         .bookings
         .book(
-            &booking(seats(small.id, None, ann.id, 5), OnSoldOut::Fail, true),
+            &booking(seats(small.id, None, ann.id, 3), OnSoldOut::Fail, true),
             at,
         )
         .await;
-    only_booking(&partial_fail, 3);
+    only_booking(&partial_fail, 2);
     assert_eq!(
         counters(&stores, small.id, at).await,
         (3, 0, 0),
         "no entry with fail"
     );
+    assert!(entries(&stores, ann.id).await.is_empty());
+
+    // More than the event holds could never be served: refused whatever the options.
+    let beyond = open_event(&stores, &org, t, 3).await;
+    for (on_sold_out, allow_partial) in [
+        (OnSoldOut::Fail, true),
+        (OnSoldOut::Waitlist, true),
+        (OnSoldOut::Waitlist, false),
+    ] {
+        let request = booking(
+            seats(beyond.id, None, ann.id, 4),
+            on_sold_out,
+            allow_partial,
+        );
+        let refused = stores.bookings.book(&request, at).await;
+        assert!(
+            matches!(
+                refused,
+                Err(BookError::Refused(SaleRefusal::NeverServable { most: 3 }))
+            ),
+            "got {refused:?}"
+        );
+    }
+    assert_eq!(counters(&stores, beyond.id, at).await, (0, 0, 0));
     assert!(entries(&stores, ann.id).await.is_empty());
 }
 

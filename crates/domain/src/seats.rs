@@ -197,16 +197,18 @@ pub enum SaleRefusal {
         /// Tickets the user already has (booked, held or waiting).
         already: u32,
     },
-    /// More tickets than the ticket type has in all: such a request could never be
-    /// served, and queued it would block the waitlist behind it for good.
-    ExceedsTicketType {
-        /// The type's quantity.
-        quantity: u32,
+    /// More tickets than the event's capacity or the ticket type's quantity: such a
+    /// request could never be served, and queued it would block the waitlist behind it
+    /// for good.
+    NeverServable {
+        /// The most tickets of the type the event can hold: the smaller of the two.
+        most: u32,
     },
 }
 
 /// Whether a user who already has `already` tickets of the event may ask for `qty`
-/// tickets of type `ty` at `now`: the sale terms, then the type's own size.
+/// tickets of type `ty` at `now`: the sale terms, then the most seats of the type the
+/// event holds (its capacity, or the type's own quantity when smaller).
 ///
 /// # Errors
 /// The first rule the request breaks.
@@ -219,10 +221,14 @@ pub fn admit(
     now: Timestamp,
 ) -> Result<(), SaleRefusal> {
     terms.allow(already, qty, now)?;
-    match seats.of(ty).and_then(|t| t.quantity) {
-        Some(quantity) if qty > quantity => Err(SaleRefusal::ExceedsTicketType { quantity }),
-        _ => Ok(()),
+    let most = seats
+        .of(ty)
+        .and_then(|t| t.quantity)
+        .map_or(seats.capacity, |quantity| quantity.min(seats.capacity));
+    if qty > most {
+        return Err(SaleRefusal::NeverServable { most });
     }
+    Ok(())
 }
 
 impl SaleTerms {
@@ -345,8 +351,8 @@ mod tests {
     }
 
     #[test]
-    fn requests_beyond_a_type_size_are_refused() {
-        let (s, ids) = seats(100, &[Some(10), None]);
+    fn requests_beyond_a_type_size_or_the_capacity_are_refused() {
+        let (s, ids) = seats(100, &[Some(10), None, Some(150)]);
         let now = Utc::now();
         let terms = SaleTerms {
             status: EventStatus::Scheduled,
@@ -358,13 +364,16 @@ mod tests {
         assert_eq!(admit(&s, &terms, ids[0], 0, 10, now), Ok(()));
         assert_eq!(
             admit(&s, &terms, ids[0], 0, 11, now),
-            Err(SaleRefusal::ExceedsTicketType { quantity: 10 })
+            Err(SaleRefusal::NeverServable { most: 10 })
         );
-        assert_eq!(
-            admit(&s, &terms, ids[1], 0, 100, now),
-            Ok(()),
-            "capacity can still be raised"
-        );
+        assert_eq!(admit(&s, &terms, ids[1], 0, 100, now), Ok(()));
+        for ty in [ids[1], ids[2]] {
+            assert_eq!(
+                admit(&s, &terms, ty, 0, 101, now),
+                Err(SaleRefusal::NeverServable { most: 100 }),
+                "a request beyond the capacity would block the queue for good"
+            );
+        }
         let closed = SaleTerms {
             sales_close_at: Some(now),
             ..terms

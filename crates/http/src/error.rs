@@ -391,10 +391,10 @@ impl From<SaleRefusal> for ApiError {
                 "purchase_limit_exceeded",
                 format!("At most {limit} tickets per person; you already have {already}."),
             ),
-            SaleRefusal::ExceedsTicketType { quantity } => conflict(
+            SaleRefusal::NeverServable { most } => conflict(
                 "sold_out",
                 format!(
-                    "This ticket type has only {quantity} tickets in all; they can never all be yours."
+                    "At most {most} tickets of this type can ever be sold; a request for more can never be served."
                 ),
             ),
         }

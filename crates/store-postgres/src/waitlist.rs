@@ -185,6 +185,10 @@ impl Waitlists for PgStore {
             .into_entry()
     }
 
+    async fn find_entry(&self, id: WaitlistEntryId) -> anyhow::Result<Option<WaitlistEntry>> {
+        self.run(async |conn| load_entry(conn, id).await).await
+    }
+
     async fn leave(
         &self,
         id: WaitlistEntryId,

@@ -50,6 +50,14 @@ impl Waitlists for SqliteStore {
             .into_entry()
     }
 
+    async fn find_entry(&self, id: WaitlistEntryId) -> anyhow::Result<Option<WaitlistEntry>> {
+        self.read(move |c| {
+            let query = listing().filter(entries::id.eq(id.to_string()));
+            Ok(load_listing(c, query)?.pop())
+        })
+        .await
+    }
+
     async fn leave(
         &self,
         id: WaitlistEntryId,

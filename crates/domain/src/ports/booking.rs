@@ -269,6 +269,11 @@ pub trait Waitlists: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<WaitlistEntry, JoinWaitlistError>;
 
+    /// Entry `id` as it is now, with its position when it waits.
+    /// # Errors
+    /// Only when the store fails.
+    async fn find_entry(&self, id: WaitlistEntryId) -> anyhow::Result<Option<WaitlistEntry>>;
+
     /// Takes `user`'s waiting entry out of the queue (leaving twice is harmless).
     /// # Errors
     /// `NotFound`, or `NotWaiting` for a promoted or closed entry.

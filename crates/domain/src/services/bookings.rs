@@ -268,15 +268,31 @@ impl BookingService {
         self.ports.waitlists.join(request, self.now()).await
     }
 
-    /// Leaves the caller's place in a queue.
+    /// Takes a waiting entry out of its queue: the entry's owner leaves, and the event's
+    /// organizer or an admin may remove anyone's entry (one that can never be served, say).
     /// # Errors
-    /// See [`LeaveWaitlistError`].
+    /// `NotFound` also when the caller may not see the entry; see [`LeaveWaitlistError`].
+    #[tracing::instrument(skip_all, fields(entry_id = %id))]
     pub async fn leave_waitlist(
         &self,
-        user: UserId,
+        actor: &User,
         id: WaitlistEntryId,
     ) -> Result<(), LeaveWaitlistError> {
-        self.ports.waitlists.leave(id, user, self.now()).await
+        let now = self.now();
+        let entry = self
+            .ports
+            .waitlists
+            .find_entry(id)
+            .await?
+            .ok_or(LeaveWaitlistError::NotFound)?;
+        if entry.user_id != actor.id {
+            let event = self.ports.events.find(entry.event_id, now).await?;
+            if !event.is_some_and(|event| event.is_managed_by(actor)) {
+                return Err(LeaveWaitlistError::NotFound);
+            }
+            tracing::info!(event_id = %entry.event_id, user_id = %entry.user_id, removed_by = %actor.id, "waitlist entry removed by the event's organizer");
+        }
+        self.ports.waitlists.leave(id, entry.user_id, now).await
     }
 
     /// An event's queue, for its organizer and admins.

@@ -53,7 +53,7 @@ pub async fn event_queue(
     Ok(HttpResponse::Ok().json(PageDto::from_page(page, WaitlistEntryDto::from)))
 }
 
-/// Leaves the waitlist.
+/// Takes a waiting entry out of the queue: its owner, the event's organizer or an admin.
 #[utoipa::path(delete, path = "/api/v1/waitlist/{id}", tag = "waitlist", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Waitlist entry id")),
     responses((status = 204, description = "Left"), (status = 404, body = Problem),
@@ -65,7 +65,7 @@ pub async fn leave(
 ) -> Result<HttpResponse, ApiError> {
     state
         .bookings
-        .leave_waitlist(user.id, WaitlistEntryId::from_uuid(*id))
+        .leave_waitlist(&user, WaitlistEntryId::from_uuid(*id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
