@@ -415,3 +415,44 @@ async fn account_changes_show_at_once_on_every_server() {
         reply.problem(401, "unauthorized");
     }
 }
+
+/// A password changed through one server ends every access token issued before it, on
+/// every server at once; a login right after the change works everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_password_change_ends_older_access_tokens_on_every_server() {
+    let Some(cluster) = Cluster::start(3, &[]).await else {
+        return;
+    };
+    let client = cluster.client();
+    let email = "reads.password.bea@example.org";
+    let bea = client.attendee(email).await;
+    for i in ALL {
+        call(&client, &bea, Request::get("/users/me"), i, 200).await;
+    }
+    let change = Request::new(reqwest::Method::PUT, "/api/v1/users/me/password")
+        .body(json!({"current_password": "password123", "new_password": "password456"}));
+    let changed = client.send(change.token(&bea.token).on(0)).await.reply();
+    assert_eq!(changed.status, 204, "{changed}");
+    for i in ALL {
+        let reply = client
+            .send(Request::get("/users/me").token(&bea.token).on(i))
+            .await
+            .reply();
+        reply.problem(401, "unauthorized");
+    }
+    let login = Request::post(
+        "/auth/login",
+        json!({"email": email, "password": "password456"}),
+    );
+    let tokens = client.send(login.on(1)).await.reply();
+    let fresh = User {
+        token: tokens.ok(200)["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned(),
+        id: bea.id.clone(),
+    };
+    for i in ALL {
+        call(&client, &fresh, Request::get("/users/me"), i, 200).await;
+    }
+}

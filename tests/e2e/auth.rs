@@ -286,10 +286,64 @@ async fn password_reset_round_trip_body(mut server: TestServer) {
         .problem(401, "invalid_token");
     tokens(&server, email, "new-password-1").await;
 
-    // The reset ended the sessions started with the old password.
+    // The reset ended the sessions started with the old password, and their access
+    // tokens.
     refresh(&server, &text(&session, "refresh_token"))
         .await
         .problem(401, "invalid_token");
+    me(&server, &text(&session, "access_token"))
+        .await
+        .problem(401, "unauthorized");
+}
+
+crate::on_both_stores!(
+    a_password_change_ends_older_access_tokens,
+    super::a_password_change_ends_older_access_tokens_body
+);
+async fn a_password_change_ends_older_access_tokens_body(server: TestServer) {
+    let email = "kim.change@example.org";
+    register(&server, "Kim", email, "password123").await.ok(201);
+    let before = text(&tokens(&server, email, "password123").await, "access_token");
+    me(&server, &before).await.ok(200);
+    let change = json!({"current_password": "password123", "new_password": "password456"});
+    api(
+        &server,
+        "PUT",
+        "/users/me/password",
+        Some(&before),
+        Some(change),
+    )
+    .await
+    .empty(204);
+    me(&server, &before).await.problem(401, "unauthorized");
+    // A login in the same second as the change works at once, and keeps working.
+    let after = text(&tokens(&server, email, "password456").await, "access_token");
+    me(&server, &after).await.ok(200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    me(&server, &after).await.ok(200);
+    me(&server, &before).await.problem(401, "unauthorized");
+}
+
+crate::on_both_stores!(
+    emails_are_one_account_ignoring_unicode_case,
+    super::emails_are_one_account_ignoring_unicode_case_body
+);
+async fn emails_are_one_account_ignoring_unicode_case_body(server: TestServer) {
+    let user = register(&server, "Üna", "ü.\u{212A}@exämple.com", "password123")
+        .await
+        .ok(201)
+        .clone();
+    assert_eq!(user["email"], "ü.\u{212A}@exämple.com", "kept as typed");
+    for variant in ["Ü.k@EXÄMPLE.com", "u\u{0308}.K@exa\u{0308}mple.com"] {
+        register(&server, "Other", variant, "password123")
+            .await
+            .problem(409, "email_taken");
+        let session = tokens(&server, variant, "password123").await;
+        assert_eq!(
+            me(&server, &text(&session, "access_token")).await.ok(200)["id"],
+            user["id"]
+        );
+    }
 }
 
 crate::on_both_stores!(
@@ -370,6 +424,14 @@ async fn bad_access_tokens_are_refused_body(server: TestServer) {
         JWT_SECRET.as_bytes(),
     );
     unauthorized(me(&server, &expired).await, "expired");
+
+    // Correctly signed, not valid for another minute (`nbf`).
+    let mut early = claims_for(&user_id, "attendee", 600);
+    early["nbf"] = json!(chrono::Utc::now().timestamp() + 60);
+    unauthorized(
+        me(&server, &sign(&early, JWT_SECRET.as_bytes())).await,
+        "not yet valid",
+    );
 
     // Correctly signed, for a user that does not exist.
     let ghost = sign(

@@ -1,4 +1,5 @@
-//! Access tokens: HS256 JWTs carrying `sub`, `role`, `exp`, `iat` and `jti`.
+//! Access tokens: HS256 JWTs carrying `sub`, `role`, `exp`, `iat` and `jti`. A token
+//! that also carries `nbf` is refused before that instant.
 
 use boxoffice_domain::ports::{AccessClaims, AccessToken, AccessTokens, InvalidAccessToken};
 use boxoffice_domain::user::User;
@@ -15,6 +16,9 @@ struct Claims {
     exp: i64,
     iat: i64,
     jti: Uuid,
+    /// Not made by us, but honoured when a token carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
 }
 
 /// Signs and checks access tokens with one shared secret. Only HS256 is accepted:
@@ -51,6 +55,7 @@ impl AccessTokens for JwtAccessTokens {
             exp: (now + self.ttl).timestamp(),
             iat: now.timestamp(),
             jti: Uuid::new_v4(),
+            nbf: None,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok(AccessToken {
@@ -63,12 +68,14 @@ impl AccessTokens for JwtAccessTokens {
         let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| InvalidAccessToken)?
             .claims;
-        if claims.exp <= now.timestamp() {
+        let now = now.timestamp();
+        if claims.exp <= now || claims.nbf.is_some_and(|nbf| nbf > now) {
             return Err(InvalidAccessToken);
         }
         Ok(AccessClaims {
             user_id: UserId::from_uuid(claims.sub),
             role: claims.role.parse().map_err(|_| InvalidAccessToken)?,
+            issued_at: DateTime::from_timestamp(claims.iat, 0).ok_or(InvalidAccessToken)?,
             expires_at: DateTime::from_timestamp(claims.exp, 0).ok_or(InvalidAccessToken)?,
         })
     }
@@ -90,14 +97,14 @@ mod tests {
             role: Role::Organizer,
             active: true,
             created_at: Utc::now(),
+            tokens_valid_from: None,
         }
     }
 
+    const SECRET: &[u8] = b"a-test-secret-of-sufficient-length!";
+
     fn tokens() -> JwtAccessTokens {
-        JwtAccessTokens::new(
-            b"a-test-secret-of-sufficient-length!",
-            Duration::minutes(15),
-        )
+        JwtAccessTokens::new(SECRET, Duration::minutes(15))
     }
 
     #[test]
@@ -108,11 +115,33 @@ mod tests {
         let claims = tokens.verify(&issued.token, now).expect("valid");
         assert_eq!(claims.user_id, user.id);
         assert_eq!(claims.role, Role::Organizer);
+        assert_eq!(claims.issued_at.timestamp(), now.timestamp());
         assert!(
             tokens
                 .verify(&issued.token, now + Duration::minutes(15))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn tokens_are_refused_before_their_not_before() {
+        let now = Utc::now();
+        let signed = |nbf: i64| {
+            let claims = Claims {
+                sub: Uuid::new_v4(),
+                role: "attendee".into(),
+                exp: now.timestamp() + 600,
+                iat: now.timestamp(),
+                jti: Uuid::new_v4(),
+                nbf: Some(nbf),
+            };
+            let key = EncodingKey::from_secret(SECRET);
+            encode(&Header::new(Algorithm::HS256), &claims, &key).expect("sign")
+        };
+        let tokens = tokens();
+        assert!(tokens.verify(&signed(now.timestamp() + 60), now).is_err());
+        assert!(tokens.verify(&signed(now.timestamp()), now).is_ok());
+        assert!(tokens.verify(&signed(now.timestamp() - 60), now).is_ok());
     }
 
     #[test]

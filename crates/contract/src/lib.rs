@@ -41,6 +41,7 @@ macro_rules! port_contract {
         $crate::port_contract!(@tests $setup;
             users::create_then_find,
             users::email_unique_ignoring_case,
+            users::email_unique_ignoring_unicode_case,
             users::concurrent_registrations_of_one_email_create_one_account,
             users::credentials_by_email_ignores_case,
             users::update_profile_changes_only_given_fields,

@@ -5,8 +5,9 @@ use crate::fixtures::{new_user, now, user};
 use boxoffice_domain::UserId;
 use boxoffice_domain::page::PageRequest;
 use boxoffice_domain::ports::{CreateUserError, UpdateUserError};
+use boxoffice_domain::time::to_store_precision;
 use boxoffice_domain::user::{
-    AccountChanges, Email, NewUser, PasswordHash, PersonName, ProfileChanges, Role, User,
+    AccountChanges, Email, EmailKey, NewUser, PasswordHash, PersonName, ProfileChanges, Role, User,
 };
 use chrono::Duration;
 use futures_util::future::join_all;
@@ -20,6 +21,7 @@ fn expected(new: &NewUser) -> User {
         role: new.role,
         active: true,
         created_at: new.created_at,
+        tokens_valid_from: None,
     }
 }
 
@@ -129,13 +131,45 @@ pub async fn concurrent_registrations_of_one_email_create_one_account(stores: St
     assert_eq!(page.items.len(), 1);
 }
 
+/// Case is ignored across Unicode, as the domain folds it: `Ü` and `ü`, the Kelvin sign
+/// and `k`, `ß` and `SS` name one account, on every store.
+pub async fn email_unique_ignoring_unicode_case(stores: Stores) {
+    let first = user(&stores, "jürgen.\u{212A}oß@exämple.com").await;
+    for variant in [
+        "JÜRGEN.KOSS@EXÄMPLE.COM",
+        "jürgen.koss@exämple.com",
+        "Ju\u{0308}rgen.Koß@Exa\u{0308}mple.com",
+    ] {
+        let clash = stores.users.create(&new_user(variant)).await;
+        assert!(
+            matches!(clash, Err(CreateUserError::EmailTaken)),
+            "{variant}: got {clash:?}"
+        );
+        let found = stores
+            .users
+            .credentials_by_email(&EmailKey::of(variant))
+            .await
+            .expect("lookup");
+        assert_eq!(found.map(|c| c.user), Some(first.clone()), "{variant}");
+    }
+    assert_eq!(
+        first.email, "jürgen.\u{212A}oß@exämple.com",
+        "kept as typed"
+    );
+    stores
+        .users
+        .create(&new_user("jurgen.koss@example.com"))
+        .await
+        .expect("another address");
+}
+
 /// Login finds the account and its hash whatever the case of the email.
 pub async fn credentials_by_email_ignores_case(stores: Stores) {
     let new = new_user("Bob@Example.org");
     stores.users.create(&new).await.expect("create");
     let found = stores
         .users
-        .credentials_by_email("bOB@example.ORG")
+        .credentials_by_email(&EmailKey::of("bOB@example.ORG"))
         .await
         .expect("lookup")
         .expect("found");
@@ -143,14 +177,14 @@ pub async fn credentials_by_email_ignores_case(stores: Stores) {
     assert_eq!(found.password_hash, new.password_hash);
     let exact = stores
         .users
-        .credentials_by_email("Bob@Example.org")
+        .credentials_by_email(&EmailKey::of("Bob@Example.org"))
         .await
         .expect("lookup");
     assert_eq!(exact.map(|c| c.user.id), Some(new.id));
     assert!(
         stores
             .users
-            .credentials_by_email("bob@example.com")
+            .credentials_by_email(&EmailKey::of("bob@example.com"))
             .await
             .expect("lookup")
             .is_none()
@@ -204,14 +238,14 @@ pub async fn update_profile_changes_only_given_fields(stores: Stores) {
     );
     let by_new_email = stores
         .users
-        .credentials_by_email("CAROL@new.example.org")
+        .credentials_by_email(&EmailKey::of("CAROL@new.example.org"))
         .await
         .expect("lookup");
     assert_eq!(by_new_email.map(|c| c.user), Some(want));
     assert!(
         stores
             .users
-            .credentials_by_email("carol@example.org")
+            .credentials_by_email(&EmailKey::of("carol@example.org"))
             .await
             .expect("lookup")
             .is_none()
@@ -279,7 +313,7 @@ pub async fn update_unknown_user_is_not_found(stores: Stores) {
     );
     let result = stores
         .users
-        .set_password(ghost, &PasswordHash::new("hash-ghost".into()))
+        .set_password(ghost, &PasswordHash::new("hash-ghost".into()), now())
         .await;
     assert!(
         matches!(result, Err(UpdateUserError::NotFound)),
@@ -287,16 +321,22 @@ pub async fn update_unknown_user_is_not_found(stores: Stores) {
     );
 }
 
-/// `set_password` replaces the hash that both credential lookups return.
+/// `set_password` replaces the hash that both credential lookups return, and the instant
+/// from which the account honours access tokens.
 pub async fn set_password_replaces_hash(stores: Stores) {
     let frank = user(&stores, "frank@example.org").await;
     let other = user(&stores, "other@example.org").await;
     let hash = PasswordHash::new("hash-new-password".into());
+    let from = to_store_precision(now() + Duration::milliseconds(700));
     stores
         .users
-        .set_password(frank.id, &hash)
+        .set_password(frank.id, &hash, from)
         .await
         .expect("set password");
+    let frank = User {
+        tokens_valid_from: Some(from),
+        ..frank
+    };
     let by_id = stores
         .users
         .credentials_by_id(frank.id)
@@ -307,7 +347,7 @@ pub async fn set_password_replaces_hash(stores: Stores) {
     assert_eq!(by_id.user, frank);
     let by_email = stores
         .users
-        .credentials_by_email("frank@example.org")
+        .credentials_by_email(&EmailKey::of("frank@example.org"))
         .await
         .expect("lookup");
     assert_eq!(by_email.expect("found").password_hash, hash);

@@ -319,7 +319,7 @@ pub async fn every_account_change_raises_and_publishes_the_version(stores: Engin
     );
     stores
         .users
-        .set_password(ann.id, &hash)
+        .set_password(ann.id, &hash, base())
         .await
         .expect("set password");
     v = account_raised(&stores, ann.id, v, "password change").await;

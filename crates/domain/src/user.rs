@@ -1,5 +1,11 @@
 //! User accounts and the values they are made of.
 
+mod email;
+mod sessions;
+
+pub use email::{Email, EmailKey};
+pub use sessions::tokens_valid_from;
+
 use crate::{Timestamp, UserId};
 use std::fmt;
 use std::str::FromStr;
@@ -48,43 +54,6 @@ impl FromStr for Role {
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// A syntactically plausible email address, as the user typed it.
-///
-/// Uniqueness is case-insensitive; the stores enforce it on `lower(email)`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
-
-impl Email {
-    /// Trims and checks the address: one `@`, a non-empty local part, a dotted domain.
-    ///
-    /// # Errors
-    /// A message saying what is wrong.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let email = raw.trim();
-        let bad = || Err("must be a valid email address".to_owned());
-        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return bad();
-        }
-        let Some((local, domain)) = email.split_once('@') else {
-            return bad();
-        };
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains('@');
-        if local.is_empty() || local.len() > 64 || !domain_ok {
-            return bad();
-        }
-        Ok(Self(email.to_owned()))
-    }
-
-    /// The address.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -184,6 +153,8 @@ pub struct User {
     pub active: bool,
     /// When the account was made.
     pub created_at: Timestamp,
+    /// Access tokens issued before this instant are refused (set by password changes).
+    pub tokens_valid_from: Option<Timestamp>,
 }
 
 /// A user with the hash of their password, for logging in.
@@ -242,26 +213,6 @@ impl AccountChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails_are_checked_and_trimmed() {
-        assert_eq!(
-            Email::parse(" Ann@Example.org ").map(|e| e.as_str().to_owned()),
-            Ok("Ann@Example.org".to_owned())
-        );
-        for bad in [
-            "",
-            "ann",
-            "ann@",
-            "@example.org",
-            "ann@example",
-            "a b@x.org",
-            "a@b@c.org",
-            "a@.org",
-        ] {
-            assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
-        }
-    }
 
     #[test]
     fn passwords_need_eight_characters() {

@@ -11,6 +11,7 @@
 mod analytics;
 mod batch;
 mod bookings;
+mod email_keys;
 mod events;
 mod holds;
 mod ledger;
@@ -115,7 +116,8 @@ impl PgStore {
 }
 
 /// Applies the migrations `url` has not seen yet and returns their names (none when it
-/// is up to date).
+/// is up to date). After applying any, folds the email keys SQL could not (see
+/// `email_keys`).
 ///
 /// Runs on a blocking thread through diesel's sync migration harness: diesel-async's own
 /// harness calls `block_in_place`, which panics on a current-thread runtime.
@@ -134,7 +136,13 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
             .run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
             .map_err(|e| anyhow::anyhow!(e))
-            .context("Postgres migration failed");
+            .context("Postgres migration failed")
+            .and_then(|applied| {
+                if !applied.is_empty() {
+                    email_keys::fold(&mut conn)?;
+                }
+                Ok(applied)
+            });
         let unlocked = conn
             .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
             .context("cannot release the migration lock");

@@ -47,6 +47,7 @@ pub(crate) struct UserRow {
     pub role: String,
     pub active: bool,
     pub created_at: Timestamp,
+    pub tokens_valid_from: Option<Timestamp>,
 }
 
 impl UserRow {
@@ -66,6 +67,7 @@ impl UserRow {
                 role,
                 active: self.active,
                 created_at: self.created_at,
+                tokens_valid_from: self.tokens_valid_from,
             },
             password_hash: PasswordHash::new(self.password_hash),
         })
@@ -82,6 +84,7 @@ pub(crate) struct NewUserRow<'a> {
     pub role: &'a str,
     pub active: bool,
     pub created_at: Timestamp,
+    pub email_key: String,
 }
 
 impl<'a> From<&'a NewUser> for NewUserRow<'a> {
@@ -94,6 +97,7 @@ impl<'a> From<&'a NewUser> for NewUserRow<'a> {
             role: user.role.as_str(),
             active: true,
             created_at: user.created_at,
+            email_key: user.email.key().as_str().to_owned(),
         }
     }
 }

@@ -10,6 +10,8 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         version -> Int8,
+        tokens_valid_from -> Nullable<Timestamptz>,
+        email_key -> Text,
     }
 }
 

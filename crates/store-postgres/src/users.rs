@@ -5,20 +5,18 @@ use crate::models::{NewUserRow, UserRow};
 use crate::schema::users;
 use anyhow::Context as _;
 use async_trait::async_trait;
-use boxoffice_domain::UserId;
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository, VersionKey};
 use boxoffice_domain::user::{
-    AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, Role, User,
+    AccountChanges, Credentials, EmailKey, NewUser, PasswordHash, ProfileChanges, Role, User,
 };
+use boxoffice_domain::{Timestamp, UserId};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
-
 /// The unique index that makes emails unique ignoring case.
-const EMAIL_KEY: &str = "users_email_lower_key";
+const EMAIL_KEY: &str = "users_email_key";
 
 /// Whether `error` is the violation of [`EMAIL_KEY`].
 fn is_email_taken(error: &DieselError) -> bool {
@@ -31,6 +29,7 @@ fn is_email_taken(error: &DieselError) -> bool {
 struct ProfileChangeset<'a> {
     name: Option<&'a str>,
     email: Option<&'a str>,
+    email_key: Option<String>,
 }
 
 #[derive(AsChangeset)]
@@ -121,10 +120,10 @@ impl UserRepository for PgStore {
         .transpose()
     }
 
-    async fn credentials_by_email(&self, email: &str) -> anyhow::Result<Option<Credentials>> {
+    async fn credentials_by_email(&self, key: &EmailKey) -> anyhow::Result<Option<Credentials>> {
         self.run(async |conn| {
             users::table
-                .filter(lower(users::email).eq(lower(email)))
+                .filter(users::email_key.eq(key.as_str()))
                 .select(UserRow::as_select())
                 .first(conn)
                 .await
@@ -148,6 +147,7 @@ impl UserRepository for PgStore {
         let changeset = ProfileChangeset {
             name: changes.name.as_ref().map(|n| n.as_str()),
             email: changes.email.as_ref().map(|e| e.as_str()),
+            email_key: changes.email.as_ref().map(|e| e.key().as_str().to_owned()),
         };
         if changeset.name.is_none() && changeset.email.is_none() {
             // Diesel refuses an UPDATE without columns; nothing to change is a read.
@@ -211,11 +211,19 @@ impl UserRepository for PgStore {
         Ok(row.into_user()?)
     }
 
-    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), UpdateUserError> {
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        tokens_valid_from: Timestamp,
+    ) -> Result<(), UpdateUserError> {
         let updated = self
             .transaction(async |conn| {
                 let updated = diesel::update(users::table.find(id.as_uuid()))
-                    .set(users::password_hash.eq(hash.as_str()))
+                    .set((
+                        users::password_hash.eq(hash.as_str()),
+                        users::tokens_valid_from.eq(tokens_valid_from),
+                    ))
                     .execute(conn)
                     .await
                     .with_context(|| format!("cannot set the password of user {id}"))?;

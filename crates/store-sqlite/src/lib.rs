@@ -10,6 +10,7 @@ mod analytics;
 mod batch;
 mod bookings;
 mod convert;
+mod email_keys;
 mod events;
 mod holds;
 mod idempotency;
@@ -103,7 +104,8 @@ impl SqliteStore {
         self.versions.clone()
     }
 
-    /// Applies the embedded migrations that have not run yet; returns their names.
+    /// Applies the embedded migrations that have not run yet; returns their names. After
+    /// applying any, folds the email keys SQL could not (see `email_keys`).
     ///
     /// # Errors
     /// When a migration fails.
@@ -112,8 +114,14 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || {
             let applied = writer
                 .run_pending_migrations(MIGRATIONS)
-                .map_err(|e| anyhow::anyhow!("SQLite migration failed: {e}"))?;
-            Ok(applied.iter().map(ToString::to_string).collect())
+                .map_err(|e| anyhow::anyhow!("SQLite migration failed: {e}"))?
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>();
+            if !applied.is_empty() {
+                email_keys::fold(&mut writer)?;
+            }
+            Ok(applied)
         })
         .await?
     }

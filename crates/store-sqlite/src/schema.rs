@@ -11,6 +11,8 @@ diesel::table! {
         active -> Bool,
         created_at -> BigInt,
         version -> BigInt,
+        tokens_valid_from -> Nullable<BigInt>,
+        email_key -> Text,
     }
 }
 
@@ -146,8 +148,3 @@ diesel::allow_tables_to_appear_in_same_query!(
     waitlist_entries,
     idempotency_keys
 );
-
-diesel::define_sql_function! {
-    /// SQL `lower(text)`: emails compare ignoring case.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}

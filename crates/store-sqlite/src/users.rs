@@ -2,16 +2,16 @@
 
 use crate::SqliteStore;
 use crate::convert::{instant, micros, uuid};
-use crate::schema::{lower, users};
+use crate::schema::users;
 use crate::versions;
 use anyhow::Context;
 use async_trait::async_trait;
-use boxoffice_domain::UserId;
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository, VersionKey};
 use boxoffice_domain::user::{
-    AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, Role, User,
+    AccountChanges, Credentials, EmailKey, NewUser, PasswordHash, ProfileChanges, Role, User,
 };
+use boxoffice_domain::{Timestamp, UserId};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -25,6 +25,8 @@ struct UserRow {
     role: String,
     active: bool,
     created_at: i64,
+    tokens_valid_from: Option<i64>,
+    email_key: String,
 }
 
 impl UserRow {
@@ -44,6 +46,7 @@ impl UserRow {
             role: self.role.parse().map_err(anyhow::Error::msg)?,
             active: self.active,
             created_at: instant(self.created_at)?,
+            tokens_valid_from: self.tokens_valid_from.map(instant).transpose()?,
         })
     }
 }
@@ -53,6 +56,7 @@ impl UserRow {
 struct ProfileRow {
     name: Option<String>,
     email: Option<String>,
+    email_key: Option<String>,
 }
 
 #[derive(AsChangeset)]
@@ -101,6 +105,8 @@ impl UserRepository for SqliteStore {
             role: user.role.as_str().to_owned(),
             active: true,
             created_at: micros(user.created_at),
+            tokens_valid_from: None,
+            email_key: user.email.key().as_str().to_owned(),
         };
         let (id, board) = (user.id, self.versions.clone());
         self.write(
@@ -135,11 +141,11 @@ impl UserRepository for SqliteStore {
         .await
     }
 
-    async fn credentials_by_email(&self, email: &str) -> anyhow::Result<Option<Credentials>> {
-        let email = email.to_owned();
+    async fn credentials_by_email(&self, key: &EmailKey) -> anyhow::Result<Option<Credentials>> {
+        let key = key.as_str().to_owned();
         self.read(move |c| {
             users::table
-                .filter(lower(users::email).eq(lower(email)))
+                .filter(users::email_key.eq(key))
                 .select(UserRow::as_select())
                 .first(c)
                 .optional()
@@ -163,6 +169,7 @@ impl UserRepository for SqliteStore {
         let row = ProfileRow {
             name: changes.name.as_ref().map(|n| n.as_str().to_owned()),
             email: changes.email.as_ref().map(|e| e.as_str().to_owned()),
+            email_key: changes.email.as_ref().map(|e| e.key().as_str().to_owned()),
         };
         let board = self.versions.clone();
         self.write(move |c| {
@@ -219,12 +226,20 @@ impl UserRepository for SqliteStore {
         .await?
     }
 
-    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), UpdateUserError> {
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        tokens_valid_from: Timestamp,
+    ) -> Result<(), UpdateUserError> {
         let (hash, board) = (hash.as_str().to_owned(), self.versions.clone());
         let updated = self
             .write(move |c| {
                 let updated = diesel::update(users::table.find(id.to_string()))
-                    .set(users::password_hash.eq(hash))
+                    .set((
+                        users::password_hash.eq(hash),
+                        users::tokens_valid_from.eq(micros(tokens_valid_from)),
+                    ))
                     .execute(c)
                     .context("cannot update password")?;
                 if updated > 0 {

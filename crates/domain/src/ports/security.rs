@@ -37,6 +37,8 @@ pub struct AccessClaims {
     pub user_id: UserId,
     /// The user's role when it was issued.
     pub role: Role,
+    /// When it was issued (whole seconds).
+    pub issued_at: Timestamp,
     /// When it expires.
     pub expires_at: Timestamp,
 }
@@ -49,12 +51,13 @@ pub struct InvalidAccessToken;
 /// Issues and checks short-lived access tokens.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait AccessTokens: Send + Sync + 'static {
-    /// A token for `user`, valid from `now`.
+    /// A token for `user`, issued at `now`.
     /// # Errors
     /// Only when signing fails.
     fn issue(&self, user: &User, now: Timestamp) -> anyhow::Result<AccessToken>;
 
-    /// The claims of `token` if it is well formed, correctly signed and unexpired at `now`.
+    /// The claims of `token` if it is well formed, correctly signed, unexpired at `now`
+    /// and not marked valid only later (`nbf`).
     /// # Errors
     /// `InvalidAccessToken` otherwise.
     fn verify(&self, token: &str, now: Timestamp) -> Result<AccessClaims, InvalidAccessToken>;

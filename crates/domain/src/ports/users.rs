@@ -1,6 +1,8 @@
-use crate::UserId;
 use crate::page::{Page, PageRequest};
-use crate::user::{AccountChanges, Credentials, NewUser, PasswordHash, ProfileChanges, User};
+use crate::user::{
+    AccountChanges, Credentials, EmailKey, NewUser, PasswordHash, ProfileChanges, User,
+};
+use crate::{Timestamp, UserId};
 use async_trait::async_trait;
 
 /// Why an account could not be created.
@@ -51,10 +53,10 @@ pub trait UserRepository: Send + Sync + 'static {
     /// Only when the store fails.
     async fn snapshot(&self, id: UserId) -> anyhow::Result<Option<(User, u64)>>;
 
-    /// The account with this email (ignoring case) and its password hash.
+    /// The account whose email has this key, and its password hash.
     /// # Errors
     /// Only when the store fails.
-    async fn credentials_by_email(&self, email: &str) -> anyhow::Result<Option<Credentials>>;
+    async fn credentials_by_email(&self, key: &EmailKey) -> anyhow::Result<Option<Credentials>>;
 
     /// The account with this id and its password hash.
     /// # Errors
@@ -81,10 +83,16 @@ pub trait UserRepository: Send + Sync + 'static {
         changes: AccountChanges,
     ) -> Result<User, UpdateUserError>;
 
-    /// Replaces the password hash.
+    /// Replaces the password hash, and refuses the account's access tokens issued
+    /// before `tokens_valid_from` from then on.
     /// # Errors
     /// `NotFound` when there is no such account.
-    async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<(), UpdateUserError>;
+    async fn set_password(
+        &self,
+        id: UserId,
+        hash: &PasswordHash,
+        tokens_valid_from: Timestamp,
+    ) -> Result<(), UpdateUserError>;
 
     /// All accounts, oldest first.
     /// # Errors

@@ -7,7 +7,8 @@ use crate::ports::{
 };
 use crate::secret::SecretToken;
 use crate::user::{
-    AccountChanges, Email, NewUser, Password, PersonName, ProfileChanges, Role, User,
+    AccountChanges, Email, EmailKey, NewUser, Password, PersonName, ProfileChanges, Role, User,
+    tokens_valid_from,
 };
 use crate::{Clock, TokenFamilyId, UserId};
 use chrono::Duration;
@@ -186,7 +187,8 @@ impl AccountService {
     /// `InvalidCredentials` for an unknown email, a wrong password or a deactivated account.
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, email: &str, password: &str) -> Result<IssuedTokens, LoginError> {
-        let Some(credentials) = self.ports.users.credentials_by_email(email.trim()).await? else {
+        let key = EmailKey::of(email);
+        let Some(credentials) = self.ports.users.credentials_by_email(&key).await? else {
             self.ports.hasher.verify_decoy(password).await;
             return Err(LoginError::InvalidCredentials);
         };
@@ -216,7 +218,7 @@ impl AccountService {
                 expires_at: now + self.settings.refresh_ttl,
             })
             .await?;
-        let access = self.ports.access.issue(user, now)?;
+        let access = self.ports.access.issue(user, user.token_issue_time(now))?;
         Ok(IssuedTokens {
             access_token: access.token,
             refresh_token: refresh.expose().to_owned(),
@@ -258,7 +260,7 @@ impl AccountService {
                 .await?;
             return Err(TokenError::InvalidToken);
         };
-        let access = self.ports.access.issue(&user, now)?;
+        let access = self.ports.access.issue(&user, user.token_issue_time(now))?;
         Ok(IssuedTokens {
             access_token: access.token,
             refresh_token: next.expose().to_owned(),
@@ -279,7 +281,8 @@ impl AccountService {
 
     /// The active user an access token belongs to.
     /// # Errors
-    /// `Unauthorized` for a bad or expired token, or a deleted or deactivated user.
+    /// `Unauthorized` for a bad or expired token, a deleted or deactivated user, or a
+    /// token issued before the user's password last changed.
     pub async fn authenticate(&self, access_token: &str) -> Result<User, AuthError> {
         let claims = self
             .ports
@@ -287,7 +290,7 @@ impl AccountService {
             .verify(access_token, self.ports.clock.now())
             .map_err(|_| AuthError::Unauthorized)?;
         match self.account(claims.user_id).await? {
-            Some(user) if user.active => Ok(user),
+            Some(user) if user.active && user.honours_token_issued_at(claims.issued_at) => Ok(user),
             _ => Err(AuthError::Unauthorized),
         }
     }
@@ -359,16 +362,15 @@ impl AccountService {
         Ok(())
     }
 
-    /// Revokes the sessions first: if setting the hash then fails, the user is only logged out.
+    /// Revokes the sessions first: if setting the hash then fails, the user is only logged
+    /// out. Access tokens issued before the change stop working with it.
     async fn replace_password(&self, user: UserId, new: &Password) -> anyhow::Result<()> {
         let hash = self.ports.hasher.hash(new).await?;
-        self.ports
-            .tokens
-            .revoke_all_refresh(user, self.ports.clock.now())
-            .await?;
+        let now = self.ports.clock.now();
+        self.ports.tokens.revoke_all_refresh(user, now).await?;
         self.ports
             .users
-            .set_password(user, &hash)
+            .set_password(user, &hash, tokens_valid_from(now))
             .await
             .map_err(|e| match e {
                 UpdateUserError::Backend(e) => e,
@@ -412,7 +414,8 @@ impl AccountService {
     /// Only when the store fails; a failing mailer is logged, not reported.
     #[tracing::instrument(skip_all)]
     pub async fn request_password_reset(&self, email: &str) -> anyhow::Result<()> {
-        let Some(credentials) = self.ports.users.credentials_by_email(email.trim()).await? else {
+        let key = EmailKey::of(email);
+        let Some(credentials) = self.ports.users.credentials_by_email(&key).await? else {
             return Ok(());
         };
         let user = credentials.user;

@@ -7,7 +7,7 @@ use crate::ports::{
 };
 use crate::time::MockClock;
 use crate::user::{Credentials, PasswordHash};
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use mockall::predicate::eq;
 
 fn user(role: Role, active: bool) -> User {
@@ -18,6 +18,7 @@ fn user(role: Role, active: bool) -> User {
         role,
         active,
         created_at: Utc::now(),
+        tokens_valid_from: None,
     }
 }
 
@@ -95,7 +96,7 @@ async fn login_starts_a_session_with_both_tokens() {
     let id = active.id;
     m.users
         .expect_credentials_by_email()
-        .with(eq("ann@example.org"))
+        .with(eq(EmailKey::of("Ann@Example.org")))
         .returning(move |_| Ok(Some(credentials(active.clone()))));
     m.hasher.expect_verify().returning(|_, _| Ok(true));
     m.tokens
@@ -162,6 +163,7 @@ async fn tokens_of_deactivated_users_are_unauthorized() {
     let claims = AccessClaims {
         user_id: inactive.id,
         role: Role::Admin,
+        issued_at: Utc::now(),
         expires_at: Utc::now(),
     };
     m.access.expect_verify().returning(move |_, _| Ok(claims));
@@ -184,6 +186,35 @@ async fn tokens_of_deactivated_users_are_unauthorized() {
     ));
 }
 
+#[tokio::test]
+async fn tokens_issued_before_a_password_change_are_unauthorized() {
+    let changed = Utc::now();
+    let account = User {
+        tokens_valid_from: Some(tokens_valid_from(changed)),
+        ..user(Role::Attendee, true)
+    };
+    let id = account.id;
+    for (issued, honoured) in [
+        (changed - Duration::seconds(1), false),
+        (account.token_issue_time(changed), true),
+    ] {
+        let mut m = Mocks::new();
+        let claims = AccessClaims {
+            user_id: id,
+            role: Role::Attendee,
+            issued_at: issued.trunc_subsecs(0),
+            expires_at: changed + Duration::minutes(15),
+        };
+        m.access.expect_verify().returning(move |_, _| Ok(claims));
+        let stored = account.clone();
+        m.users
+            .expect_find()
+            .returning(move |_| Ok(Some(stored.clone())));
+        let result = m.service().authenticate("jwt").await;
+        assert_eq!(result.is_ok(), honoured, "issued at {issued}: {result:?}");
+    }
+}
+
 /// With a version board, the account behind a token is read once and then kept; a
 /// deactivation published on the board is refused at once, though the copy said active.
 #[tokio::test]
@@ -194,6 +225,7 @@ async fn accounts_kept_in_memory_follow_the_published_version() {
     let claims = AccessClaims {
         user_id: id,
         role: Role::Attendee,
+        issued_at: Utc::now(),
         expires_at: Utc::now(),
     };
     m.access.expect_verify().returning(move |_, _| Ok(claims));
@@ -239,6 +271,7 @@ fn token_user_reads_valid_tokens_without_the_store() {
     let claims = AccessClaims {
         user_id: id,
         role: Role::Attendee,
+        issued_at: Utc::now(),
         expires_at: Utc::now(),
     };
     m.access
@@ -291,9 +324,11 @@ async fn a_password_change_ends_every_session() {
         .returning(|_, _| Ok(()));
     m.users
         .expect_set_password()
-        .withf(move |u, h| *u == id && h.as_str() == "new hash")
+        .withf(move |u, h, from| {
+            *u == id && h.as_str() == "new hash" && *from > Utc::now() - Duration::seconds(5)
+        })
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     let new = Password::parse("new password").expect("valid");
     m.service()
         .change_password(id, "right", new)

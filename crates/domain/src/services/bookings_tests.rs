@@ -50,6 +50,7 @@ fn user(role: Role) -> User {
         role,
         active: true,
         created_at: Utc::now(),
+        tokens_valid_from: None,
     }
 }
 

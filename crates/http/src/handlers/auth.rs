@@ -66,14 +66,23 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Mails a reset token if the email has an active account; answers 202 either way.
+/// Mails a reset token if the email has an active account; answers 202 either way, and
+/// before doing any of it, so the answer takes as long whether or not the account exists.
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
     responses((status = 202, description = "Accepted, whether or not the account exists")))]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
     body: Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.accounts.request_password_reset(&body.email).await?;
+    let email = body.into_inner().email;
+    actix_web::rt::spawn(async move {
+        if let Err(error) = state.accounts.request_password_reset(&email).await {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "a password reset was not sent"
+            );
+        }
+    });
     Ok(HttpResponse::Accepted().finish())
 }
 

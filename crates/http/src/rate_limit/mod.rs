@@ -66,7 +66,7 @@ impl RateLimits {
         let Ok(email) = Email::parse(email) else {
             return Ok(());
         };
-        let key = format!("login:email:{}", email.as_str().to_lowercase());
+        let key = format!("login:email:{}", email.key().as_str());
         self.count("login_email", self.settings.login_per_email, &key)
             .await
     }
