@@ -9,6 +9,7 @@ mod edge;
 mod events;
 mod faults;
 mod holds;
+mod input;
 mod rate_limit;
 mod shutdown;
 mod support;

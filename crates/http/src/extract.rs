@@ -3,11 +3,12 @@
 use crate::AppState;
 use crate::error::ApiError;
 use actix_web::dev::Payload;
-use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::error::PathError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use boxoffice_domain::user::User;
+use boxoffice_domain::validation::check_text;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -84,8 +85,10 @@ fn payload_problem(error: &actix_web::Error) -> ApiError {
     }
 }
 
-/// Parses JSON, naming the field at fault.
+/// Parses JSON, naming the field at fault; every string in it must pass the domain's
+/// [`check_text`].
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    refuse_nul_in_json(body)?;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -106,6 +109,55 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError
         .end()
         .map_err(|e| malformed_json(&e.to_string()))?;
     Ok(value)
+}
+
+/// A NUL character can only reach a JSON string as the escape `\u0000`: bodies without
+/// one pass at the cost of a substring search. Otherwise the body is read as a tree to
+/// name the string that holds it (when the escape was itself escaped, none does).
+fn refuse_nul_in_json(body: &[u8]) -> Result<(), ApiError> {
+    const NUL: &[u8] = b"\\u0000";
+    if !body.windows(NUL.len()).any(|w| w == NUL) {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Ok(()); // malformed: the typed parse says so
+    };
+    match text_failure(&value, String::new()) {
+        Some((field, message)) => Err(ApiError::invalid_field(&field, message)),
+        None => Ok(()),
+    }
+}
+
+/// The path (`ticket_types[1].name`) of the first string or key in `value` that
+/// [`check_text`] refuses, with its message.
+fn text_failure(value: &serde_json::Value, path: String) -> Option<(String, String)> {
+    use serde_json::Value;
+    let named = |path: String| {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        }
+    };
+    match value {
+        Value::String(text) => check_text(text).err().map(|message| (named(path), message)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| text_failure(item, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let field = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            match check_text(key) {
+                Err(message) => Some((named(path.clone()), message)),
+                Ok(()) => text_failure(item, field),
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn malformed_json(message: &str) -> ApiError {
@@ -151,11 +203,54 @@ pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_: PathError, _req| ApiError::not_found().into())
 }
 
-/// Query strings that do not parse: 422 naming the query.
-#[must_use]
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|error: QueryPayloadError, _req| {
-        ApiError::invalid_field("query", serde_message(&error.to_string())).into()
+/// A query string. Unlike actix's own, its errors name the parameter at fault
+/// (`from`, `status`), and every value must pass the domain's [`check_text`]: 422
+/// `validation_failed`.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    /// The parsed query.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Parses a query string, naming the parameter at fault.
+fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let pairs = form_urlencoded::parse(query.as_bytes());
+    for (name, value) in pairs {
+        check_text(&name)
+            .and_then(|()| check_text(&value))
+            .map_err(|message| ApiError::invalid_field(&name.replace('\0', ""), message))?;
+    }
+    let deserializer = serde_urlencoded::Deserializer::new(pairs);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let field = if path == "." {
+            field_of(&message)
+        } else {
+            &path
+        };
+        let field = if field == "body" { "query" } else { field };
+        ApiError::invalid_field(field, serde_message(&message))
     })
 }
 

@@ -78,7 +78,6 @@ macro_rules! resource {
 /// as well.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(extract::path_config())
-        .app_data(extract::query_config())
         .app_data(extract::payload_config())
         .service(
             web::scope("/api/v1")

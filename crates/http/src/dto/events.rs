@@ -1,4 +1,4 @@
-use super::nullable;
+use super::{Instant, nullable};
 use boxoffice_domain::TicketTypeId;
 use boxoffice_domain::event::{
     Availability, Event, EventChanges, EventDetails, EventStatus, NewTicketType, TicketType,
@@ -32,9 +32,11 @@ pub struct CreateEventRequest {
     /// Where it happens.
     pub venue: String,
     /// When it starts.
-    pub starts_at: DateTime<Utc>,
+    #[schema(value_type = DateTime<Utc>)]
+    pub starts_at: Instant,
     /// When it ends, after `starts_at`.
-    pub ends_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub ends_at: Option<Instant>,
     /// Venue latitude.
     pub latitude: Option<f64>,
     /// Venue longitude.
@@ -46,9 +48,11 @@ pub struct CreateEventRequest {
     /// Most tickets one user may hold and book.
     pub max_tickets_per_user: Option<u32>,
     /// Sales start.
-    pub sales_open_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub sales_open_at: Option<Instant>,
     /// Sales end.
-    pub sales_close_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub sales_close_at: Option<Instant>,
     /// Ticket types; absent = one `General` type, price 0, sharing the capacity.
     pub ticket_types: Option<Vec<TicketTypeRequest>>,
 }
@@ -61,15 +65,15 @@ impl CreateEventRequest {
             name: self.name.trim().to_owned(),
             description: self.description,
             venue: self.venue.trim().to_owned(),
-            starts_at: self.starts_at,
-            ends_at: self.ends_at,
+            starts_at: self.starts_at.into(),
+            ends_at: self.ends_at.map(Into::into),
             latitude: self.latitude,
             longitude: self.longitude,
             currency: self.currency.unwrap_or_else(|| DEFAULT_CURRENCY.to_owned()),
             capacity: self.capacity,
             max_tickets_per_user: self.max_tickets_per_user,
-            sales_open_at: self.sales_open_at,
-            sales_close_at: self.sales_close_at,
+            sales_open_at: self.sales_open_at.map(Into::into),
+            sales_close_at: self.sales_close_at.map(Into::into),
         };
         let types = self.ticket_types.map(|types| {
             types
@@ -100,11 +104,12 @@ pub struct UpdateEventRequest {
     /// New venue.
     pub venue: Option<String>,
     /// New start.
-    pub starts_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub starts_at: Option<Instant>,
     /// New end, or `null` to clear.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
-    pub ends_at: Option<Option<DateTime<Utc>>>,
+    pub ends_at: Option<Option<Instant>>,
     /// New latitude, or `null` to clear.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<f64>)]
@@ -124,11 +129,11 @@ pub struct UpdateEventRequest {
     /// New sales start, or `null` to clear.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
-    pub sales_open_at: Option<Option<DateTime<Utc>>>,
+    pub sales_open_at: Option<Option<Instant>>,
     /// New sales end, or `null` to clear.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
-    pub sales_close_at: Option<Option<DateTime<Utc>>>,
+    pub sales_close_at: Option<Option<Instant>>,
 }
 
 impl From<UpdateEventRequest> for EventChanges {
@@ -137,15 +142,15 @@ impl From<UpdateEventRequest> for EventChanges {
             name: r.name.map(|n| n.trim().to_owned()),
             description: r.description,
             venue: r.venue.map(|v| v.trim().to_owned()),
-            starts_at: r.starts_at,
-            ends_at: r.ends_at,
+            starts_at: r.starts_at.map(Into::into),
+            ends_at: r.ends_at.map(|end| end.map(Into::into)),
             latitude: r.latitude,
             longitude: r.longitude,
             currency: r.currency,
             capacity: r.capacity,
             max_tickets_per_user: r.max_tickets_per_user,
-            sales_open_at: r.sales_open_at,
-            sales_close_at: r.sales_close_at,
+            sales_open_at: r.sales_open_at.map(|at| at.map(Into::into)),
+            sales_close_at: r.sales_close_at.map(|at| at.map(Into::into)),
         }
     }
 }
@@ -299,7 +304,8 @@ impl From<Event> for EventDto {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct EventListParams {
     /// Only events starting at or after this instant (default: now).
-    pub from: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub from: Option<Instant>,
     /// Only events whose name or venue contains this text, ignoring case.
     pub q: Option<String>,
 }

@@ -2,11 +2,13 @@
 
 mod bookings;
 mod events;
+mod instant;
 mod page;
 mod users;
 
 pub use bookings::*;
 pub use events::*;
+pub use instant::Instant;
 pub use page::*;
 pub use users::*;
 

@@ -90,8 +90,10 @@ impl CursorKey for boxoffice_domain::event::EventCursor {
 
     fn from_cursor_text(text: &str) -> Option<Self> {
         let (micros, id) = text.split_once('|')?;
+        let starts_at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        boxoffice_domain::time::check_instant(starts_at).ok()?;
         Some(Self {
-            starts_at: chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            starts_at,
             id: id.parse().ok()?,
         })
     }
@@ -134,6 +136,17 @@ mod tests {
                 .map_err(|e| e.code())
                 .err(),
             Some("validation_failed")
+        );
+        let beyond_the_stores = PageParams {
+            limit: None,
+            cursor: Some(URL_SAFE_NO_PAD.encode(format!("{}|{}", i64::MAX, EventId::generate()))),
+        };
+        assert_eq!(
+            beyond_the_stores
+                .to_request::<EventCursor>()
+                .map_err(|e| e.first_field().map(ToOwned::to_owned))
+                .err(),
+            Some(Some("cursor".to_owned()))
         );
     }
 }

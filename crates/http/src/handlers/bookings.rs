@@ -6,7 +6,7 @@ use crate::dto::{
     PageParams,
 };
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, Json, optional_json};
+use crate::extract::{AuthUser, Json, Query, optional_json};
 use actix_web::{HttpRequest, HttpResponse, web};
 use boxoffice_domain::booking::Quantity;
 use boxoffice_domain::services::BookingIntent;
@@ -120,8 +120,8 @@ pub async fn cancel_booking(
 pub async fn my_bookings(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
-    filter: web::Query<BookingStatusFilter>,
-    page: web::Query<PageParams>,
+    filter: Query<BookingStatusFilter>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let status = filter.status.map(Into::into);
     let page = state

@@ -5,7 +5,7 @@ use crate::dto::{
     CreateEventRequest, EventDto, EventListParams, PageDto, PageParams, UpdateEventRequest,
 };
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, Json};
+use crate::extract::{AuthUser, Json, Query};
 use actix_web::http::header::{self, IfNoneMatch};
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use boxoffice_domain::EventId;
@@ -34,13 +34,13 @@ pub async fn create_event(
     responses((status = 200, body = PageDto<EventDto>), (status = 422, body = Problem)))]
 pub async fn list_events(
     state: web::Data<AppState>,
-    filters: web::Query<EventListParams>,
-    page: web::Query<PageParams>,
+    filters: Query<EventListParams>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let filters = filters.into_inner();
     let now = state.clock.now();
     let query = EventQuery {
-        from: filters.from.unwrap_or(now),
+        from: filters.from.map_or(now, Into::into),
         now,
         text: filters
             .q

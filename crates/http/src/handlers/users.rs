@@ -5,7 +5,7 @@ use crate::dto::{
     ChangePasswordRequest, PageDto, PageParams, UpdateMeRequest, UpdateUserRequest, UserDto,
 };
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, Json};
+use crate::extract::{AuthUser, Json, Query};
 use crate::validate::fields2;
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::UserId;
@@ -79,7 +79,7 @@ pub async fn deactivate_me(
 pub async fn list_users(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
-    params: web::Query<PageParams>,
+    params: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = state
         .accounts

@@ -4,7 +4,7 @@ use super::holds::seat_request;
 use crate::AppState;
 use crate::dto::{PageDto, PageParams, SeatsRequest, WaitlistEntryDto, WaitlistStatusFilter};
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, Json};
+use crate::extract::{AuthUser, Json, Query};
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::booking::WaitlistStatus;
 use boxoffice_domain::{EventId, WaitlistEntryId};
@@ -37,8 +37,8 @@ pub async fn event_queue(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     event: web::Path<Uuid>,
-    filter: web::Query<WaitlistStatusFilter>,
-    page: web::Query<PageParams>,
+    filter: Query<WaitlistStatusFilter>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let status = filter.status.map_or(WaitlistStatus::Waiting, Into::into);
     let page = state
@@ -76,7 +76,7 @@ pub async fn leave(
 pub async fn my_entries(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
-    page: web::Query<PageParams>,
+    page: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = state
         .bookings
