@@ -373,3 +373,21 @@ async fn odd_requests_add_no_metric_series_body(server: TestServer) {
         series(text)
     );
 }
+
+crate::on_both_stores!(head_answers_like_get_without_a_body, super::head_body);
+async fn head_body(server: TestServer) {
+    for path in ["/api/v1/events", "/health/live", "/metrics"] {
+        let get = raw(&server, "GET", path).await;
+        let head = raw(&server, "HEAD", path).await;
+        assert_eq!(head.status, 200, "HEAD {path}");
+        assert_eq!(
+            head.body,
+            serde_json::Value::Null,
+            "HEAD {path} has no body"
+        );
+        assert_eq!(head.content_type(), get.content_type(), "HEAD {path}");
+    }
+    let reply = raw(&server, "PUT", "/api/v1/events").await;
+    reply.problem(405, "method_not_allowed");
+    assert_eq!(reply.header("allow"), Some("POST, GET, HEAD"));
+}

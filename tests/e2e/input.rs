@@ -2,7 +2,10 @@
 //! the years 1 to 9999 are 422 `validation_failed` naming the field, on SQLite as on
 //! Postgres (which cannot store either), anonymous requests included.
 
-use crate::support::{api, create_event, event_body, get, organizer, text, urlencode};
+use crate::support::{
+    api, assert_seats, attendee, book_with_key, create_event, event_body, get, organizer, send,
+    text, urlencode,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use boxoffice_e2e::TestServer;
@@ -63,7 +66,11 @@ async fn nul_characters_body(server: TestServer) {
                 Some(with_field(body, field, &nul)),
             )
             .await;
-            assert_eq!(reply.invalid_fields(), [field.to_string()], "{path} {field}");
+            assert_eq!(
+                reply.invalid_fields(),
+                [field.to_string()],
+                "{path} {field}"
+            );
         }
     }
     // Nothing was made of them: the address is still free.
@@ -199,4 +206,74 @@ async fn far_instants_body(server: TestServer) {
     let forged = URL_SAFE_NO_PAD.encode(format!("{}|{}", i64::MAX, uuid::Uuid::now_v7()));
     let reply = get(&server, &format!("/events?cursor={forged}"), None).await;
     assert_eq!(reply.invalid_fields(), ["cursor"]);
+}
+
+crate::on_both_stores!(
+    two_idempotency_keys_are_a_bad_request,
+    super::two_idempotency_keys_body
+);
+async fn two_idempotency_keys_body(server: TestServer) {
+    let (owner, _) = organizer(&server, "ivan.keys@example.org").await;
+    let (token, _) = attendee(&server, "ida.keys@example.org").await;
+    let id = text(
+        &create_event(&server, &owner, event_body("Keys", json!({}))).await,
+        "id",
+    );
+    let request = server
+        .client
+        .post(server.url(&format!("/api/v1/events/{id}/bookings")))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "first")
+        .header("Idempotency-Key", "second")
+        .json(&json!({"quantity": 1}));
+    let reply = send(request).await;
+    let problem = reply.problem(400, "bad_request");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("Idempotency-Key")),
+        "{problem}"
+    );
+    assert_seats(&server, &id, 100, 0, 0, 0, "nothing was booked").await;
+    book_with_key(&server, &token, &id, &json!({"quantity": 1}), "first")
+        .await
+        .ok(201);
+}
+
+/// A body that trickles in (a byte every 2 s) is cut off after 10 s with 408 and the
+/// connection closed, instead of holding a connection for as long as the client likes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickled_bodies_time_out() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Some(server) = TestServer::start(boxoffice_e2e::Backend::Sqlite).await else {
+        return;
+    };
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    let head = "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n\
+                Content-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+    writer.write_all(head.as_bytes()).await.expect("head");
+    let started = std::time::Instant::now();
+    let trickle = async {
+        while writer.write_all(b" ").await.is_ok() {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    };
+    let mut answer = Vec::new();
+    tokio::select! {
+        () = trickle => {}
+        read = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            reader.read_to_end(&mut answer),
+        ) => { read.expect("the server answers and closes within 30 s").expect("read"); }
+    }
+    let elapsed = started.elapsed();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
 }

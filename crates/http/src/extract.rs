@@ -11,9 +11,15 @@ use boxoffice_domain::user::User;
 use boxoffice_domain::validation::check_text;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 /// The largest JSON body accepted.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// How long a whole request body may take to arrive. A client that trickles one in
+/// (a byte every few seconds) gets 408 `request_timeout` and loses the connection,
+/// instead of holding it for minutes.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bodies (JSON or optional JSON) are read up to this size; larger ones get 413.
 #[must_use]
@@ -54,7 +60,7 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
-        let body = web::Bytes::from_request(req, payload);
+        let body = read_body(req, payload);
         Box::pin(async move {
             if !json {
                 return Err(ApiError::new(
@@ -63,9 +69,44 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
                     "Send the body as application/json.",
                 ));
             }
-            let body = body.await.map_err(|e| payload_problem(&e))?;
-            parse_json(&body).map(Json)
+            parse_json(&body.await?).map(Json)
         })
+    }
+}
+
+/// An optional JSON body of any content type: an empty one (or only whitespace) is
+/// `T::default()`; otherwise it is parsed as [`Json`] bodies are.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload);
+        Box::pin(async move { optional_json(&body.await?).map(OptionalJson) })
+    }
+}
+
+/// The whole body, within [`MAX_JSON_BODY`] and [`BODY_READ_TIMEOUT`].
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<web::Bytes, ApiError>> + use<> {
+    let body = web::Bytes::from_request(req, payload);
+    async move {
+        match tokio::time::timeout(BODY_READ_TIMEOUT, body).await {
+            Ok(read) => read.map_err(|e| payload_problem(&e)),
+            Err(_) => Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "The body did not arrive within {} s.",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+            )),
+        }
     }
 }
 
@@ -169,10 +210,7 @@ fn malformed_json(message: &str) -> ApiError {
 }
 
 /// Parses an optional JSON body: empty means `T::default()`.
-///
-/// # Errors
-/// 400 `malformed_json` or 422 `validation_failed`, as for required JSON bodies.
-pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

@@ -60,12 +60,34 @@ fn method_not_allowed(allow: &str) -> HttpResponse {
     response
 }
 
+/// The routes of each method for `resource!`. A GET route answers HEAD as well: the
+/// handler runs as for GET, and the server sends the headers without the body.
+mod method {
+    use actix_web::{Route, guard, web};
+
+    pub use web::{delete, patch, post, put};
+
+    /// GET and HEAD.
+    pub fn get() -> Route {
+        web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    }
+}
+
+/// What a resource's `Allow` header lists for `methods`: HEAD beside GET.
+fn allowed(methods: &[&str]) -> String {
+    let mut allow: Vec<String> = methods.iter().map(|m| m.to_uppercase()).collect();
+    if allow.iter().any(|m| m == "GET") {
+        allow.push("HEAD".to_owned());
+    }
+    allow.join(", ")
+}
+
 /// A resource with its routes; other methods answer 405 naming the allowed ones.
 macro_rules! resource {
     ($path:expr $(, $method:ident => $handler:expr)+ $(,)?) => {{
-        let allow = [$(stringify!($method).to_uppercase()),+].join(", ");
+        let allow = allowed(&[$(stringify!($method)),+]);
         web::resource($path)
-            $(.route(web::$method().to($handler)))+
+            $(.route(method::$method().to($handler)))+
             .default_service(web::to(move || {
                 let response = method_not_allowed(&allow);
                 async move { response }
@@ -151,7 +173,7 @@ mod tests {
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(
             response.headers().get(ALLOW).map(|v| v.as_bytes()),
-            Some(&b"POST, GET"[..])
+            Some(&b"POST, GET, HEAD"[..])
         );
         let body: serde_json::Value = test::read_body_json(response).await;
         assert_eq!(body["code"], "method_not_allowed");

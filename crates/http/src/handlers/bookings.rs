@@ -6,7 +6,8 @@ use crate::dto::{
     PageParams,
 };
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, Json, Query, optional_json};
+use crate::extract::{AuthUser, Json, OptionalJson, Query};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use boxoffice_domain::booking::Quantity;
 use boxoffice_domain::services::BookingIntent;
@@ -16,10 +17,20 @@ use uuid::Uuid;
 /// The header that makes a booking request safe to repeat.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
+/// The request's key; a request with two keys is ambiguous (which one did the client
+/// mean to repeat?), so it is 400 rather than reduced to the first.
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let Some(value) = req.headers().get(IDEMPOTENCY_KEY) else {
+    let mut values = req.headers().get_all(IDEMPOTENCY_KEY);
+    let Some(value) = values.next() else {
         return Ok(None);
     };
+    if values.next().is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send at most one Idempotency-Key header.",
+        ));
+    }
     let key = value.to_str().unwrap_or_default();
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(ApiError::invalid_field(
@@ -39,6 +50,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     responses((status = 201, description = "Booked (maybe with a waitlist entry for the rest)", body = BookingOutcomeDto),
         (status = 202, description = "Waitlisted", body = BookingOutcomeDto), (status = 404, body = Problem),
         (status = 409, description = "`sold_out`, `purchase_limit_exceeded`, `sales_closed`, `event_cancelled`, `already_waitlisted`", body = Problem),
+        (status = 400, description = "`bad_request`: more than one `Idempotency-Key` header", body = Problem),
         (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem)))]
 pub async fn book(
     state: web::Data<AppState>,
@@ -98,9 +110,8 @@ pub async fn cancel_booking(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,
     id: web::Path<Uuid>,
-    body: web::Bytes,
+    OptionalJson(request): OptionalJson<CancelRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let request: CancelRequest = optional_json(&body)?;
     let quantity = request
         .quantity
         .map(|q| Quantity::new(q).map_err(|m| ApiError::invalid_field("quantity", m)))
