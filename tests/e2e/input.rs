@@ -165,6 +165,7 @@ async fn far_instants_body(server: TestServer) {
         "+275760-09-13T00:00:00Z",
         "+10000-01-01T00:00:00Z",
         "-4714-11-24T00:00:00Z",
+        "-5000-01-01T00:00:00Z",
         "0000-12-31T23:59:59Z",
     ];
     for instant in far {

@@ -31,8 +31,8 @@ mod tests {
     fn instants_out_of_range_are_refused() {
         let parse = |json: &str| serde_json::from_str::<Instant>(json);
         assert!(parse(r#""2031-06-01T18:00:00Z""#).is_ok());
-        let far = parse(r#""+275760-09-13T00:00:00Z""#).expect_err("too far");
+        let far = parse(r#""+100000-01-01T00:00:00Z""#).expect_err("too far");
         assert!(far.to_string().contains("between the years"), "{far}");
-        assert!(parse(r#""-4714-11-24T00:00:00Z""#).is_err());
+        assert!(parse(r#""-5000-01-01T00:00:00Z""#).is_err());
     }
 }
