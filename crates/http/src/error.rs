@@ -249,6 +249,10 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds));
         }
+        // Errors that leave through middleware never pass `security_headers`.
+        for (name, value) in crate::security::API_HEADERS {
+            response.insert_header((name, HeaderValue::from_static(value)));
+        }
         response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
     }
 }

@@ -9,6 +9,7 @@ pub mod handlers;
 pub mod observe;
 mod openapi;
 pub mod rate_limit;
+pub mod security;
 mod validate;
 
 pub use openapi::ApiDoc;

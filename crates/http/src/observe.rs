@@ -72,6 +72,7 @@ pub async fn observe(
     // `error_response`, so it still leaves as problem+json.
     let mut response = match outcome {
         Ok(Ok(response)) => response.map_into_boxed_body(),
+        Ok(Err(error)) if error.as_error::<ApiError>().is_some() => return Err(error),
         Ok(Err(error)) => {
             let status = error.as_response_error().status_code();
             return Err(ApiError::from_status(status).into());

@@ -5,7 +5,7 @@ use crate::UserCreateArgs;
 use crate::config::{self, Database, DatabaseArgs, ServeArgs};
 use crate::mailer::LogMailer;
 use crate::sweeper::Sweeper;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
@@ -19,9 +19,9 @@ use boxoffice_domain::services::{
 };
 use boxoffice_domain::user::{Email, Password, PersonName, Role};
 use boxoffice_domain::{Clock, SystemClock};
-use boxoffice_http::AppState;
 use boxoffice_http::bodies::Bodies;
 use boxoffice_http::rate_limit::{MemoryRateLimiter, RateLimits};
+use boxoffice_http::{AppState, security};
 use boxoffice_store_postgres::PgStore;
 use boxoffice_store_redis::{Redis, RedisRateLimiter, RedisVersionBoard, SeatGate};
 use boxoffice_store_sqlite::SqliteStore;
@@ -259,9 +259,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listing_bodies: Bodies::default(),
     });
 
+    let origins = args.cors_allowed_origins.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(Condition::new(
+                !origins.is_empty(),
+                security::cors(&origins),
+            ))
+            .wrap(from_fn(security::security_headers))
             .wrap(from_fn(boxoffice_http::observe::observe))
             .configure(boxoffice_http::routes)
     })

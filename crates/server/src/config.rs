@@ -166,8 +166,38 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(0..=3600))]
     pub shutdown_timeout_secs: u32,
 
+    /// Origins whose browser pages may call the API (CORS), comma-separated, such as
+    /// `https://shop.example.org,https://door.example.org`, or `*` for any. Empty (the
+    /// default): no cross-origin calls.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_name = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_allowed_origins: Vec<String>,
+
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// `*`, or an origin: `http` or `https`, a host and maybe a port, nothing after.
+fn parse_origin(raw: &str) -> Result<String, String> {
+    let origin = raw.trim();
+    if origin == "*" {
+        return Ok(origin.to_owned());
+    }
+    let host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| format!("{origin:?} is not an origin: start it with https:// or http://"))?;
+    let valid = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if valid {
+        Ok(origin.to_owned())
+    } else {
+        Err(format!(
+            "{origin:?} is not an origin: a scheme, a host and maybe a port, no path"
+        ))
+    }
 }
 
 /// Rate limits; 0 turns a limit off. Over a limit a request gets 429 `rate_limited`.

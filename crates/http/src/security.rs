@@ -1,0 +1,106 @@
+//! Headers that make responses safe to handle in a browser, and CORS.
+
+use crate::error::ApiError;
+use actix_cors::{Cors, CorsError};
+use actix_web::Error;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+
+/// The API serves data, never pages: nothing may load from or frame it.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Swagger UI loads its own scripts, styles and `data:` icons, and fetches the document.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+     form-action 'self'";
+
+/// The headers of every API response: nothing may sniff, frame or load from it, and
+/// nothing keeps it in a cache. Problems carry them from `ApiError` itself.
+pub const API_HEADERS: [(HeaderName, &str); 4] = [
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (X_FRAME_OPTIONS, "DENY"),
+    (CONTENT_SECURITY_POLICY, API_CSP),
+    (CACHE_CONTROL, "no-store"),
+];
+
+/// Adds to every response `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`
+/// and a `Content-Security-Policy`, and `Cache-Control: no-store` unless the handler
+/// chose a policy (event reads revalidate with their `ETag`): tokens and personal data
+/// never stay in a shared or browser cache. Wrap it around [`cors`]: a request CORS
+/// refuses becomes a 400 problem saying why.
+///
+/// # Errors
+/// Those of the inner service; a CORS refusal as a problem.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let docs = req.path() == "/docs" || req.path().starts_with("/docs/");
+    let mut response =
+        next.call(req)
+            .await
+            .map_err(|error| match error.as_error::<CorsError>() {
+                Some(refused) => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!("CORS: {refused}."),
+                )
+                .into(),
+                None => error,
+            })?;
+    let headers = response.headers_mut();
+    let csp = if docs { DOCS_CSP } else { API_CSP };
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
+}
+
+/// Cross-origin access for browsers on `origins` (exact origins such as
+/// `https://shop.example.org`, or `*` for any): the methods and request headers the API
+/// uses, and the response headers a client reads. With no origins, no cross-origin
+/// request is allowed. Tokens travel in `Authorization`, never in cookies, so no
+/// credentials mode is offered.
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::LOCATION,
+            header::ETAG,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}
