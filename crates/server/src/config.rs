@@ -363,4 +363,27 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(mode.mode() & 0o777, 0o600);
     }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        for good in [
+            "*",
+            "https://shop.example.org",
+            "http://localhost:5173",
+            " http://[::1]:8080 ",
+        ] {
+            assert_eq!(parse_origin(good), Ok(good.trim().to_owned()), "{good}");
+        }
+        for bad in [
+            "",
+            "shop.example.org",
+            "https://",
+            "https://shop.example.org/",
+            "https://shop.example.org/path",
+            "ftp://shop.example.org",
+            "https://a b",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+    }
 }
