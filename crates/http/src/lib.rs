@@ -12,7 +12,7 @@ pub mod rate_limit;
 pub mod security;
 mod validate;
 
-pub use openapi::ApiDoc;
+pub use openapi::document as openapi_document;
 
 use actix_web::{HttpResponse, ResponseError, web};
 use boxoffice_domain::event::{Event, EventCursor};
@@ -23,7 +23,6 @@ use boxoffice_domain::{Clock, EventId};
 use error::ApiError;
 use handlers::{analytics, auth, bookings, events, holds, ops, users, waitlist};
 use std::sync::Arc;
-use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// Everything handlers need, shared by all workers.
@@ -148,7 +147,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource!("/health/live", get => ops::live))
         .service(resource!("/health/ready", get => ops::ready))
         .service(resource!("/metrics", get => ops::metrics))
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi::document()))
         .service(web::resource("/docs").route(web::get().to(|| async {
             HttpResponse::PermanentRedirect()
                 .insert_header(("Location", "/docs/"))

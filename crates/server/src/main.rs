@@ -34,6 +34,8 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Prints the OpenAPI document (what `/api/openapi.json` serves) and exits.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +70,7 @@ pub struct UserCreateArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = match &cli.command {
+        Command::Openapi => return print_openapi(),
         Command::Serve(args) => &args.log,
         Command::Migrate { log, .. } => log,
         Command::User {
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
+            Command::Openapi => Ok(()),
             Command::Serve(args) => app::serve(args).await,
             Command::Migrate { database, .. } => app::migrate(&database).await,
             Command::User {
@@ -105,6 +109,20 @@ fn main() -> ExitCode {
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "boxoffice stopped");
             eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `boxoffice openapi`: the document as pretty JSON on stdout.
+fn print_openapi() -> ExitCode {
+    match serde_json::to_string_pretty(&boxoffice_http::openapi_document()) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot write the OpenAPI document: {error}");
             ExitCode::FAILURE
         }
     }

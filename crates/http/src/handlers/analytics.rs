@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 
 /// Seat figures per event, highest utilisation first: all events for admins, their own
 /// for organizers.
-#[utoipa::path(get, path = "/api/v1/analytics/events", tag = "analytics", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getEventAnalytics", path = "/api/v1/analytics/events", tag = "analytics", security(("bearer" = [])),
     responses((status = 200, body = Vec<EventAnalyticsDto>), (status = 403, body = Problem)))]
 pub async fn events(
     state: web::Data<AppState>,

@@ -12,7 +12,7 @@ use actix_web::{HttpResponse, web};
 use boxoffice_domain::user::{Email, Password, PersonName};
 
 /// Creates an attendee account.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+#[utoipa::path(post, operation_id = "registerUser", path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = UserDto), (status = 409, description = "`email_taken`", body = Problem),
         (status = 422, description = "`validation_failed`", body = Problem)))]
 pub async fn register(
@@ -31,7 +31,7 @@ pub async fn register(
 }
 
 /// Exchanges email and password for tokens.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, operation_id = "logIn", path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokensDto), (status = 401, description = "`invalid_credentials`", body = Problem),
         (status = 429, description = "`rate_limited`: too many attempts from this address or for this email", body = Problem)))]
 pub async fn login(
@@ -45,7 +45,7 @@ pub async fn login(
 
 /// Rotates a refresh token: the presented one stops working. Reusing a rotated token
 /// revokes its whole family.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, operation_id = "refreshTokens", path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokensDto), (status = 401, description = "`invalid_token`", body = Problem)))]
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -56,7 +56,7 @@ pub async fn refresh(
 }
 
 /// Ends the session of a refresh token.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, operation_id = "logOut", path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses((status = 204, description = "Logged out")))]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -68,7 +68,7 @@ pub async fn logout(
 
 /// Mails a reset token if the email has an active account; answers 202 either way, and
 /// before doing any of it, so the answer takes as long whether or not the account exists.
-#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
+#[utoipa::path(post, operation_id = "requestPasswordReset", path = "/api/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
     responses((status = 202, description = "Accepted, whether or not the account exists")))]
 pub async fn request_password_reset(
     state: web::Data<AppState>,
@@ -87,7 +87,7 @@ pub async fn request_password_reset(
 }
 
 /// Sets a new password with a mailed, single-use token (valid 1 hour).
-#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
+#[utoipa::path(post, operation_id = "confirmPasswordReset", path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
     responses((status = 204, description = "Password changed; all sessions ended"),
         (status = 401, description = "`invalid_token`", body = Problem), (status = 422, body = Problem)))]
 pub async fn confirm_password_reset(

@@ -43,7 +43,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 /// Books tickets, or joins the waitlist for them (see `on_sold_out` and `allow_partial`).
 /// Repeats with the same `Idempotency-Key` and body return the first outcome and book nothing.
-#[utoipa::path(post, path = "/api/v1/events/{id}/bookings", tag = "bookings", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "bookTickets", path = "/api/v1/events/{id}/bookings", tag = "bookings", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Event id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes repeats book once")),
     request_body = BookRequestDto,
@@ -85,7 +85,7 @@ pub async fn book(
 }
 
 /// One booking (its owner, its event's organizer, admins).
-#[utoipa::path(get, path = "/api/v1/bookings/{id}", tag = "bookings", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getBooking", path = "/api/v1/bookings/{id}", tag = "bookings", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Booking id")),
     responses((status = 200, body = BookingDto), (status = 404, body = Problem)))]
 pub async fn get_booking(
@@ -101,7 +101,7 @@ pub async fn get_booking(
 }
 
 /// Cancels all of a booking, or `quantity` tickets of it (its owner, admins).
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "cancelBooking", path = "/api/v1/bookings/{id}/cancel", tag = "bookings", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Booking id")), request_body(content = Option<CancelRequest>),
     responses((status = 200, body = BookingDto), (status = 404, body = Problem),
         (status = 409, description = "`already_cancelled`", body = Problem),
@@ -125,7 +125,7 @@ pub async fn cancel_booking(
 }
 
 /// The caller's bookings, newest first.
-#[utoipa::path(get, path = "/api/v1/users/me/bookings", tag = "bookings", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listMyBookings", path = "/api/v1/users/me/bookings", tag = "bookings", security(("bearer" = [])),
     params(BookingStatusFilter, PageParams),
     responses((status = 200, body = PageDto<BookingDto>), (status = 401, body = Problem)))]
 pub async fn my_bookings(

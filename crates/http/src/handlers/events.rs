@@ -14,7 +14,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 /// Publishes an event (organizers and admins).
-#[utoipa::path(post, path = "/api/v1/events", tag = "events", security(("bearer" = [])), request_body = CreateEventRequest,
+#[utoipa::path(post, operation_id = "createEvent", path = "/api/v1/events", tag = "events", security(("bearer" = [])), request_body = CreateEventRequest,
     responses((status = 201, body = EventDto), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, description = "`validation_failed`", body = Problem)))]
 pub async fn create_event(
@@ -30,7 +30,7 @@ pub async fn create_event(
 }
 
 /// Scheduled events, upcoming first (by `starts_at`, then `id`).
-#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventListParams, PageParams),
+#[utoipa::path(get, operation_id = "listEvents", path = "/api/v1/events", tag = "events", params(EventListParams, PageParams),
     responses((status = 200, body = PageDto<EventDto>), (status = 422, body = Problem)))]
 pub async fn list_events(
     state: web::Data<AppState>,
@@ -63,7 +63,7 @@ pub async fn list_events(
 
 /// One event with its availability. The answer carries an `ETag`; a request whose
 /// `If-None-Match` names it gets 304 while the event is unchanged.
-#[utoipa::path(get, path = "/api/v1/events/{id}", tag = "events",
+#[utoipa::path(get, operation_id = "getEvent", path = "/api/v1/events/{id}", tag = "events",
     params(("id" = Uuid, Path, description = "Event id"),
         ("If-None-Match" = Option<String>, Header, description = "An `ETag` of an earlier answer: 304 while the event still reads the same")),
     responses(
@@ -102,7 +102,7 @@ pub async fn get_event(
 }
 
 /// Changes an event (its organizer and admins).
-#[utoipa::path(patch, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "updateEvent", path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Event id")), request_body = UpdateEventRequest,
     responses((status = 200, body = EventDto), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`capacity_below_sold`, `event_cancelled`", body = Problem),
@@ -122,7 +122,7 @@ pub async fn update_event(
 }
 
 /// Cancels an event (its organizer and admins).
-#[utoipa::path(delete, path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "cancelEvent", path = "/api/v1/events/{id}", tag = "events", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Event id")),
     responses((status = 204, description = "Cancelled"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn cancel_event(

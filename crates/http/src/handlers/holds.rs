@@ -26,7 +26,7 @@ pub(crate) fn seat_request(
 }
 
 /// Holds seats for `HOLD_TTL_SECS`; confirm the hold to book them.
-#[utoipa::path(post, path = "/api/v1/events/{id}/holds", tag = "holds", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "createHold", path = "/api/v1/events/{id}/holds", tag = "holds", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Event id")), request_body = SeatsRequest,
     responses((status = 201, body = HoldDto), (status = 404, body = Problem),
         (status = 409, description = "`sold_out`, `purchase_limit_exceeded`, `sales_closed`, `event_cancelled`", body = Problem),
@@ -46,7 +46,7 @@ pub async fn create_hold(
 }
 
 /// The caller's live hold.
-#[utoipa::path(get, path = "/api/v1/holds/{id}", tag = "holds", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getHold", path = "/api/v1/holds/{id}", tag = "holds", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hold id")),
     responses((status = 200, body = HoldDto), (status = 404, body = Problem)))]
 pub async fn get_hold(
@@ -62,7 +62,7 @@ pub async fn get_hold(
 }
 
 /// Turns the caller's hold into a booking (`source: hold`).
-#[utoipa::path(post, path = "/api/v1/holds/{id}/confirm", tag = "holds", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "confirmHold", path = "/api/v1/holds/{id}/confirm", tag = "holds", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hold id")),
     responses((status = 201, body = BookingDto), (status = 404, body = Problem),
         (status = 410, description = "`hold_expired`", body = Problem)))]
@@ -82,7 +82,7 @@ pub async fn confirm_hold(
 }
 
 /// Releases the caller's hold: its seats return at once.
-#[utoipa::path(delete, path = "/api/v1/holds/{id}", tag = "holds", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "releaseHold", path = "/api/v1/holds/{id}", tag = "holds", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hold id")),
     responses((status = 204, description = "Released"), (status = 404, body = Problem)))]
 pub async fn release_hold(

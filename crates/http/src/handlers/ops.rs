@@ -7,13 +7,13 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "Alive")))]
+#[utoipa::path(get, operation_id = "checkLiveness", path = "/health/live", tag = "operations", responses((status = 200, description = "Alive")))]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
 /// Readiness: every configured store answers.
-#[utoipa::path(get, path = "/health/ready", tag = "operations",
+#[utoipa::path(get, operation_id = "checkReadiness", path = "/health/ready", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "A store does not answer")))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     // Checked at once, so a dead dependency costs one timeout, not one per check.
@@ -55,7 +55,7 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
 }
 
 /// Prometheus metrics in the text exposition format.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Metrics")))]
+#[utoipa::path(get, operation_id = "getMetrics", path = "/metrics", tag = "operations", responses((status = 200, description = "Metrics")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -13,14 +13,14 @@ use boxoffice_domain::user::{AccountChanges, Email, Password, PersonName, Profil
 use uuid::Uuid;
 
 /// The caller's account.
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "getCurrentUser", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserDto), (status = 401, body = Problem)))]
 pub async fn me(AuthUser(user): AuthUser) -> HttpResponse {
     HttpResponse::Ok().json(UserDto::from(user))
 }
 
 /// Changes the caller's name and/or email.
-#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateMeRequest,
+#[utoipa::path(patch, operation_id = "updateCurrentUser", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateMeRequest,
     responses((status = 200, body = UserDto), (status = 409, description = "`email_taken`", body = Problem),
         (status = 422, body = Problem)))]
 pub async fn update_me(
@@ -43,7 +43,7 @@ pub async fn update_me(
 }
 
 /// Changes the caller's password and ends all their sessions.
-#[utoipa::path(put, path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "changePassword", path = "/api/v1/users/me/password", tag = "users", security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses((status = 204, description = "Changed; refresh tokens revoked"),
         (status = 401, description = "`invalid_credentials`", body = Problem), (status = 422, body = Problem)))]
@@ -62,7 +62,7 @@ pub async fn change_password(
 }
 
 /// Deactivates the caller's account: login fails and tokens are refused from now on.
-#[utoipa::path(delete, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "deactivateCurrentUser", path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 204, description = "Deactivated"), (status = 401, body = Problem),
         (status = 409, description = "`last_admin`: the caller is the only active admin", body = Problem)))]
 pub async fn deactivate_me(
@@ -74,7 +74,7 @@ pub async fn deactivate_me(
 }
 
 /// Every account, oldest first (admins).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(PageParams),
+#[utoipa::path(get, operation_id = "listUsers", path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(PageParams),
     responses((status = 200, body = PageDto<UserDto>), (status = 403, body = Problem)))]
 pub async fn list_users(
     state: web::Data<AppState>,
@@ -89,7 +89,7 @@ pub async fn list_users(
 }
 
 /// Changes an account's role or active flag (admins); deactivation ends its sessions.
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "updateUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")), request_body = UpdateUserRequest,
     responses((status = 200, body = UserDto), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`last_admin`: the change would leave no active admin", body = Problem)))]

@@ -11,7 +11,7 @@ use boxoffice_domain::{EventId, WaitlistEntryId};
 use uuid::Uuid;
 
 /// Joins an event's waitlist (only when not enough tickets are free).
-#[utoipa::path(post, path = "/api/v1/events/{id}/waitlist", tag = "waitlist", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "joinWaitlist", path = "/api/v1/events/{id}/waitlist", tag = "waitlist", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Event id")), request_body = SeatsRequest,
     responses((status = 201, body = WaitlistEntryDto), (status = 404, body = Problem),
         (status = 409, description = "`already_waitlisted`, `tickets_available`, `sales_closed`, `event_cancelled`, `purchase_limit_exceeded`", body = Problem),
@@ -29,7 +29,7 @@ pub async fn join(
 }
 
 /// An event's waitlist (its organizer, admins): `waiting` entries in queue order by default.
-#[utoipa::path(get, path = "/api/v1/events/{id}/waitlist", tag = "waitlist", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listEventWaitlist", path = "/api/v1/events/{id}/waitlist", tag = "waitlist", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Event id"), WaitlistStatusFilter, PageParams),
     responses((status = 200, body = PageDto<WaitlistEntryDto>), (status = 403, body = Problem),
         (status = 404, body = Problem)))]
@@ -54,7 +54,7 @@ pub async fn event_queue(
 }
 
 /// Takes a waiting entry out of the queue: its owner, the event's organizer or an admin.
-#[utoipa::path(delete, path = "/api/v1/waitlist/{id}", tag = "waitlist", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "leaveWaitlist", path = "/api/v1/waitlist/{id}", tag = "waitlist", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Waitlist entry id")),
     responses((status = 204, description = "Left"), (status = 404, body = Problem),
         (status = 409, description = "`not_waiting`: already promoted or closed", body = Problem)))]
@@ -71,7 +71,7 @@ pub async fn leave(
 }
 
 /// The caller's waitlist entries, every status, newest first.
-#[utoipa::path(get, path = "/api/v1/users/me/waitlist", tag = "waitlist", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "listMyWaitlistEntries", path = "/api/v1/users/me/waitlist", tag = "waitlist", security(("bearer" = [])),
     params(PageParams), responses((status = 200, body = PageDto<WaitlistEntryDto>)))]
 pub async fn my_entries(
     state: web::Data<AppState>,

@@ -1,4 +1,7 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and completed
+//! with the responses every operation shares (see `responses`).
+
+mod responses;
 
 use crate::dto::*;
 use crate::error::{FieldProblem, Problem};
@@ -6,7 +9,22 @@ use crate::handlers::{analytics, auth, bookings, events, holds, ops, users, wait
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-/// The whole API, served at `/api/openapi.json` and browsable at `/docs`.
+/// The document served at `/api/openapi.json`, browsable at `/docs` and printed by
+/// `boxoffice openapi`: [`ApiDoc`] with every operation's shared error responses and
+/// headers.
+///
+/// # Panics
+/// Never for the document the annotations make: utoipa reads back what it writes.
+#[must_use]
+pub fn document() -> utoipa::openapi::OpenApi {
+    #[allow(clippy::expect_used)] // a round trip of utoipa's own types
+    let mut json = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    responses::complete(&mut json);
+    #[allow(clippy::expect_used)]
+    serde_json::from_value(json).expect("a completed document reads back")
+}
+
+/// The annotated API, before [`document`] completes it.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "boxoffice", description = "Event-ticket booking: events, holds, bookings and a strict FIFO waitlist that never oversell. Sign-in attempts and writes are rate-limited: over a limit, a request answers 429 `rate_limited` with a `Retry-After` header and changes nothing. While Postgres or Redis cannot be reached, a request that needs it answers 503 `service_unavailable` with `Retry-After: 1`; retry it, a booking with the same `Idempotency-Key`."),
@@ -61,7 +79,7 @@ mod tests {
 
     #[test]
     fn document_is_openapi_3_1_and_lists_the_contract_paths() {
-        let doc = serde_json::to_value(ApiDoc::openapi()).expect("serialises");
+        let doc = serde_json::to_value(document()).expect("serialises");
         assert!(
             doc["openapi"]
                 .as_str()
