@@ -1,15 +1,16 @@
 # The README's commands. `make test` is what CI runs (through .ci/run).
-.PHONY: run test bench bench-quick lint fmt check-domain
+.PHONY: run test bench bench-quick fuzz lint fmt check-domain
 
 run:
 	cargo run --release -- serve
 
 # Every test: domain units, the port contract suite on SQLite and Postgres,
-# HTTP end-to-end tests against the real binary, then the load tool's small run
-# (its invariant checks, never its speed figures).
+# HTTP end-to-end tests against the real binary, the load tool's small run
+# (its invariant checks, never its speed figures), then the OpenAPI fuzzer.
 test:
 	cargo test --workspace --all-targets
 	$(MAKE) bench-quick
+	$(MAKE) fuzz
 
 # The flash-sale load tool on release servers: one table of figures as ratios to
 # /health/live and to pgbench's hot row, measured in the same run (docs/performance.md).
@@ -21,6 +22,11 @@ bench:
 bench-quick:
 	cargo build -p boxoffice-server -p boxoffice-loadtest
 	BENCH_QUICK=1 target/debug/boxoffice-loadtest
+
+# The OpenAPI document validated by openapi-spec-validator, then schemathesis against
+# servers on SQLite and Postgres (fixed seed; FUZZ_SEED and FUZZ_EXAMPLES override).
+fuzz:
+	scripts/fuzz
 
 lint: check-domain
 	cargo fmt --all --check

@@ -120,9 +120,10 @@ impl EventDetails {
             "must be between 1 and 1000000",
         );
         check(
-            self.max_tickets_per_user.is_none_or(|m| m >= 1),
+            self.max_tickets_per_user
+                .is_none_or(|m| (1..=MAX_CAPACITY).contains(&m)),
             "max_tickets_per_user",
-            "must be at least 1",
+            "must be between 1 and 1000000",
         );
         let window_ok = match (self.sales_open_at, self.sales_close_at) {
             (Some(open), Some(close)) => open < close,
@@ -506,6 +507,7 @@ mod tests {
         d.ends_at = Some(d.starts_at);
         d.latitude = Some(91.0);
         d.currency = "euro".into();
+        d.max_tickets_per_user = Some(1 << 31);
         d.sales_open_at = Some(d.starts_at);
         d.sales_close_at = Some(d.starts_at - Duration::days(1));
         let fields: Vec<_> = d.validate().into_iter().map(|e| e.field).collect();
@@ -517,6 +519,7 @@ mod tests {
                 "latitude",
                 "currency",
                 "capacity",
+                "max_tickets_per_user",
                 "sales_close_at"
             ]
         );

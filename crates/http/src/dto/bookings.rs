@@ -10,8 +10,10 @@ use uuid::Uuid;
 
 /// `POST /events/{id}/holds` and `POST /events/{id}/waitlist`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"quantity": 2}))]
 pub struct SeatsRequest {
     /// Tickets, 1 to 100.
+    #[schema(minimum = 1, maximum = 100)]
     pub quantity: u32,
     /// The ticket type; absent = the event's first type.
     pub ticket_type_id: Option<Uuid>,
@@ -39,8 +41,10 @@ impl From<OnSoldOutDto> for OnSoldOut {
 
 /// `POST /events/{id}/bookings`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"quantity": 2, "on_sold_out": "waitlist", "allow_partial": false}))]
 pub struct BookRequestDto {
     /// Tickets, 1 to 100.
+    #[schema(minimum = 1, maximum = 100)]
     pub quantity: u32,
     /// The ticket type; absent = the event's first type.
     pub ticket_type_id: Option<Uuid>,
@@ -54,8 +58,10 @@ pub struct BookRequestDto {
 
 /// `POST /bookings/{id}/cancel` (the body may be omitted: cancel everything).
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"quantity": 1}))]
 pub struct CancelRequest {
-    /// Tickets to cancel; absent = all.
+    /// Tickets to cancel, 1 to 100 and at most those booked; absent = all.
+    #[schema(minimum = 1, maximum = 100)]
     pub quantity: Option<u32>,
 }
 

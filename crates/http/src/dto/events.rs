@@ -14,22 +14,34 @@ pub const DEFAULT_CURRENCY: &str = "EUR";
 /// A ticket type to create with its event.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TicketTypeRequest {
-    /// Name, unique within the event.
+    /// Name, 1 to 100 characters, unique within the event.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Price in minor units of the event's currency.
+    #[schema(minimum = 0)]
     pub price_cents: i64,
-    /// Seats of this type at most; absent = limited by the event's capacity only.
+    /// Seats of this type at most (up to the event's capacity); absent = limited by the
+    /// event's capacity only.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: Option<u32>,
 }
 
 /// `POST /events`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "name": "Spring Concert", "description": "An evening of chamber music.", "venue": "Hall A",
+    "starts_at": "2031-06-01T18:00:00Z", "capacity": 300, "max_tickets_per_user": 6,
+    "ticket_types": [{"name": "Standard", "price_cents": 2500}, {"name": "VIP", "price_cents": 9000, "quantity": 20}]
+}))]
 pub struct CreateEventRequest {
     /// Title, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
-    /// Longer text.
+    /// Longer text, up to 5000 characters.
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
-    /// Where it happens.
+    /// Where it happens, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub venue: String,
     /// When it starts.
     #[schema(value_type = DateTime<Utc>)]
@@ -38,14 +50,19 @@ pub struct CreateEventRequest {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub ends_at: Option<Instant>,
     /// Venue latitude.
+    #[schema(minimum = -90, maximum = 90)]
     pub latitude: Option<f64>,
     /// Venue longitude.
+    #[schema(minimum = -180, maximum = 180)]
     pub longitude: Option<f64>,
     /// ISO 4217 code (default EUR).
+    #[schema(pattern = r"^[A-Z]{3}$")]
     pub currency: Option<String>,
     /// Seats across all ticket types, 1 to 1000000.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub capacity: u32,
-    /// Most tickets one user may hold and book.
+    /// Most tickets one user may hold and book, 1 to 1000000.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_tickets_per_user: Option<u32>,
     /// Sales start.
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -53,7 +70,9 @@ pub struct CreateEventRequest {
     /// Sales end.
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub sales_close_at: Option<Instant>,
-    /// Ticket types; absent = one `General` type, price 0, sharing the capacity.
+    /// Ticket types, 1 to 50; absent = one `General` type, price 0, sharing the
+    /// capacity.
+    #[schema(min_items = 1, max_items = 50)]
     pub ticket_types: Option<Vec<TicketTypeRequest>>,
 }
 
@@ -94,14 +113,17 @@ impl CreateEventRequest {
 /// Ticket types are not changed here.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[allow(clippy::option_option)]
+#[schema(example = json!({"capacity": 350, "ends_at": null}))]
 pub struct UpdateEventRequest {
-    /// New title.
+    /// New title, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
-    /// New description, or `null` to clear.
+    /// New description (up to 5000 characters), or `null` to clear.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 5000)]
     pub description: Option<Option<String>>,
-    /// New venue.
+    /// New venue, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub venue: Option<String>,
     /// New start.
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -112,19 +134,21 @@ pub struct UpdateEventRequest {
     pub ends_at: Option<Option<Instant>>,
     /// New latitude, or `null` to clear.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -90, maximum = 90)]
     pub latitude: Option<Option<f64>>,
     /// New longitude, or `null` to clear.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = -180, maximum = 180)]
     pub longitude: Option<Option<f64>>,
-    /// New currency.
+    /// New currency, an ISO 4217 code.
+    #[schema(pattern = r"^[A-Z]{3}$")]
     pub currency: Option<String>,
-    /// New capacity; below sold + held is 409 `capacity_below_sold`.
+    /// New capacity, 1 to 1000000; below sold + held is 409 `capacity_below_sold`.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub capacity: Option<u32>,
     /// New per-user limit, or `null` to clear.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000)]
     pub max_tickets_per_user: Option<Option<u32>>,
     /// New sales start, or `null` to clear.
     #[serde(default, deserialize_with = "nullable")]

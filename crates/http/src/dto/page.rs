@@ -38,6 +38,7 @@ pub trait CursorKey: Sized {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageParams {
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -93,17 +93,22 @@ impl From<IssuedTokens> for TokensDto {
 
 /// `POST /auth/register`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Ann Example", "email": "ann@example.org", "password": "correct horse battery"}))]
 pub struct RegisterRequest {
     /// Display name, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Email, unique ignoring case.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
-    /// At least 8 characters.
+    /// 8 characters to 72 bytes.
+    #[schema(min_length = 8, max_length = 72)]
     pub password: String,
 }
 
 /// `POST /auth/login`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ann@example.org", "password": "correct horse battery"}))]
 pub struct LoginRequest {
     /// Email.
     pub email: String,
@@ -113,6 +118,7 @@ pub struct LoginRequest {
 
 /// `POST /auth/refresh` and `POST /auth/logout`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"refresh_token": "q9Gv2-b8Qe1h7mXW0lq3Tq0ZyYk0p2m3X5r7c9vBn4A"}))]
 pub struct RefreshRequest {
     /// The refresh token from the last login or refresh.
     pub refresh_token: String,
@@ -120,6 +126,7 @@ pub struct RefreshRequest {
 
 /// `POST /auth/password-reset`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"email": "ann@example.org"}))]
 pub struct PasswordResetRequest {
     /// Email of the account.
     pub email: String,
@@ -127,33 +134,41 @@ pub struct PasswordResetRequest {
 
 /// `POST /auth/password-reset/confirm`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"token": "Zx8mQ2v0bW7nK4pR1tY6uI3oP5aS9dF2gH7jL0cV1bN", "new_password": "a new long passphrase"}))]
 pub struct PasswordResetConfirm {
     /// The token from the reset mail.
     pub token: String,
-    /// At least 8 characters.
+    /// 8 characters to 72 bytes.
+    #[schema(min_length = 8, max_length = 72)]
     pub new_password: String,
 }
 
 /// `PATCH /users/me`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Ann B. Example"}))]
 pub struct UpdateMeRequest {
-    /// New display name.
+    /// New display name, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
-    /// New email.
+    /// New email, unique ignoring case.
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
 }
 
 /// `PUT /users/me/password`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "the password now", "new_password": "a new long passphrase"}))]
 pub struct ChangePasswordRequest {
     /// The password now.
     pub current_password: String,
-    /// At least 8 characters.
+    /// 8 characters to 72 bytes.
+    #[schema(min_length = 8, max_length = 72)]
     pub new_password: String,
 }
 
 /// `PATCH /users/{id}` (admins).
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"role": "organizer"}))]
 pub struct UpdateUserRequest {
     /// New role.
     pub role: Option<RoleDto>,

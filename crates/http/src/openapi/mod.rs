@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and completed
 //! with the responses every operation shares (see `responses`).
 
+mod links;
 mod responses;
 
 use crate::dto::*;
@@ -20,6 +21,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     #[allow(clippy::expect_used)] // a round trip of utoipa's own types
     let mut json = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
     responses::complete(&mut json);
+    links::add(&mut json);
     #[allow(clippy::expect_used)]
     serde_json::from_value(json).expect("a completed document reads back")
 }
