@@ -1,16 +1,18 @@
 # The README's commands. `make test` is what CI runs (through .ci/run).
-.PHONY: run test bench bench-quick fuzz lint fmt check-domain
+.PHONY: run test bench bench-quick fuzz client-scenario lint fmt check-domain
 
 run:
 	cargo run --release -- serve
 
 # Every test: domain units, the port contract suite on SQLite and Postgres,
 # HTTP end-to-end tests against the real binary, the load tool's small run
-# (its invariant checks, never its speed figures), then the OpenAPI fuzzer.
+# (its invariant checks, never its speed figures), then the OpenAPI fuzzer and the
+# generated TypeScript client's scenario.
 test:
 	cargo test --workspace --all-targets
 	$(MAKE) bench-quick
 	$(MAKE) fuzz
+	$(MAKE) client-scenario
 
 # The flash-sale load tool on release servers: one table of figures as ratios to
 # /health/live and to pgbench's hot row, measured in the same run (docs/performance.md).
@@ -27,6 +29,12 @@ bench-quick:
 # servers on SQLite and Postgres (fixed seed; FUZZ_SEED and FUZZ_EXAMPLES override).
 fuzz:
 	scripts/fuzz
+
+# A TypeScript client generated from the OpenAPI document (openapi-typescript and
+# openapi-fetch from npm) drives a server: register, log in, event, hold, confirm,
+# book, cancel.
+client-scenario:
+	scripts/client-scenario
 
 lint: check-domain
 	cargo fmt --all --check
