@@ -13,7 +13,7 @@ use boxoffice_domain::booking::{Booking, BookingOutcome, BookingStatus, Quantity
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError, Idempotency};
-use boxoffice_domain::{BookingId, EventId, Timestamp, UserId, WaitlistEntryId};
+use boxoffice_domain::{BookingId, EventId, HoldId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -188,6 +188,21 @@ impl Bookings for PgStore {
 
     async fn find_booking(&self, id: BookingId) -> anyhow::Result<Option<Booking>> {
         self.run(async |conn| load_booking(conn, id).await).await
+    }
+
+    async fn booking_of_hold(&self, hold: HoldId) -> anyhow::Result<Option<Booking>> {
+        self.run(async |conn| {
+            bookings::table
+                .filter(bookings::hold_id.eq(hold.as_uuid()))
+                .select(BookingRow::as_select())
+                .first::<BookingRow>(conn)
+                .await
+                .optional()
+                .with_context(|| format!("cannot read the booking of hold {hold}"))
+        })
+        .await?
+        .map(BookingRow::into_booking)
+        .transpose()
     }
 
     async fn cancel_booking(

@@ -11,7 +11,7 @@ use boxoffice_domain::booking::{Booking, BookingOutcome, BookingStatus, Quantity
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError};
-use boxoffice_domain::{BookingId, Timestamp, UserId};
+use boxoffice_domain::{BookingId, HoldId, Timestamp, UserId};
 use diesel::prelude::*;
 
 #[async_trait]
@@ -59,6 +59,20 @@ impl Bookings for SqliteStore {
 
     async fn find_booking(&self, id: BookingId) -> anyhow::Result<Option<Booking>> {
         self.read(move |c| load_booking(c, id)).await
+    }
+
+    async fn booking_of_hold(&self, hold: HoldId) -> anyhow::Result<Option<Booking>> {
+        self.read(move |c| {
+            bookings::table
+                .filter(bookings::hold_id.eq(hold.to_string()))
+                .select(BookingRow::as_select())
+                .first::<BookingRow>(c)
+                .optional()
+                .context("cannot read the booking of a hold")?
+                .map(BookingRow::into_booking)
+                .transpose()
+        })
+        .await
     }
 
     async fn cancel_booking(

@@ -230,6 +230,11 @@ pub trait Bookings: Send + Sync + 'static {
     /// Only when the store fails.
     async fn find_booking(&self, id: BookingId) -> anyhow::Result<Option<Booking>>;
 
+    /// The booking hold `hold` became, as it is now.
+    /// # Errors
+    /// Only when the store fails.
+    async fn booking_of_hold(&self, hold: HoldId) -> anyhow::Result<Option<Booking>>;
+
     /// Cancels `quantity` seats (all when `None`), returns them and promotes the waitlist.
     /// # Errors
     /// `NotFound`, `AlreadyCancelled`, `TooMany`.

@@ -149,7 +149,9 @@ impl BookingService {
         }
     }
 
-    /// Turns the caller's hold into a booking.
+    /// Turns the caller's hold into a booking. Confirming a hold that is already
+    /// confirmed answers its booking (as it is now), so a client that lost the first
+    /// answer can simply send the request again.
     /// # Errors
     /// `NotFound`, or `Expired` when the hold ran out first.
     pub async fn confirm_hold(
@@ -157,10 +159,18 @@ impl BookingService {
         user: UserId,
         id: HoldId,
     ) -> Result<Booking, ConfirmHoldError> {
-        self.ports
+        let confirmed = self
+            .ports
             .reservations
             .confirm_hold(id, user, self.now())
-            .await
+            .await;
+        if !matches!(confirmed, Err(ConfirmHoldError::NotFound)) {
+            return confirmed;
+        }
+        match self.ports.bookings.booking_of_hold(id).await? {
+            Some(booking) if booking.user_id == user => Ok(booking),
+            _ => Err(ConfirmHoldError::NotFound),
+        }
     }
 
     /// Gives the caller's held seats back at once.

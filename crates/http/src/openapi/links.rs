@@ -12,15 +12,35 @@ const LINKS: &[(&str, &str, &str, &str)] = &[
     ("createEvent", "201", "createHold", "$response.body#/id"),
     ("createEvent", "201", "bookTickets", "$response.body#/id"),
     ("createEvent", "201", "joinWaitlist", "$response.body#/id"),
-    ("createEvent", "201", "listEventWaitlist", "$response.body#/id"),
+    (
+        "createEvent",
+        "201",
+        "listEventWaitlist",
+        "$response.body#/id",
+    ),
     ("createHold", "201", "getHold", "$response.body#/id"),
     ("createHold", "201", "confirmHold", "$response.body#/id"),
     ("createHold", "201", "releaseHold", "$response.body#/id"),
     ("confirmHold", "201", "getBooking", "$response.body#/id"),
     ("confirmHold", "201", "cancelBooking", "$response.body#/id"),
-    ("bookTickets", "201", "getBooking", "$response.body#/booking/id"),
-    ("bookTickets", "201", "cancelBooking", "$response.body#/booking/id"),
-    ("bookTickets", "202", "leaveWaitlist", "$response.body#/waitlist_entry/id"),
+    (
+        "bookTickets",
+        "201",
+        "getBooking",
+        "$response.body#/booking/id",
+    ),
+    (
+        "bookTickets",
+        "201",
+        "cancelBooking",
+        "$response.body#/booking/id",
+    ),
+    (
+        "bookTickets",
+        "202",
+        "leaveWaitlist",
+        "$response.body#/waitlist_entry/id",
+    ),
     ("joinWaitlist", "201", "leaveWaitlist", "$response.body#/id"),
 ];
 
@@ -72,7 +92,10 @@ mod tests {
                 .flat_map(|item| item.values())
                 .find(|op| op["operationId"] == *from)
                 .map(|op| op["responses"][*status]["links"][*to].clone());
-            assert!(linked.is_some_and(|l| l["operationId"] == *to), "{from} {status} -> {to}");
+            assert!(
+                linked.is_some_and(|l| l["operationId"] == *to),
+                "{from} {status} -> {to}"
+            );
         }
     }
 }

@@ -184,6 +184,10 @@ where
         self.store.find_booking(id).await
     }
 
+    async fn booking_of_hold(&self, hold: HoldId) -> anyhow::Result<Option<Booking>> {
+        self.store.booking_of_hold(hold).await
+    }
+
     async fn cancel_booking(
         &self,
         id: BookingId,
