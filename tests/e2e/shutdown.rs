@@ -281,3 +281,43 @@ async fn read_body(
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     Outcome::Answered { status, body }
 }
+
+/// With `SHUTDOWN_DELAY_SECS`, SIGTERM turns readiness to 503 at once while the server
+/// keeps answering, then the listener closes and the process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_turns_readiness_off_before_the_listener_closes() {
+    let Some(mut server) = TestServer::start_with(
+        boxoffice_e2e::Backend::Sqlite,
+        &[("SHUTDOWN_DELAY_SECS", "3")],
+    )
+    .await
+    else {
+        return;
+    };
+    let ready = || crate::support::send(server.client.get(server.url("/health/ready")));
+    ready().await.ok(200);
+    let signalled = Instant::now();
+    server.send_sigterm();
+    crate::support::eventually(Duration::from_secs(2), "readiness turns off", || async {
+        (ready().await.status == 503).then_some(())
+    })
+    .await;
+    let reply = ready().await;
+    reply.problem(503, "not_ready");
+    crate::support::send(server.client.get(server.url("/api/v1/events")))
+        .await
+        .ok(200);
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "still within the delay"
+    );
+    let status = server.wait_for_exit(Duration::from_secs(15)).await;
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit status {status:?}"
+    );
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(3),
+        "served through the delay"
+    );
+}

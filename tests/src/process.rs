@@ -12,12 +12,29 @@ impl TestServer {
     /// # Panics
     /// When `kill` cannot be run or fails.
     pub async fn terminate(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.send_sigterm();
+        self.wait_for_exit(timeout).await
+    }
+
+    /// Sends SIGTERM to the server and returns at once.
+    ///
+    /// # Panics
+    /// When `kill` cannot be run or fails.
+    pub fn send_sigterm(&self) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("run kill");
         assert!(sent.success(), "kill -TERM {pid} failed: {sent}");
+    }
+
+    /// Waits up to `timeout` for the server to exit; its exit status, or `None` when it
+    /// is still running after `timeout` (it is then killed).
+    ///
+    /// # Panics
+    /// When the child cannot be waited for.
+    pub async fn wait_for_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait for boxoffice") {

@@ -46,6 +46,9 @@ pub struct AppState {
     /// Bodies of `GET /events`, rendered once per page kept in memory (keyed by the
     /// page's address, which the kept page reserves).
     pub listing_bodies: bodies::Bodies<usize, Page<Event, EventCursor>>,
+    /// Set when the process was asked to stop: `/health/ready` answers 503 from then
+    /// on, so a load balancer stops sending before the listener closes.
+    pub stopping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// 405 `method_not_allowed`, with the `Allow` header RFC 9110 asks for.

@@ -5,6 +5,7 @@ use crate::UserCreateArgs;
 use crate::config::{self, Database, DatabaseArgs, ServeArgs};
 use crate::mailer::LogMailer;
 use crate::sweeper::Sweeper;
+use actix_web::dev::ServerHandle;
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -27,6 +28,7 @@ use boxoffice_store_redis::{Redis, RedisRateLimiter, RedisVersionBoard, SeatGate
 use boxoffice_store_sqlite::SqliteStore;
 use chrono::Duration;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The ports the configured stores provide.
 struct Stores {
@@ -257,7 +259,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_limits: RateLimits::new(limiter, args.rate_limits.settings()),
         event_bodies: Bodies::default(),
         listing_bodies: Bodies::default(),
+        stopping: Arc::default(),
     });
+    let stopping = state.stopping.clone();
 
     let origins = args.cors_allowed_origins.clone();
     let server = HttpServer::new(move || {
@@ -272,6 +276,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .configure(boxoffice_http::routes)
     })
     .shutdown_timeout(u64::from(args.shutdown_timeout_secs))
+    .disable_signals()
     .bind(args.addr)
     .with_context(|| format!("cannot listen on {}", args.addr))?;
     for addr in server.addrs() {
@@ -280,16 +285,50 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             store = match database { Database::Sqlite(_) => "sqlite", Database::Postgres(_) => "postgres" },
             hold_ttl_secs = args.hold_ttl_secs,
             shutdown_timeout_secs = args.shutdown_timeout_secs,
+            shutdown_delay_secs = args.shutdown_delay_secs,
             "listening"
         );
     }
     let sweeper = Sweeper::start(bookings);
-    // actix stops on SIGTERM (graceful: it closes the listener, lets requests in flight
-    // finish for up to the shutdown timeout, then closes what is left) and on SIGINT
-    // (at once); either way `run` returns when the workers have stopped.
-    let served = server.run().await.context("the HTTP server failed");
+    let server = server.run();
+    let delay = std::time::Duration::from_secs(u64::from(args.shutdown_delay_secs));
+    tokio::spawn(stop_on_signal(server.handle(), stopping, delay));
+    let served = server.await.context("the HTTP server failed");
     tracing::info!("HTTP server stopped; stopping background tasks");
     sweeper.stop().await;
     tracing::info!("stopped");
     served
+}
+
+/// Stops the server on a signal. SIGTERM: `/health/ready` answers 503 at once, the
+/// server keeps serving for `delay` (so a load balancer that polls readiness stops
+/// sending first), then stops gracefully: it closes the listener, lets requests in
+/// flight finish for up to the shutdown timeout, then closes what is left. SIGINT:
+/// stops at once. Either way `run` returns when the workers have stopped.
+async fn stop_on_signal(
+    server: ServerHandle,
+    stopping: Arc<AtomicBool>,
+    delay: std::time::Duration,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM and SIGINT; stop the process with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {
+            stopping.store(true, Ordering::SeqCst);
+            tracing::info!(delay_secs = delay.as_secs(), "SIGTERM: not ready; stopping after the delay");
+            tokio::time::sleep(delay).await;
+            tracing::info!("closing the listener; draining requests in flight");
+            server.stop(true).await;
+        }
+        _ = int.recv() => {
+            tracing::info!("SIGINT: stopping at once");
+            server.stop(false).await;
+        }
+    }
 }

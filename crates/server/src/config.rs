@@ -166,6 +166,12 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(0..=3600))]
     pub shutdown_timeout_secs: u32,
 
+    /// On SIGTERM, how long to keep serving with `/health/ready` answering 503 before
+    /// the listener closes, in seconds: time for a load balancer to stop sending.
+    #[arg(long, env = "SHUTDOWN_DELAY_SECS", value_name = "SHUTDOWN_DELAY_SECS", default_value_t = 0,
+        value_parser = clap::value_parser!(u32).range(0..=300))]
+    pub shutdown_delay_secs: u32,
+
     /// Origins whose browser pages may call the API (CORS), comma-separated, such as
     /// `https://shop.example.org,https://door.example.org`, or `*` for any. Empty (the
     /// default): no cross-origin calls.

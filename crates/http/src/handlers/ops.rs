@@ -12,10 +12,18 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Readiness: every configured store answers.
+/// Readiness: the process is not stopping, and every configured store answers.
 #[utoipa::path(get, operation_id = "checkReadiness", path = "/health/ready", tag = "operations",
-    responses((status = 200, description = "Ready"), (status = 503, description = "A store does not answer")))]
+    responses((status = 200, description = "Ready"),
+        (status = 503, description = "`not_ready`: the process is stopping, or a store does not answer")))]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "Not ready: the process is stopping.",
+        ));
+    }
     // Checked at once, so a dead dependency costs one timeout, not one per check.
     let answers = futures_util::future::join_all(state.health.iter().map(|check| async move {
         let answer = tokio::time::timeout(std::time::Duration::from_secs(2), check.ping()).await;
