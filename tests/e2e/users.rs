@@ -416,3 +416,45 @@ async fn last_admin_body(server: TestServer) {
         .await
         .problem(409, "last_admin");
 }
+
+crate::on_both_stores!(
+    the_cli_reads_passwords_from_stdin,
+    super::cli_password_stdin_body
+);
+async fn cli_password_stdin_body(server: TestServer) {
+    let create = |email: &'static str| {
+        [
+            "user",
+            "create",
+            "--email",
+            email,
+            "--name",
+            "Stdin",
+            "--role",
+            "organizer",
+        ]
+    };
+    let mut args = create("stdin.cli@example.org").to_vec();
+    args.push("--password-stdin");
+    let made = server.run_cli(&args, Some("a passphrase from stdin\n"));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = server
+        .login("stdin.cli@example.org", "a passphrase from stdin")
+        .await;
+    let me = crate::support::me(&server, &token).await;
+    assert_eq!(me.ok(200)["role"], "organizer");
+
+    // Without a password and without a terminal, it says how to give one.
+    let refused = server.run_cli(&create("nopass.cli@example.org"), None);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("--password-stdin"), "{stderr}");
+    // Both ways at once is a usage error.
+    let mut both = create("both.cli@example.org").to_vec();
+    both.extend(["--password", "password123", "--password-stdin"]);
+    assert!(!server.run_cli(&both, Some("x\n")).status.success());
+}

@@ -268,31 +268,50 @@ impl TestServer {
     /// Creates an account with any role through `boxoffice user create` (same database),
     /// then logs in; returns the access token.
     pub async fn user_with_role(&self, email: &str, role: &str) -> String {
-        let database_url = self.database_url.clone();
-        let output = Command::new(binary())
-            .args([
-                "user",
-                "create",
-                "--email",
-                email,
-                "--password",
-                "password123",
-                "--name",
-                "Staff",
-                "--role",
-                role,
-            ])
-            .env("DATABASE_URL", database_url)
-            .env("BCRYPT_COST", "4")
-            .env("RUST_LOG", "warn")
-            .output()
-            .expect("run boxoffice user create");
+        let args = [
+            "user",
+            "create",
+            "--email",
+            email,
+            "--password",
+            "password123",
+            "--name",
+            "Staff",
+            "--role",
+            role,
+        ];
+        let output = self.run_cli(&args, None);
         assert!(
             output.status.success(),
             "user create failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
         self.login(email, "password123").await
+    }
+
+    /// Runs `boxoffice ARGS` on this server's database, with `stdin` piped in (or none).
+    ///
+    /// # Panics
+    /// When the binary cannot be run.
+    #[must_use]
+    pub fn run_cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        use std::io::Write as _;
+        let mut child = Command::new(binary())
+            .args(args)
+            .env("DATABASE_URL", &self.database_url)
+            .env("BCRYPT_COST", "4")
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run boxoffice");
+        let mut input = child.stdin.take().expect("stdin");
+        input
+            .write_all(stdin.unwrap_or_default().as_bytes())
+            .expect("write stdin");
+        drop(input);
+        child.wait_with_output().expect("wait for boxoffice")
     }
 }
 

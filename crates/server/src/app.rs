@@ -139,7 +139,7 @@ fn log_migrations(applied: Vec<String>) {
 
 /// `boxoffice migrate`.
 pub async fn migrate(args: &DatabaseArgs) -> anyhow::Result<()> {
-    let database = Database::parse(&args.database_url)?;
+    let database = Database::parse(&args.url()?)?;
     open_stores(&database, args, None).await.map(drop)
 }
 
@@ -149,10 +149,10 @@ pub async fn create_user(args: UserCreateArgs) -> anyhow::Result<()> {
     let new = NewAccount {
         name: PersonName::parse(&args.name).map_err(|m| invalid("name", m))?,
         email: Email::parse(&args.email).map_err(|m| invalid("email", m))?,
-        password: Password::parse(&args.password).map_err(|m| invalid("password", m))?,
+        password: Password::parse(&password_of(&args)?).map_err(|m| invalid("password", m))?,
         role: args.role.parse::<Role>().map_err(|m| invalid("role", m))?,
     };
-    let database = Database::parse(&args.database.database_url)?;
+    let database = Database::parse(&args.database.url()?)?;
     let stores = open_stores(&database, &args.database, None).await?;
     let hasher = BcryptHasher::new(args.bcrypt.bcrypt_cost)?;
     let user = create_account(&*stores.users, &hasher, &SystemClock, new)
@@ -160,6 +160,32 @@ pub async fn create_user(args: UserCreateArgs) -> anyhow::Result<()> {
         .context("cannot create the user")?;
     println!("created {} {} ({})", user.role, user.email, user.id);
     Ok(())
+}
+
+/// The new account's password: `--password`, the first line of standard input with
+/// `--password-stdin`, or asked for (without echo) on a terminal.
+fn password_of(args: &UserCreateArgs) -> anyhow::Result<String> {
+    use std::io::IsTerminal as _;
+    if let Some(password) = &args.password {
+        return Ok(password.clone());
+    }
+    if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("give --password, or --password-stdin with the password on standard input");
+    }
+    let password = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+    let again =
+        rpassword::prompt_password("Password again: ").context("cannot read the password")?;
+    if password != again {
+        anyhow::bail!("the two passwords differ");
+    }
+    Ok(password)
 }
 
 /// Where rate-limit counters live: in Redis when `REDIS_URL` is set, so that every
@@ -186,10 +212,10 @@ fn event_service(
 
 /// `boxoffice serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let database = Database::parse(&args.database.database_url)?;
-    let secret = config::jwt_secret(args.jwt_secret.as_deref(), &database)?;
+    let database = Database::parse(&args.database.url()?)?;
+    let secret = config::jwt_secret(args.jwt_secret()?.as_deref(), &database)?;
     let redis = args
-        .redis_url
+        .redis_url()?
         .as_deref()
         .map(|url| {
             Redis::new(

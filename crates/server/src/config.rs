@@ -39,6 +39,24 @@ impl Database {
     }
 }
 
+/// The content of a secret file, without the line break an editor leaves at its end.
+///
+/// # Errors
+/// When the file cannot be read (the message names the file, never its content).
+pub fn read_secret(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the secret file {}", path.display()))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// `value`, or the content of `file` when one is given.
+fn value_or_file(value: Option<&String>, file: Option<&PathBuf>) -> anyhow::Result<Option<String>> {
+    match file {
+        Some(path) => read_secret(path).map(Some),
+        None => Ok(value.cloned()),
+    }
+}
+
 /// Where the data lives.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -52,10 +70,30 @@ pub struct DatabaseArgs {
     )]
     pub database_url: String,
 
+    /// A file holding `DATABASE_URL` (a mounted secret), instead of the variable.
+    #[arg(
+        long,
+        env = "DATABASE_URL_FILE",
+        value_name = "DATABASE_URL_FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<PathBuf>,
+
     /// Most Postgres connections this process opens.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", value_name = "DATABASE_MAX_CONNECTIONS", default_value_t = 16,
         value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_max_connections: u32,
+}
+
+impl DatabaseArgs {
+    /// `DATABASE_URL`, or the content of `DATABASE_URL_FILE`.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn url(&self) -> anyhow::Result<String> {
+        value_or_file(Some(&self.database_url), self.database_url_file.as_ref())
+            .map(Option::unwrap_or_default)
+    }
 }
 
 /// How logs are written.
@@ -110,6 +148,15 @@ pub struct ServeArgs {
     )]
     pub redis_url: Option<String>,
 
+    /// A file holding `REDIS_URL` (a mounted secret), instead of the variable.
+    #[arg(
+        long,
+        env = "REDIS_URL_FILE",
+        value_name = "REDIS_URL_FILE",
+        conflicts_with = "redis_url"
+    )]
+    pub redis_url_file: Option<PathBuf>,
+
     /// Most Redis connections this process opens.
     #[arg(
         long,
@@ -141,6 +188,15 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub jwt_secret: Option<String>,
+
+    /// A file holding `JWT_SECRET` (a mounted secret), instead of the variable.
+    #[arg(
+        long,
+        env = "JWT_SECRET_FILE",
+        value_name = "JWT_SECRET_FILE",
+        conflicts_with = "jwt_secret"
+    )]
+    pub jwt_secret_file: Option<PathBuf>,
 
     /// Lifetime of access tokens, in seconds.
     #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", value_name = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900,
@@ -203,6 +259,24 @@ fn parse_origin(raw: &str) -> Result<String, String> {
         Err(format!(
             "{origin:?} is not an origin: a scheme, a host and maybe a port, no path"
         ))
+    }
+}
+
+impl ServeArgs {
+    /// `REDIS_URL`, or the content of `REDIS_URL_FILE`; `None` without either.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn redis_url(&self) -> anyhow::Result<Option<String>> {
+        value_or_file(self.redis_url.as_ref(), self.redis_url_file.as_ref())
+    }
+
+    /// `JWT_SECRET`, or the content of `JWT_SECRET_FILE`; `None` without either.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn jwt_secret(&self) -> anyhow::Result<Option<String>> {
+        value_or_file(self.jwt_secret.as_ref(), self.jwt_secret_file.as_ref())
     }
 }
 
@@ -391,5 +465,57 @@ mod tests {
         ] {
             assert!(parse_origin(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn secrets_come_from_files_as_well() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Serve {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("write");
+            path.display().to_string()
+        };
+        let secret = write("jwt", "a-secret-of-thirty-two-bytes-or-more\n");
+        let database = write("db", "postgres://u@h/db\r\n");
+        let redis = write("redis", "redis://127.0.0.1:6379/2");
+        let parsed = Serve::try_parse_from([
+            "serve",
+            "--jwt-secret-file",
+            &secret,
+            "--database-url-file",
+            &database,
+            "--redis-url-file",
+            &redis,
+        ])
+        .expect("parses");
+        assert_eq!(
+            parsed.args.jwt_secret().expect("read").as_deref(),
+            Some("a-secret-of-thirty-two-bytes-or-more")
+        );
+        assert_eq!(
+            parsed.args.database.url().expect("read"),
+            "postgres://u@h/db"
+        );
+        assert_eq!(
+            parsed.args.redis_url().expect("read").as_deref(),
+            Some("redis://127.0.0.1:6379/2")
+        );
+        let both =
+            Serve::try_parse_from(["serve", "--jwt-secret", "x", "--jwt-secret-file", &secret]);
+        assert!(both.is_err(), "a secret and its file at once");
+        let missing = Serve::try_parse_from(["serve", "--jwt-secret-file", "/nonexistent/secret"])
+            .expect("parses");
+        let error = missing
+            .args
+            .jwt_secret()
+            .expect_err("no such file")
+            .to_string();
+        assert!(error.contains("/nonexistent/secret"), "{error}");
     }
 }

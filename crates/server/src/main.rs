@@ -50,9 +50,14 @@ pub struct UserCreateArgs {
     /// Email, unique ignoring case.
     #[arg(long)]
     email: String,
-    /// Password, at least 8 characters.
+    /// Password, 8 characters to 72 bytes. A password in the command line shows in the
+    /// process list and the shell's history: prefer `--password-stdin`, or leave both
+    /// out on a terminal to be asked for it.
+    #[arg(long, conflicts_with = "password_stdin")]
+    password: Option<String>,
+    /// Reads the password from the first line of standard input.
     #[arg(long)]
-    password: String,
+    password_stdin: bool,
     /// Display name.
     #[arg(long)]
     name: String,
