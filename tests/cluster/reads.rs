@@ -231,9 +231,9 @@ async fn every_write_shows_at_once_on_every_server() {
     assert_listed(&client, &id, None, "after cancelling on server 2").await;
 
     for i in ALL {
-        let memory = reads_from_memory(&client, i, "event_reads_total").await;
+        let memory = reads_from_memory(&client, i, "boxoffice_event_reads_total").await;
         assert!(memory > 0, "server {i} answered no event read from memory");
-        let memory = reads_from_memory(&client, i, "event_listings_total").await;
+        let memory = reads_from_memory(&client, i, "boxoffice_event_listings_total").await;
         assert!(memory > 0, "server {i} answered no listing from memory");
     }
 }

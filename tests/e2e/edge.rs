@@ -232,21 +232,43 @@ async fn metrics_body(server: TestServer) {
     let text = reply.body.as_str().expect("metrics are text, not JSON");
     let requests: Vec<&str> = text
         .lines()
-        .filter(|l| l.starts_with("http_requests_total{"))
+        .filter(|l| l.starts_with("boxoffice_http_requests_total{"))
         .collect();
     assert!(
         requests
             .iter()
             .any(|l| l.contains("route=\"/health/live\"") && l.contains("status=\"200\"")),
-        "no http_requests_total for /health/live in:\n{text}"
+        "no boxoffice_http_requests_total for /health/live in:\n{text}"
     );
     assert!(
         requests
             .iter()
             .any(|l| l.contains("route=\"/api/v1/events\"")),
-        "no http_requests_total for /api/v1/events in:\n{text}"
+        "no boxoffice_http_requests_total for /api/v1/events in:\n{text}"
     );
-    assert!(text.contains("http_request_duration_seconds"), "{text}");
+    assert!(
+        text.contains("boxoffice_http_request_duration_seconds"),
+        "{text}"
+    );
+    // Every series is ours and described; the build and the process report themselves.
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        assert!(line.starts_with("boxoffice_"), "unprefixed series {line:?}");
+    }
+    for help in [
+        "# HELP boxoffice_http_requests_total ",
+        "# HELP boxoffice_build_info ",
+        "# HELP boxoffice_process_resident_memory_bytes ",
+    ] {
+        assert!(text.contains(help), "no {help:?} in:\n{text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("boxoffice_build_info{version=") && l.ends_with(" 1")),
+        "{text}"
+    );
 }
 
 crate::on_both_stores!(openapi_document_lists_the_contract, super::openapi_body);

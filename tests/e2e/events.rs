@@ -660,7 +660,7 @@ async fn event_reads_carry_an_etag_body(server: TestServer) {
     );
 }
 
-/// `event_reads_total{source="memory"}` of `server`.
+/// `boxoffice_event_reads_total{source="memory"}` of `server`.
 async fn reads_from_memory(server: &TestServer) -> u64 {
     let metrics = server
         .client
@@ -671,7 +671,7 @@ async fn reads_from_memory(server: &TestServer) -> u64 {
     let metrics = metrics.text().await.expect("metrics text");
     metrics
         .lines()
-        .find(|l| l.starts_with("event_reads_total{") && l.contains("source=\"memory\""))
+        .find(|l| l.starts_with("boxoffice_event_reads_total{") && l.contains("source=\"memory\""))
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0)
 }

@@ -123,7 +123,7 @@ async fn auth_per_address_body(server: TestServer) {
     let metrics = send(server.client.get(server.url("/metrics"))).await;
     let metrics = metrics.body.as_str().expect("metrics text");
     assert!(
-        metrics.contains(r#"rate_limited_total{rule="auth"} 3"#),
+        metrics.contains(r#"boxoffice_rate_limited_total{rule="auth"} 3"#),
         "{metrics}"
     );
 }

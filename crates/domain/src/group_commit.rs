@@ -117,12 +117,13 @@ impl<Request: Send + 'static, Answer: Send + 'static> GroupCommit<Request, Answe
                 let n = queue.len().min(self.limit);
                 queue.drain(..n).collect()
             };
-            metrics::histogram!("seat_batch_requests").record(batch.len() as f64);
+            metrics::histogram!("boxoffice_seat_batch_requests").record(batch.len() as f64);
             let (requests, answers): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
             let asked = requests.len();
             let started = std::time::Instant::now();
             let ran = runner.run(event, requests).await;
-            metrics::histogram!("seat_batch_seconds").record(started.elapsed().as_secs_f64());
+            metrics::histogram!("boxoffice_seat_batch_seconds")
+                .record(started.elapsed().as_secs_f64());
             match ran {
                 Ok(answered) if answered.len() == asked => {
                     for (to, answer) in answers.into_iter().zip(answered) {

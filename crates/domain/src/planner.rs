@@ -352,8 +352,8 @@ impl Plan {
         let promoted = promoted
             .filter(|e| e.status == WaitlistStatus::Promoted)
             .count();
-        metrics::counter!("holds_expired_total").increment(expired as u64);
-        metrics::counter!("waitlist_promotions_total").increment(promoted as u64);
+        metrics::counter!("boxoffice_holds_expired_total").increment(expired as u64);
+        metrics::counter!("boxoffice_waitlist_promotions_total").increment(promoted as u64);
     }
 }
 

@@ -85,7 +85,7 @@ pub async fn observe(
                 .unwrap_or_default();
             let error = span
                 .in_scope(|| ApiError::internal(&anyhow::anyhow!("handler panicked: {message}")));
-            metrics::counter!("http_panics_total").increment(1);
+            metrics::counter!("boxoffice_http_panics_total").increment(1);
             return Err(error.into());
         }
     };
@@ -109,8 +109,9 @@ pub async fn observe(
         ("route", route),
         ("status", status.as_u16().to_string()),
     ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    metrics::counter!("boxoffice_http_requests_total", &labels).increment(1);
+    metrics::histogram!("boxoffice_http_request_duration_seconds", &labels)
+        .record(elapsed.as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),

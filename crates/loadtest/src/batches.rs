@@ -1,5 +1,5 @@
 //! How many requests the servers' seat batches held during a scenario, from the
-//! `seat_batch_requests` summary each server's `/metrics` shows.
+//! `boxoffice_seat_batch_requests` summary each server's `/metrics` shows.
 
 use crate::drive::{Call, Conn};
 use std::net::SocketAddr;
@@ -23,9 +23,9 @@ impl BatchTotals {
         for &addr in addrs {
             let reply = Conn::to(addr).send(&Call::get("/metrics")).await;
             let text = String::from_utf8_lossy(&reply.body);
-            totals.requests += value(&text, "seat_batch_requests_sum");
-            totals.batches += value(&text, "seat_batch_requests_count");
-            totals.seconds += value(&text, "seat_batch_seconds_sum");
+            totals.requests += value(&text, "boxoffice_seat_batch_requests_sum");
+            totals.batches += value(&text, "boxoffice_seat_batch_requests_count");
+            totals.seconds += value(&text, "boxoffice_seat_batch_seconds_sum");
         }
         totals
     }
@@ -57,13 +57,13 @@ mod tests {
 
     #[test]
     fn reads_the_sum_and_count_of_a_summary() {
-        let page = "# TYPE seat_batch_requests summary\n\
-                    seat_batch_requests{quantile=\"0.5\"} 3\n\
-                    seat_batch_requests_sum 120\n\
-                    seat_batch_requests_count 10\n";
-        assert!((value(page, "seat_batch_requests_sum") - 120.0).abs() < f64::EPSILON);
-        assert!((value(page, "seat_batch_requests_count") - 10.0).abs() < f64::EPSILON);
-        assert!(value(page, "seat_batch_requests_max").abs() < f64::EPSILON);
+        let page = "# TYPE boxoffice_seat_batch_requests summary\n\
+                    boxoffice_seat_batch_requests{quantile=\"0.5\"} 3\n\
+                    boxoffice_seat_batch_requests_sum 120\n\
+                    boxoffice_seat_batch_requests_count 10\n";
+        assert!((value(page, "boxoffice_seat_batch_requests_sum") - 120.0).abs() < f64::EPSILON);
+        assert!((value(page, "boxoffice_seat_batch_requests_count") - 10.0).abs() < f64::EPSILON);
+        assert!(value(page, "boxoffice_seat_batch_requests_max").abs() < f64::EPSILON);
         let before = BatchTotals {
             requests: 20.0,
             batches: 5.0,

@@ -254,16 +254,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(board) => accounts.with_versions(board.clone()),
         None => accounts,
     };
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            metrics_exporter_prometheus::Matcher::Full("http_request_duration_seconds".to_owned()),
-            &[
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ],
-        )
-        .context("cannot configure the metrics buckets")?
-        .install_recorder()
-        .context("cannot install the metrics recorder")?;
+    let render_metrics = crate::instruments::install()?;
     let bookings = Arc::new(BookingService::new(
         BookingPorts {
             reservations: stores.reservations,
@@ -281,7 +272,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         bookings: bookings.clone(),
         health: stores.health,
         clock,
-        render_metrics: Arc::new(move || metrics.render()),
+        render_metrics: Arc::new(render_metrics),
         rate_limits: RateLimits::new(limiter, args.rate_limits.settings()),
         event_bodies: Bodies::default(),
         listing_bodies: Bodies::default(),

@@ -2,6 +2,7 @@
 
 mod app;
 mod config;
+mod instruments;
 mod mailer;
 mod sweeper;
 mod telemetry;

@@ -71,7 +71,7 @@ pub async fn book(
     let outcome = state.bookings.book(user.id, intent).await?;
     let mut response = match &outcome.booking {
         Some(booking) => {
-            metrics::counter!("bookings_total", "source" => "direct").increment(1);
+            metrics::counter!("boxoffice_bookings_total", "source" => "direct").increment(1);
             let mut created = HttpResponse::Created();
             created.insert_header(("Location", format!("/api/v1/bookings/{}", booking.id)));
             created
@@ -79,7 +79,7 @@ pub async fn book(
         None => HttpResponse::Accepted(),
     };
     if outcome.waitlist_entry.is_some() {
-        metrics::counter!("waitlist_joins_total").increment(1);
+        metrics::counter!("boxoffice_waitlist_joins_total").increment(1);
     }
     Ok(response.json(BookingOutcomeDto::from(outcome)))
 }
@@ -120,7 +120,7 @@ pub async fn cancel_booking(
         .bookings
         .cancel_booking(&user, BookingId::from_uuid(*id), quantity)
         .await?;
-    metrics::counter!("cancellations_total").increment(1);
+    metrics::counter!("boxoffice_cancellations_total").increment(1);
     Ok(HttpResponse::Ok().json(BookingDto::from(booking)))
 }
 

@@ -49,7 +49,7 @@ pub async fn list_events(
         page: page.to_request()?,
     };
     let (page, source) = state.events.list(&query).await?;
-    metrics::counter!("event_listings_total", "source" => source.as_str()).increment(1);
+    metrics::counter!("boxoffice_event_listings_total", "source" => source.as_str()).increment(1);
     let (body, _) = state
         .listing_bodies
         .render(Arc::as_ptr(&page) as usize, &page, |page| {
@@ -76,7 +76,7 @@ pub async fn get_event(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let (read, source) = state.events.read(EventId::from_uuid(*id)).await?;
-    metrics::counter!("event_reads_total", "source" => source.as_str()).increment(1);
+    metrics::counter!("boxoffice_event_reads_total", "source" => source.as_str()).increment(1);
     let (body, etag) = state.event_bodies.render(read.value.id, &read, |read| {
         serde_json::to_vec(&EventDto::from(read.value.clone()))
     })?;

@@ -39,7 +39,7 @@ pub async fn create_hold(
 ) -> Result<HttpResponse, ApiError> {
     let request = seat_request(user.id, *event, &body)?;
     let hold = state.bookings.hold(&request).await?;
-    metrics::counter!("holds_created_total").increment(1);
+    metrics::counter!("boxoffice_holds_created_total").increment(1);
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/holds/{}", hold.id)))
         .json(HoldDto::from(hold)))
@@ -75,7 +75,7 @@ pub async fn confirm_hold(
         .bookings
         .confirm_hold(user.id, HoldId::from_uuid(*id))
         .await?;
-    metrics::counter!("bookings_total", "source" => "hold").increment(1);
+    metrics::counter!("boxoffice_bookings_total", "source" => "hold").increment(1);
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/bookings/{}", booking.id)))
         .json(BookingDto::from(booking)))

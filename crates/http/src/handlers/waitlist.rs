@@ -24,7 +24,7 @@ pub async fn join(
 ) -> Result<HttpResponse, ApiError> {
     let request = seat_request(user.id, *event, &body)?;
     let entry = state.bookings.join_waitlist(&request).await?;
-    metrics::counter!("waitlist_joins_total").increment(1);
+    metrics::counter!("boxoffice_waitlist_joins_total").increment(1);
     Ok(HttpResponse::Created().json(WaitlistEntryDto::from(entry)))
 }
 

@@ -102,7 +102,7 @@ impl RateLimits {
         match self.limiter.hit(key, limit).await {
             Ok(RateDecision::Allowed) => Ok(()),
             Ok(RateDecision::Limited { retry_after }) => {
-                metrics::counter!("rate_limited_total", "rule" => rule).increment(1);
+                metrics::counter!("boxoffice_rate_limited_total", "rule" => rule).increment(1);
                 tracing::info!(rule, "rate limited");
                 Err(ApiError::rate_limited(retry_after))
             }

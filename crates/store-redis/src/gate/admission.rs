@@ -51,7 +51,7 @@ where
                 Admission::Refused { .. } => "refused",
                 Admission::AskStore => "store",
             };
-            metrics::counter!("admissions_total", "result" => result).increment(1);
+            metrics::counter!("boxoffice_admissions_total", "result" => result).increment(1);
             return Ok(admission);
         }
         Ok(Admission::AskStore)

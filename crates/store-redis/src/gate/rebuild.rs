@@ -162,7 +162,7 @@ where
                 })
                 .await?;
         }
-        metrics::counter!("admission_rebuilds_total").increment(snapshots.len() as u64);
+        metrics::counter!("boxoffice_admission_rebuilds_total").increment(snapshots.len() as u64);
         Ok(())
     }
 

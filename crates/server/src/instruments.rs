@@ -1,0 +1,111 @@
+//! The metrics recorder: Prometheus text at `/metrics`, a `# HELP` line for each of our
+//! metrics (all named `boxoffice_*`), a build-info gauge, and the process's own figures
+//! (CPU, memory, open files), collected at each scrape.
+
+use anyhow::Context;
+use metrics::{describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use metrics_process::Collector;
+
+/// What each of our metrics means (`# HELP`), by kind.
+const COUNTERS: &[(&str, &str)] = &[
+    (
+        "boxoffice_http_requests_total",
+        "Requests answered, by method, route pattern and status.",
+    ),
+    (
+        "boxoffice_http_panics_total",
+        "Handler panics turned into 500 problems.",
+    ),
+    (
+        "boxoffice_rate_limited_total",
+        "Requests refused with 429 rate_limited, by rule.",
+    ),
+    (
+        "boxoffice_holds_created_total",
+        "Holds created (POST /events/{id}/holds answered 201).",
+    ),
+    (
+        "boxoffice_bookings_total",
+        "Booking requests answered with a booking, by source (direct or hold).",
+    ),
+    (
+        "boxoffice_waitlist_joins_total",
+        "Requests whose answer holds a new waitlist entry.",
+    ),
+    (
+        "boxoffice_cancellations_total",
+        "Cancellations answered 200, in part or in whole.",
+    ),
+    (
+        "boxoffice_waitlist_promotions_total",
+        "Waitlist entries promoted into bookings.",
+    ),
+    ("boxoffice_holds_expired_total", "Holds ended by expiry."),
+    (
+        "boxoffice_admissions_total",
+        "Seat gate decisions with REDIS_URL, by result (taken, refused, store).",
+    ),
+    (
+        "boxoffice_admission_rebuilds_total",
+        "Events whose Redis admission state was rebuilt from Postgres.",
+    ),
+    (
+        "boxoffice_event_reads_total",
+        "GET /events/{id} answers, by source (memory or store).",
+    ),
+    (
+        "boxoffice_event_listings_total",
+        "GET /events answers, by source (memory or store).",
+    ),
+];
+
+/// Histograms and summaries.
+const HISTOGRAMS: &[(&str, &str)] = &[
+    (
+        "boxoffice_http_request_duration_seconds",
+        "Seconds from receiving a request to answering it.",
+    ),
+    (
+        "boxoffice_seat_batch_requests",
+        "Requests per seat batch (one transaction of one event).",
+    ),
+    (
+        "boxoffice_seat_batch_seconds",
+        "Seconds each seat batch took, from taking the connection to the commit.",
+    ),
+];
+
+/// Installs the recorder; returns what renders `/metrics`.
+///
+/// # Errors
+/// When a recorder is installed already.
+pub fn install() -> anyhow::Result<impl Fn() -> String + Send + Sync + 'static> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("boxoffice_http_request_duration_seconds".to_owned()),
+            &[
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ],
+        )
+        .context("cannot configure the metrics buckets")?
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    for (name, help) in COUNTERS {
+        describe_counter!(*name, *help);
+    }
+    for (name, help) in HISTOGRAMS {
+        describe_histogram!(*name, *help);
+    }
+    describe_gauge!(
+        "boxoffice_build_info",
+        "Always 1; its version label says which build is running."
+    );
+    metrics::gauge!("boxoffice_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    let process = Collector::new("boxoffice_");
+    process.describe();
+    Ok(move || {
+        process.collect();
+        handle.render()
+    })
+}
