@@ -1,5 +1,5 @@
 # The README's commands. `make test` is what CI runs (through .ci/run).
-.PHONY: run test bench bench-quick fuzz client-scenario lint fmt check-domain
+.PHONY: run test bench bench-quick fuzz client-scenario services hooks lint fmt check-domain
 
 run:
 	cargo run --release -- serve
@@ -35,6 +35,18 @@ fuzz:
 # book, cancel.
 client-scenario:
 	scripts/client-scenario
+
+# Starts the local Postgres and Redis the tests use (127.0.0.1:5432 and :6379) when
+# they are not running. With Docker: docker compose --profile test-services up -d.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
+	@pg_isready -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 -p 6379 ping
+
+# Installs a git pre-commit hook that runs `cargo fmt --all --check` and clippy.
+hooks:
+	install -m 755 scripts/pre-commit .git/hooks/pre-commit
+	@echo "installed .git/hooks/pre-commit"
 
 lint: check-domain
 	cargo fmt --all --check
