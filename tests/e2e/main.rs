@@ -11,6 +11,7 @@ mod faults;
 mod holds;
 mod input;
 mod rate_limit;
+mod retries;
 mod security;
 mod shutdown;
 mod support;

@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // test code: failing loudly is the point
 
 use boxoffice_domain::ports::{
-    Analytics, Bookings, EventRepository, Reservations, TokenStore, UserRepository, VersionBoard,
-    Waitlists,
+    Analytics, Bookings, EventRepository, KeyedSeats, Reservations, TokenStore, UserRepository,
+    VersionBoard, Waitlists,
 };
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ pub mod events;
 pub mod fixtures;
 pub mod holds;
 pub mod invariants;
+pub mod keyed;
 pub mod rate_limit;
 pub mod tokens;
 pub mod users;
@@ -91,6 +92,7 @@ pub struct EngineStores {
     pub reservations: Arc<dyn Reservations>,
     pub bookings: Arc<dyn Bookings>,
     pub waitlists: Arc<dyn Waitlists>,
+    pub keyed: Arc<dyn KeyedSeats>,
     pub analytics: Arc<dyn Analytics>,
     /// The board the stores publish event versions to.
     pub versions: Arc<dyn VersionBoard>,
@@ -130,6 +132,9 @@ macro_rules! engine_contract {
             bookings::failed_request_stores_no_idempotency_key,
             bookings::concurrent_repeats_of_one_key_book_once,
             bookings::concurrent_requests_with_one_key_and_two_bodies_book_once,
+            keyed::keyed_holds_hold_once,
+            keyed::racing_keyed_cancellations_cancel_once,
+            keyed::keyed_joins_and_confirmations_run_once,
             bookings::cancel_part_then_all,
             bookings::cancel_refuses_unknown_too_many_and_cancelled,
             bookings::user_bookings_newest_first_filtered_and_paged,

@@ -405,6 +405,14 @@ impl From<SaleRefusal> for ApiError {
     }
 }
 
+fn key_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "This Idempotency-Key was used with a different request.",
+    )
+}
+
 fn sold_out(available: u32) -> ApiError {
     conflict(
         "sold_out",
@@ -425,6 +433,7 @@ impl From<HoldError> for ApiError {
             HoldError::NotFound => Self::not_found(),
             HoldError::Refused(refusal) => refusal.into(),
             HoldError::SoldOut { available } => sold_out(available),
+            HoldError::IdempotencyKeyReused => key_reused(),
             HoldError::Backend(e) => Self::backend(&e),
         }
     }
@@ -439,6 +448,7 @@ impl From<ConfirmHoldError> for ApiError {
                 "hold_expired",
                 "The hold expired before it was confirmed; its seats were released.",
             ),
+            ConfirmHoldError::IdempotencyKeyReused => key_reused(),
             ConfirmHoldError::Backend(e) => Self::backend(&e),
         }
     }
@@ -451,11 +461,7 @@ impl From<BookError> for ApiError {
             BookError::Refused(refusal) => refusal.into(),
             BookError::SoldOut { available } => sold_out(available),
             BookError::AlreadyWaitlisted => already_waitlisted(),
-            BookError::IdempotencyKeyReused => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
-                "This Idempotency-Key was used with a different request.",
-            ),
+            BookError::IdempotencyKeyReused => key_reused(),
             BookError::Backend(e) => Self::backend(&e),
         }
     }
@@ -472,6 +478,7 @@ impl From<CancelBookingError> for ApiError {
                 "quantity",
                 format!("must be at most the {booked} tickets booked"),
             ),
+            CancelBookingError::IdempotencyKeyReused => key_reused(),
             CancelBookingError::Backend(e) => Self::backend(&e),
         }
     }
@@ -487,6 +494,7 @@ impl From<JoinWaitlistError> for ApiError {
                 "tickets_available",
                 "Enough tickets are available: book them instead of waiting.",
             ),
+            JoinWaitlistError::IdempotencyKeyReused => key_reused(),
             JoinWaitlistError::Backend(e) => Self::backend(&e),
         }
     }

@@ -11,8 +11,8 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
 use boxoffice_domain::ports::{
-    Analytics, Bookings, EventRepository, HealthCheck, RateLimiter, Reservations, TokenStore,
-    UserRepository, VersionBoard, Waitlists,
+    Analytics, Bookings, EventRepository, HealthCheck, KeyedSeats, RateLimiter, Reservations,
+    TokenStore, UserRepository, VersionBoard, Waitlists,
 };
 use boxoffice_domain::services::{
     AccountPorts, AccountService, AccountSettings, BookingPorts, BookingService, EventService,
@@ -38,6 +38,7 @@ struct Stores {
     reservations: Arc<dyn Reservations>,
     bookings: Arc<dyn Bookings>,
     waitlists: Arc<dyn Waitlists>,
+    keyed: Arc<dyn KeyedSeats>,
     analytics: Arc<dyn Analytics>,
     health: Vec<Arc<dyn HealthCheck>>,
     /// Where the stores publish event versions, when every instance can see it: event
@@ -55,6 +56,7 @@ impl Stores {
             + Reservations
             + Bookings
             + Waitlists
+            + KeyedSeats
             + Analytics
             + HealthCheck,
     {
@@ -66,6 +68,7 @@ impl Stores {
             reservations: store.clone(),
             bookings: store.clone(),
             waitlists: store.clone(),
+            keyed: store.clone(),
             analytics: store.clone(),
             health: vec![store],
             versions,
@@ -83,7 +86,8 @@ impl Stores {
             tokens: store.clone(),
             events: gate.clone(),
             reservations: gate.clone(),
-            bookings: gate,
+            bookings: gate.clone(),
+            keyed: gate,
             waitlists: store.clone(),
             analytics: store.clone(),
             health: vec![store, Arc::new(redis)],
@@ -260,6 +264,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             reservations: stores.reservations,
             bookings: stores.bookings,
             waitlists: stores.waitlists,
+            keyed: stores.keyed,
             analytics: stores.analytics,
             events: stores.events.clone(),
             clock: clock.clone(),

@@ -2,18 +2,19 @@
 //! cancellations that promote the waitlist.
 
 use crate::PgStore;
-use crate::batch::run_one;
+use crate::keyed::run_keyed_in;
 use crate::models::BookingRow;
 use crate::schema::{bookings, idempotency_keys};
 use crate::versions::Publisher;
-use crate::waitlist::load_entry;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingOutcome, BookingStatus, Quantity};
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::planner::{SeatOp, Timed};
-use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError, Idempotency};
-use boxoffice_domain::{BookingId, EventId, HoldId, Timestamp, UserId, WaitlistEntryId};
+use boxoffice_domain::ports::{
+    BookError, BookRequest, Bookings, CancelBookingError, Idempotency, Keyed,
+};
+use boxoffice_domain::{BookingId, EventId, HoldId, Timestamp, UserId};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -21,16 +22,8 @@ use uuid::Uuid;
 /// How a booking request ended without a store failure.
 type Booked = Result<BookingOutcome, BookError>;
 
-/// What the first request with an idempotency key recorded.
-#[derive(Queryable)]
-struct KeyRow {
-    request_hash: String,
-    booking_id: Option<Uuid>,
-    waitlist_entry_id: Option<Uuid>,
-}
-
 /// Booking `id` as it is now.
-async fn load_booking(
+pub(crate) async fn load_booking(
     conn: &mut AsyncPgConnection,
     id: BookingId,
 ) -> anyhow::Result<Option<Booking>> {
@@ -45,119 +38,35 @@ async fn load_booking(
         .transpose()
 }
 
-/// Inserts the key row first (waiting for a concurrent request with the same key to end);
-/// returns what an earlier request recorded when the key was taken.
-async fn claim_key(
-    conn: &mut AsyncPgConnection,
-    user: UserId,
-    key: &Idempotency,
-    now: Timestamp,
-) -> anyhow::Result<Option<KeyRow>> {
-    let inserted = diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::user_id.eq(user.as_uuid()),
-            idempotency_keys::key.eq(&key.key),
-            idempotency_keys::request_hash.eq(&key.request_hash),
-            idempotency_keys::created_at.eq(now),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await
-        .context("cannot insert idempotency key")?;
-    if inserted == 1 {
-        return Ok(None);
-    }
-    let earlier = idempotency_keys::table
-        .find((user.as_uuid(), &key.key))
-        .select((
-            idempotency_keys::request_hash,
-            idempotency_keys::booking_id,
-            idempotency_keys::waitlist_entry_id,
-        ))
-        .first::<KeyRow>(conn)
-        .await
-        .context("cannot read idempotency key")?;
-    Ok(Some(earlier))
-}
-
-/// The outcome an earlier request with the same key recorded, loaded as it is now.
-async fn replay(
-    conn: &mut AsyncPgConnection,
-    earlier: KeyRow,
-    key: &Idempotency,
-) -> anyhow::Result<Booked> {
-    if earlier.request_hash != key.request_hash {
-        return Ok(Err(BookError::IdempotencyKeyReused));
-    }
-    let booking = match earlier.booking_id {
-        Some(id) => load_booking(conn, BookingId::from_uuid(id)).await?,
-        None => None,
-    };
-    let waitlist_entry = match earlier.waitlist_entry_id {
-        Some(id) => load_entry(conn, WaitlistEntryId::from_uuid(id)).await?,
-        None => None,
-    };
-    Ok(Ok(BookingOutcome {
-        booking,
-        waitlist_entry,
-    }))
-}
-
-/// Records what the request made on its key row, or deletes the row of a failed request.
-async fn settle_key(
-    conn: &mut AsyncPgConnection,
-    user: UserId,
-    key: &Idempotency,
-    outcome: Option<&BookingOutcome>,
-) -> anyhow::Result<()> {
-    let row = idempotency_keys::table.find((user.as_uuid(), &key.key));
-    match outcome {
-        Some(outcome) => {
-            diesel::update(row)
-                .set((
-                    idempotency_keys::booking_id
-                        .eq(outcome.booking.as_ref().map(|b| b.id.as_uuid())),
-                    idempotency_keys::waitlist_entry_id
-                        .eq(outcome.waitlist_entry.as_ref().map(|e| e.id.as_uuid())),
-                ))
-                .execute(conn)
-                .await
-        }
-        None => diesel::delete(row).execute(conn).await,
-    }
-    .context("cannot settle idempotency key")?;
-    Ok(())
-}
-
-/// An idempotent `book` in one transaction: the key row first, then a batch of one.
+/// An idempotent `book` in one transaction (see `keyed`).
 async fn book_in(
     conn: &mut AsyncPgConnection,
     versions: &Publisher,
     request: &BookRequest,
+    key: &Idempotency,
     now: Timestamp,
 ) -> anyhow::Result<Booked> {
-    let user = request.seats.user_id;
-    if let Some(key) = &request.idempotency
-        && let Some(earlier) = claim_key(conn, user, key, now).await?
-    {
-        return replay(conn, earlier, key).await;
-    }
-    let event = request.seats.event_id;
-    let outcome = run_one(
+    let timed = Timed {
+        op: SeatOp::book(request),
+        now,
+    };
+    let keyed = run_keyed_in(
         conn,
         versions,
-        event,
-        Timed {
-            op: SeatOp::book(request),
-            now,
-        },
+        request.seats.event_id,
+        request.seats.user_id,
+        key,
+        timed,
     )
     .await?;
-    let outcome = outcome.into_booking();
-    if let Some(key) = &request.idempotency {
-        settle_key(conn, user, key, outcome.as_ref().ok()).await?;
-    }
-    Ok(outcome)
+    Ok(match keyed {
+        Keyed::Ran(outcome) => outcome.into_booking(),
+        Keyed::Repeat(replay) => Ok(BookingOutcome {
+            booking: replay.booking,
+            waitlist_entry: replay.waitlist_entry,
+        }),
+        Keyed::KeyReused => Err(BookError::IdempotencyKeyReused),
+    })
 }
 
 #[async_trait]
@@ -168,7 +77,7 @@ impl Bookings for PgStore {
         now: Timestamp,
     ) -> Result<BookingOutcome, BookError> {
         let event = request.seats.event_id;
-        if request.idempotency.is_none() {
+        let Some(key) = &request.idempotency else {
             return self
                 .seats(
                     event,
@@ -180,8 +89,8 @@ impl Bookings for PgStore {
                 .await
                 .with_context(|| format!("cannot book seats of event {event}"))?
                 .into_booking();
-        }
-        self.transaction(async |conn| book_in(conn, &self.versions, request, now).await)
+        };
+        self.transaction(async |conn| book_in(conn, &self.versions, request, key, now).await)
             .await
             .with_context(|| format!("cannot book seats of event {event}"))?
     }

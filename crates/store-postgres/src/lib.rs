@@ -14,6 +14,7 @@ mod bookings;
 mod email_keys;
 mod events;
 mod holds;
+mod keyed;
 mod ledger;
 mod models;
 mod pool;

@@ -129,6 +129,7 @@ diesel::table! {
         booking_id -> Nullable<Uuid>,
         waitlist_entry_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
+        hold_id -> Nullable<Uuid>,
     }
 }
 

@@ -45,6 +45,7 @@ async fn fresh_engine() -> Option<(EngineStores, TestDatabase)> {
         reservations: store.clone(),
         bookings: store.clone(),
         waitlists: store.clone(),
+        keyed: store.clone(),
         analytics: store,
     };
     Some((stores, database))

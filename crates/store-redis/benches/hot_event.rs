@@ -33,6 +33,7 @@ fn stores(bookings: Arc<dyn Bookings>, store: &Arc<PgStore>) -> EngineStores {
         reservations: store.clone(),
         bookings,
         waitlists: store.clone(),
+        keyed: store.clone(),
         analytics: store.clone(),
     }
 }

@@ -37,8 +37,9 @@ async fn fresh_engine() -> Option<(EngineStores, TestDatabase)> {
         users: store.clone(),
         events: gate.clone(),
         reservations: gate.clone(),
-        bookings: gate,
+        bookings: gate.clone(),
         waitlists: store.clone(),
+        keyed: gate,
         analytics: store,
     };
     Some((stores, database))

@@ -53,6 +53,7 @@ async fn fixture() -> Option<Fixture> {
         reservations: gate.clone(),
         bookings: gate.clone(),
         waitlists: store.clone(),
+        keyed: gate.clone(),
         analytics: store.clone(),
     };
     Some(Fixture {

@@ -1,7 +1,6 @@
 //! Bookings: direct booking with waitlist fallback, cancellation, and reads.
 
 use crate::SqliteStore;
-use crate::batch::run_one;
 use crate::idempotency;
 use crate::rows::{BookingRow, load_booking};
 use crate::schema::bookings;
@@ -10,7 +9,7 @@ use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingOutcome, BookingStatus, Quantity};
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::planner::{SeatOp, Timed};
-use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError};
+use boxoffice_domain::ports::{BookError, BookRequest, Bookings, CancelBookingError, Keyed};
 use boxoffice_domain::{BookingId, HoldId, Timestamp, UserId};
 use diesel::prelude::*;
 
@@ -36,25 +35,23 @@ impl Bookings for SqliteStore {
                 .into_booking();
         };
         // An idempotent request runs alone: its key is read and recorded with its seats.
-        let (user, op, board) = (
-            request.seats.user_id,
-            Timed {
-                op: SeatOp::book(request),
-                now,
-            },
-            self.versions(),
-        );
-        self.write(move |c| {
-            if let Some(earlier) = idempotency::replay(c, user, &key)? {
-                return Ok(earlier);
-            }
-            let outcome = run_one(c, &board, event, op)?.into_booking();
-            if let Ok(outcome) = &outcome {
-                idempotency::record(c, user, &key, outcome, now)?;
-            }
-            Ok(outcome)
-        })
-        .await?
+        let (user, board) = (request.seats.user_id, self.versions());
+        let timed = Timed {
+            op: SeatOp::book(request),
+            now,
+        };
+        let keyed = self
+            .write(move |c| idempotency::run_keyed_in(c, &board, event, user, &key, timed))
+            .await
+            .with_context(|| format!("cannot book seats of event {event}"))?;
+        match keyed {
+            Keyed::Ran(outcome) => outcome.into_booking(),
+            Keyed::Repeat(replay) => Ok(BookingOutcome {
+                booking: replay.booking,
+                waitlist_entry: replay.waitlist_entry,
+            }),
+            Keyed::KeyReused => Err(BookError::IdempotencyKeyReused),
+        }
     }
 
     async fn find_booking(&self, id: BookingId) -> anyhow::Result<Option<Booking>> {

@@ -1,12 +1,17 @@
-//! Idempotency keys of booking requests: what the first request with a key made.
+//! Idempotency keys: seat requests with a key run once per user and key
+//! ([`KeyedSeats`]); a repeat gets what the first request made, as it is now.
 
+use crate::SqliteStore;
+use crate::batch::run_one;
 use crate::convert::{micros, uuid};
-use crate::rows::{load_booking, load_entry};
+use crate::rows::{load_booking, load_entry, load_hold};
 use crate::schema::idempotency_keys as keys;
 use anyhow::Context;
-use boxoffice_domain::booking::BookingOutcome;
-use boxoffice_domain::ports::{BookError, Idempotency};
-use boxoffice_domain::{BookingId, Timestamp, UserId, WaitlistEntryId};
+use async_trait::async_trait;
+use boxoffice_domain::planner::Timed;
+use boxoffice_domain::ports::LocalVersionBoard;
+use boxoffice_domain::ports::{Idempotency, Keyed, KeyedSeats, Made, Replay};
+use boxoffice_domain::{BookingId, EventId, HoldId, Timestamp, UserId, WaitlistEntryId};
 use diesel::prelude::*;
 
 #[derive(Queryable, Selectable)]
@@ -15,15 +20,16 @@ struct KeyRow {
     request_hash: String,
     booking_id: Option<String>,
     waitlist_entry_id: Option<String>,
+    hold_id: Option<String>,
 }
 
-/// What an earlier request with `key` made, as it is now; `IdempotencyKeyReused` when
-/// that request was another; `None` when the key is new.
-pub(crate) fn replay(
+/// What an earlier request with `key` made, as it is now, or `KeyReused` when that
+/// request was another; `None` when the key is new.
+fn replay(
     c: &mut SqliteConnection,
     user: UserId,
     key: &Idempotency,
-) -> anyhow::Result<Option<Result<BookingOutcome, BookError>>> {
+) -> anyhow::Result<Option<Keyed>> {
     let Some(row) = keys::table
         .find((user.to_string(), &key.key))
         .select(KeyRow::as_select())
@@ -34,7 +40,7 @@ pub(crate) fn replay(
         return Ok(None);
     };
     if row.request_hash != key.request_hash {
-        return Ok(Some(Err(BookError::IdempotencyKeyReused)));
+        return Ok(Some(Keyed::KeyReused));
     }
     let booking = match row.booking_id {
         Some(id) => load_booking(c, BookingId::from_uuid(uuid(&id)?))?,
@@ -44,18 +50,23 @@ pub(crate) fn replay(
         Some(id) => load_entry(c, WaitlistEntryId::from_uuid(uuid(&id)?))?,
         None => None,
     };
-    Ok(Some(Ok(BookingOutcome {
+    let hold = match row.hold_id {
+        Some(id) => load_hold(c, HoldId::from_uuid(uuid(&id)?))?.map(|(hold, _)| hold),
+        None => None,
+    };
+    Ok(Some(Keyed::Repeat(Replay {
         booking,
         waitlist_entry,
+        hold,
     })))
 }
 
 /// Records what the first request with `key` made.
-pub(crate) fn record(
+fn record(
     c: &mut SqliteConnection,
     user: UserId,
     key: &Idempotency,
-    outcome: &BookingOutcome,
+    made: Made,
     now: Timestamp,
 ) -> anyhow::Result<()> {
     diesel::insert_into(keys::table)
@@ -63,13 +74,35 @@ pub(crate) fn record(
             keys::user_id.eq(user.to_string()),
             keys::key.eq(&key.key),
             keys::request_hash.eq(&key.request_hash),
-            keys::booking_id.eq(outcome.booking.as_ref().map(|b| b.id.to_string())),
-            keys::waitlist_entry_id.eq(outcome.waitlist_entry.as_ref().map(|e| e.id.to_string())),
+            keys::booking_id.eq(made.booking.map(|b| b.to_string())),
+            keys::waitlist_entry_id.eq(made.waitlist_entry.map(|e| e.to_string())),
+            keys::hold_id.eq(made.hold.map(|h| h.to_string())),
             keys::created_at.eq(micros(now)),
         ))
         .execute(c)
         .context("cannot record idempotency key")?;
     Ok(())
+}
+
+/// A keyed request inside the writer's transaction (which makes it run alone): the
+/// key is read, the request runs, and what it made is recorded.
+pub(crate) fn run_keyed_in(
+    c: &mut SqliteConnection,
+    board: &LocalVersionBoard,
+    event: EventId,
+    user: UserId,
+    key: &Idempotency,
+    timed: Timed,
+) -> anyhow::Result<Keyed> {
+    if let Some(earlier) = replay(c, user, key)? {
+        return Ok(earlier);
+    }
+    let now = timed.now;
+    let outcome = run_one(c, board, event, timed)?;
+    if let Some(made) = Made::of(&outcome) {
+        record(c, user, key, made, now)?;
+    }
+    Ok(Keyed::Ran(outcome))
 }
 
 /// Deletes the keys recorded before `before`; returns how many.
@@ -78,4 +111,20 @@ pub(crate) fn forget(c: &mut SqliteConnection, before: Timestamp) -> anyhow::Res
         .execute(c)
         .context("cannot delete idempotency keys")?;
     Ok(u64::try_from(deleted)?)
+}
+
+#[async_trait]
+impl KeyedSeats for SqliteStore {
+    async fn run_keyed(
+        &self,
+        event: EventId,
+        user: UserId,
+        key: &Idempotency,
+        timed: Timed,
+    ) -> anyhow::Result<Keyed> {
+        let (key, board) = (key.clone(), self.versions());
+        self.write(move |c| run_keyed_in(c, &board, event, user, &key, timed))
+            .await
+            .with_context(|| format!("cannot run a keyed request on event {event}"))
+    }
 }

@@ -130,6 +130,7 @@ diesel::table! {
         booking_id -> Nullable<Text>,
         waitlist_entry_id -> Nullable<Text>,
         created_at -> BigInt,
+        hold_id -> Nullable<Text>,
     }
 }
 

@@ -36,6 +36,7 @@ async fn fresh_engine() -> Option<(EngineStores, TempDir)> {
         reservations: store.clone(),
         bookings: store.clone(),
         waitlists: store.clone(),
+        keyed: store.clone(),
         analytics: store,
     };
     Some((stores, dir))

@@ -29,6 +29,17 @@ pub struct Idempotency {
     pub request_hash: String,
 }
 
+impl Idempotency {
+    /// `key` for the request that `parts` describe: the operation's name first, then
+    /// everything it asks for, so one key cannot serve two different requests.
+    #[must_use]
+    pub fn new(key: String, parts: &[&str]) -> Self {
+        use sha2::{Digest, Sha256};
+        let request_hash = format!("{:x}", Sha256::digest(parts.join("|").as_bytes()));
+        Self { key, request_hash }
+    }
+}
+
 /// A direct booking request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookRequest {
@@ -61,6 +72,9 @@ pub enum HoldError {
         /// Seats free for this type.
         available: u32,
     },
+    /// The idempotency key was used with another request.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
     /// The store failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),
@@ -75,6 +89,9 @@ pub enum ConfirmHoldError {
     /// The hold expired before it was confirmed; its seats are returned.
     #[error("hold expired")]
     Expired,
+    /// The idempotency key was used with another request.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
     /// The store failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),
@@ -121,6 +138,9 @@ pub enum CancelBookingError {
         /// Seats booked.
         booked: u32,
     },
+    /// The idempotency key was used with another request.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
     /// The store failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),
@@ -141,6 +161,9 @@ pub enum JoinWaitlistError {
     /// Enough seats are free: book them instead.
     #[error("tickets are available")]
     TicketsAvailable,
+    /// The idempotency key was used with another request.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
     /// The store failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),

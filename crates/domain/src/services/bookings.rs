@@ -5,8 +5,8 @@ use crate::booking::{
 use crate::page::{Page, PageRequest};
 use crate::ports::{
     Analytics, BookError, BookRequest, Bookings, CancelBookingError, ConfirmHoldError,
-    EventRepository, EventStats, HoldError, Idempotency, JoinWaitlistError, LeaveWaitlistError,
-    Reservations, SeatRequest, Waitlists,
+    EventRepository, EventStats, HoldError, Idempotency, JoinWaitlistError, KeyedSeats,
+    LeaveWaitlistError, Reservations, SeatRequest, Waitlists,
 };
 use crate::user::{Role, User};
 use crate::{BookingId, Clock, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
@@ -26,6 +26,8 @@ pub struct BookingPorts {
     pub bookings: Arc<dyn Bookings>,
     /// Waitlists.
     pub waitlists: Arc<dyn Waitlists>,
+    /// Seat requests that carry an idempotency key.
+    pub keyed: Arc<dyn KeyedSeats>,
     /// Analytics.
     pub analytics: Arc<dyn Analytics>,
     /// Events, for ownership checks.
@@ -113,8 +115,8 @@ impl EventReport {
 
 /// Holds, bookings, cancellations, waitlists and analytics.
 pub struct BookingService {
-    ports: BookingPorts,
-    hold_ttl: Duration,
+    pub(super) ports: BookingPorts,
+    pub(super) hold_ttl: Duration,
 }
 
 impl BookingService {
@@ -124,14 +126,21 @@ impl BookingService {
         Self { ports, hold_ttl }
     }
 
-    fn now(&self) -> Timestamp {
+    pub(super) fn now(&self) -> Timestamp {
         self.ports.clock.now()
     }
 
-    /// Holds seats for the hold TTL.
+    /// Holds seats for the hold TTL; with `key`, repeats hold once (see `retries`).
     /// # Errors
     /// See [`HoldError`].
-    pub async fn hold(&self, request: &SeatRequest) -> Result<Hold, HoldError> {
+    pub async fn hold(
+        &self,
+        request: &SeatRequest,
+        key: Option<String>,
+    ) -> Result<Hold, HoldError> {
+        if let Some(key) = key {
+            return self.hold_keyed(request, key).await;
+        }
         let now = self.now();
         self.ports
             .reservations
@@ -158,7 +167,11 @@ impl BookingService {
         &self,
         user: UserId,
         id: HoldId,
+        key: Option<String>,
     ) -> Result<Booking, ConfirmHoldError> {
+        if let Some(key) = key {
+            return self.confirm_keyed(user, id, key).await;
+        }
         let confirmed = self
             .ports
             .reservations
@@ -167,10 +180,7 @@ impl BookingService {
         if !matches!(confirmed, Err(ConfirmHoldError::NotFound)) {
             return confirmed;
         }
-        match self.ports.bookings.booking_of_hold(id).await? {
-            Some(booking) if booking.user_id == user => Ok(booking),
-            _ => Err(ConfirmHoldError::NotFound),
-        }
+        self.booking_of_hold(user, id).await
     }
 
     /// Gives the caller's held seats back at once.
@@ -240,6 +250,7 @@ impl BookingService {
         actor: &User,
         id: BookingId,
         quantity: Option<Quantity>,
+        key: Option<String>,
     ) -> Result<Booking, CancelBookingError> {
         let booking = self
             .ports
@@ -249,6 +260,9 @@ impl BookingService {
             .ok_or(CancelBookingError::NotFound)?;
         if booking.user_id != actor.id && actor.role != Role::Admin {
             return Err(CancelBookingError::NotFound);
+        }
+        if let Some(key) = key {
+            return self.cancel_keyed(actor, &booking, quantity, key).await;
         }
         self.ports
             .bookings
@@ -274,7 +288,11 @@ impl BookingService {
     pub async fn join_waitlist(
         &self,
         request: &SeatRequest,
+        key: Option<String>,
     ) -> Result<WaitlistEntry, JoinWaitlistError> {
+        if let Some(key) = key {
+            return self.join_keyed(request, key).await;
+        }
         self.ports.waitlists.join(request, self.now()).await
     }
 

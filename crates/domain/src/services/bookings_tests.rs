@@ -3,8 +3,10 @@
 use super::*;
 use crate::booking::{BookingSource, BookingStatus};
 use crate::event::{Event, EventStatus, tests_support::details};
+use crate::planner::SeatOp;
 use crate::ports::{
-    MockAnalytics, MockBookings, MockEventRepository, MockReservations, MockWaitlists,
+    Keyed, MockAnalytics, MockBookings, MockEventRepository, MockKeyedSeats, MockReservations,
+    MockWaitlists, Replay,
 };
 use crate::time::MockClock;
 
@@ -13,6 +15,7 @@ struct Mocks {
     bookings: MockBookings,
     analytics: MockAnalytics,
     events: MockEventRepository,
+    keyed: MockKeyedSeats,
 }
 
 impl Mocks {
@@ -22,6 +25,7 @@ impl Mocks {
             bookings: MockBookings::new(),
             analytics: MockAnalytics::new(),
             events: MockEventRepository::new(),
+            keyed: MockKeyedSeats::new(),
         }
     }
 
@@ -33,6 +37,7 @@ impl Mocks {
                 reservations: Arc::new(self.reservations),
                 bookings: Arc::new(self.bookings),
                 waitlists: Arc::new(MockWaitlists::new()),
+                keyed: Arc::new(self.keyed),
                 analytics: Arc::new(self.analytics),
                 events: Arc::new(self.events),
                 clock: Arc::new(clock),
@@ -175,7 +180,7 @@ async fn strangers_cannot_cancel_and_learn_nothing() {
     m.bookings.expect_cancel_booking().never();
     let result = m
         .service()
-        .cancel_booking(&user(Role::Organizer), BookingId::generate(), None)
+        .cancel_booking(&user(Role::Organizer), BookingId::generate(), None, None)
         .await;
     assert!(matches!(result, Err(CancelBookingError::NotFound)));
 }
@@ -234,4 +239,66 @@ async fn expiry_runs_batches_until_one_is_short() {
         .times(3)
         .returning(move |_, _| Ok(answers.next().unwrap_or(0)));
     assert_eq!(m.service().expire_due_holds().await.expect("expired"), 1007);
+}
+
+/// A keyed partial cancellation runs once through the keyed port with a hash of what it
+/// asks; a repeat answers the booking as it is now; another request with the key is
+/// refused.
+#[tokio::test]
+async fn keyed_cancellations_run_once_and_repeat_their_booking() {
+    let owner = user(Role::Attendee);
+    let booking = booking_of(owner.id, EventId::generate());
+    let one = Quantity::new(1).expect("1");
+    let hashes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answers = Arc::new(std::sync::Mutex::new(vec![
+        Keyed::KeyReused,
+        Keyed::Repeat(Replay {
+            booking: Some(booking.clone()),
+            ..Replay::default()
+        }),
+    ]));
+    let mut m = Mocks::new();
+    let found = booking.clone();
+    m.bookings
+        .expect_find_booking()
+        .returning(move |_| Ok(Some(found.clone())));
+    m.bookings.expect_cancel_booking().never();
+    let (id, user_id, seen) = (booking.id, owner.id, hashes.clone());
+    m.keyed
+        .expect_run_keyed()
+        .withf(move |_, user, key, timed| {
+            *user == user_id
+                && key.key == "k1"
+                && timed.op
+                    == SeatOp::Cancel {
+                        booking_id: id,
+                        quantity: Some(one),
+                    }
+        })
+        .times(2)
+        .returning(move |_, _, key, _| {
+            seen.lock().expect("lock").push(key.request_hash.clone());
+            Ok(answers.lock().expect("lock").pop().expect("an answer"))
+        });
+    let service = m.service();
+    let repeat = service
+        .cancel_booking(&owner, booking.id, Some(one), Some("k1".into()))
+        .await
+        .expect("the repeat answers the booking");
+    assert_eq!(repeat, booking);
+    let reused = service
+        .cancel_booking(&owner, booking.id, Some(one), Some("k1".into()))
+        .await;
+    assert!(matches!(
+        reused,
+        Err(CancelBookingError::IdempotencyKeyReused)
+    ));
+    let hashes = hashes.lock().expect("lock").clone();
+    assert_eq!(hashes.len(), 2);
+    assert_eq!(hashes[0], hashes[1], "one request, one hash");
+    let all = Idempotency::new("k1".into(), &["cancel", &booking.id.to_string(), "all"]);
+    assert_ne!(
+        all.request_hash, hashes[0],
+        "cancelling all is another request"
+    );
 }

@@ -5,6 +5,7 @@ mod bookings;
 mod copies;
 mod events;
 mod listings;
+mod retries;
 
 pub use accounts::*;
 pub use bookings::*;

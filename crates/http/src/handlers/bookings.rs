@@ -7,45 +7,18 @@ use crate::dto::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json, OptionalJson, Query};
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use crate::idempotency::IdempotencyKey;
+use actix_web::{HttpResponse, web};
 use boxoffice_domain::booking::Quantity;
 use boxoffice_domain::services::BookingIntent;
 use boxoffice_domain::{BookingId, EventId, TicketTypeId};
 use uuid::Uuid;
 
-/// The header that makes a booking request safe to repeat.
-pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
-
-/// The request's key; a request with two keys is ambiguous (which one did the client
-/// mean to repeat?), so it is 400 rather than reduced to the first.
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
-    let mut values = req.headers().get_all(IDEMPOTENCY_KEY);
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "Send at most one Idempotency-Key header.",
-        ));
-    }
-    let key = value.to_str().unwrap_or_default();
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::invalid_field(
-            IDEMPOTENCY_KEY,
-            "must be 1 to 255 printable ASCII characters",
-        ));
-    }
-    Ok(Some(key.to_owned()))
-}
-
 /// Books tickets, or joins the waitlist for them (see `on_sold_out` and `allow_partial`).
 /// Repeats with the same `Idempotency-Key` and body return the first outcome and book nothing.
 #[utoipa::path(post, operation_id = "bookTickets", path = "/api/v1/events/{id}/bookings", tag = "bookings", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Event id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes repeats book once")),
+        ("Idempotency-Key" = Option<String>, Header, description = "A Structured Field string (`\"a1b2c3\"`; a bare key works too): a repeat with the same key and request has no second effect and answers what the first made, as it is now")),
     request_body = BookRequestDto,
     responses((status = 201, description = "Booked (maybe with a waitlist entry for the rest)", body = BookingOutcomeDto),
         (status = 202, description = "Waitlisted", body = BookingOutcomeDto), (status = 404, body = Problem),
@@ -54,7 +27,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem)))]
 pub async fn book(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    key: IdempotencyKey,
     AuthUser(user): AuthUser,
     event: web::Path<Uuid>,
     body: Json<BookRequestDto>,
@@ -66,7 +39,7 @@ pub async fn book(
             .map_err(|m| ApiError::invalid_field("quantity", m))?,
         on_sold_out: body.on_sold_out.into(),
         allow_partial: body.allow_partial,
-        idempotency_key: idempotency_key(&req)?,
+        idempotency_key: key.into_inner(),
     };
     let outcome = state.bookings.book(user.id, intent).await?;
     let mut response = match &outcome.booking {
@@ -102,12 +75,15 @@ pub async fn get_booking(
 
 /// Cancels all of a booking, or `quantity` tickets of it (its owner, admins).
 #[utoipa::path(post, operation_id = "cancelBooking", path = "/api/v1/bookings/{id}/cancel", tag = "bookings", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Booking id")), request_body(content = Option<CancelRequest>),
+    params(("id" = Uuid, Path, description = "Booking id"), ("Idempotency-Key" = Option<String>, Header, description = "A Structured Field string (`\"a1b2c3\"`; a bare key works too): a repeat with the same key and request has no second effect and answers what the first made, as it is now")),
+    request_body(content = Option<CancelRequest>),
     responses((status = 200, body = BookingDto), (status = 404, body = Problem),
         (status = 409, description = "`already_cancelled`", body = Problem),
-        (status = 422, description = "quantity above what is booked", body = Problem)))]
+        (status = 400, description = "`bad_request`: more than one `Idempotency-Key` header", body = Problem),
+        (status = 422, description = "quantity above what is booked, `idempotency_key_reused`", body = Problem)))]
 pub async fn cancel_booking(
     state: web::Data<AppState>,
+    key: IdempotencyKey,
     AuthUser(user): AuthUser,
     id: web::Path<Uuid>,
     OptionalJson(request): OptionalJson<CancelRequest>,
@@ -118,7 +94,7 @@ pub async fn cancel_booking(
         .transpose()?;
     let booking = state
         .bookings
-        .cancel_booking(&user, BookingId::from_uuid(*id), quantity)
+        .cancel_booking(&user, BookingId::from_uuid(*id), quantity, key.into_inner())
         .await?;
     metrics::counter!("boxoffice_cancellations_total").increment(1);
     Ok(HttpResponse::Ok().json(BookingDto::from(booking)))

@@ -5,6 +5,7 @@ use crate::AppState;
 use crate::dto::{PageDto, PageParams, SeatsRequest, WaitlistEntryDto, WaitlistStatusFilter};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json, Query};
+use crate::idempotency::IdempotencyKey;
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::booking::WaitlistStatus;
 use boxoffice_domain::{EventId, WaitlistEntryId};
@@ -12,18 +13,24 @@ use uuid::Uuid;
 
 /// Joins an event's waitlist (only when not enough tickets are free).
 #[utoipa::path(post, operation_id = "joinWaitlist", path = "/api/v1/events/{id}/waitlist", tag = "waitlist", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Event id")), request_body = SeatsRequest,
+    params(("id" = Uuid, Path, description = "Event id"), ("Idempotency-Key" = Option<String>, Header, description = "A Structured Field string (`\"a1b2c3\"`; a bare key works too): a repeat with the same key and request has no second effect and answers what the first made, as it is now")),
+    request_body = SeatsRequest,
     responses((status = 201, body = WaitlistEntryDto), (status = 404, body = Problem),
-        (status = 409, description = "`already_waitlisted`, `tickets_available`, `sales_closed`, `event_cancelled`, `purchase_limit_exceeded`", body = Problem),
-        (status = 422, body = Problem)))]
+        (status = 409, description = "`already_waitlisted`, `tickets_available`, `sold_out`, `sales_closed`, `event_cancelled`, `purchase_limit_exceeded`", body = Problem),
+        (status = 400, description = "`bad_request`: more than one `Idempotency-Key` header", body = Problem),
+        (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem)))]
 pub async fn join(
     state: web::Data<AppState>,
+    key: IdempotencyKey,
     AuthUser(user): AuthUser,
     event: web::Path<Uuid>,
     body: Json<SeatsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = seat_request(user.id, *event, &body)?;
-    let entry = state.bookings.join_waitlist(&request).await?;
+    let entry = state
+        .bookings
+        .join_waitlist(&request, key.into_inner())
+        .await?;
     metrics::counter!("boxoffice_waitlist_joins_total").increment(1);
     Ok(HttpResponse::Created().json(WaitlistEntryDto::from(entry)))
 }

@@ -1,5 +1,6 @@
-//! The three port decorators: holds and bookings pass the gate, operations that give
-//! seats back are marked before and rebuilt after, the rest goes to the store.
+//! The port decorators: holds and bookings pass the gate, operations that give seats
+//! back (and keyed requests) are marked before and rebuilt after, the rest goes to the
+//! store.
 
 use super::{Admission, SeatGate};
 use async_trait::async_trait;
@@ -8,9 +9,11 @@ use boxoffice_domain::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, NewEvent,
 };
 use boxoffice_domain::page::{Page, PageRequest};
+use boxoffice_domain::planner::Timed;
 use boxoffice_domain::ports::{
     BookError, BookRequest, Bookings, CancelBookingError, CancelEventError, ConfirmHoldError,
-    EventRepository, HoldError, Reservations, SeatLedger, SeatRequest, UpdateEventError,
+    EventRepository, HoldError, Idempotency, Keyed, KeyedSeats, Reservations, SeatLedger,
+    SeatRequest, UpdateEventError,
 };
 use boxoffice_domain::{BookingId, EventId, HoldId, Timestamp, UserId};
 
@@ -56,7 +59,7 @@ where
             }
             // The store may or may not have recorded it: a rebuild will tell.
             Err(HoldError::Backend(_)) => self.abandon(event, id.as_uuid(), now).await,
-            Err(HoldError::NotFound | HoldError::Refused(_)) => {
+            Err(HoldError::NotFound | HoldError::Refused(_) | HoldError::IdempotencyKeyReused) => {
                 self.settle(event, id.as_uuid(), 0, None).await;
             }
         }
@@ -259,5 +262,28 @@ where
         let cancelled = self.store.cancel(id, now).await;
         self.rebuild_after_mark(id, now, &mark).await;
         cancelled
+    }
+}
+
+#[async_trait]
+impl<S> KeyedSeats for SeatGate<S>
+where
+    S: Reservations + Bookings + EventRepository + SeatLedger + KeyedSeats,
+{
+    /// Keyed requests (a hold, confirmation, cancellation or join that may be a repeat)
+    /// take no lease: whatever they took or gave back, the event is rebuilt from the
+    /// store after them, as after every operation that gives seats back.
+    async fn run_keyed(
+        &self,
+        event: EventId,
+        user: UserId,
+        key: &Idempotency,
+        timed: Timed,
+    ) -> anyhow::Result<Keyed> {
+        let now = timed.now;
+        let mark = self.mark(event, now).await?;
+        let keyed = self.store.run_keyed(event, user, key, timed).await;
+        self.rebuild_after_mark(event, now, &mark).await;
+        keyed
     }
 }
