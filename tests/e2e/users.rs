@@ -458,3 +458,112 @@ async fn cli_password_stdin_body(server: TestServer) {
     both.extend(["--password", "password123", "--password-stdin"]);
     assert!(!server.run_cli(&both, Some("x\n")).status.success());
 }
+
+crate::on_both_stores!(
+    security_actions_land_in_the_audit_log,
+    super::audit_log_body
+);
+async fn audit_log_body(server: TestServer) {
+    let admin = server
+        .user_with_role("ada.audit@example.org", "admin")
+        .await;
+    let (organizer_token, _) = crate::support::organizer(&server, "otto.audit@example.org").await;
+    let (token, user) = server.attendee("uma.audit@example.org").await;
+    let user_id = crate::support::text(&user, "id");
+
+    // A refused login, with the request id the client chose.
+    let refused = crate::support::send(
+        server
+            .client
+            .post(server.url("/api/v1/auth/login"))
+            .header("X-Request-Id", "audit-req-1")
+            .json(&json!({"email": "uma.audit@example.org", "password": "not the password"})),
+    )
+    .await;
+    refused.problem(401, "invalid_credentials");
+    let change = json!({"current_password": "password123", "new_password": "password456"});
+    api(
+        &server,
+        "PUT",
+        "/users/me/password",
+        Some(&token),
+        Some(change),
+    )
+    .await
+    .empty(204);
+    let deactivate = json!({"active": false});
+    api(
+        &server,
+        "PATCH",
+        &format!("/users/{user_id}"),
+        Some(&admin),
+        Some(deactivate),
+    )
+    .await
+    .ok(200);
+    let event = crate::support::create_event(
+        &server,
+        &organizer_token,
+        crate::support::event_body("Audited", json!({})),
+    )
+    .await;
+    let event_id = crate::support::text(&event, "id");
+    api(
+        &server,
+        "DELETE",
+        &format!("/events/{event_id}"),
+        Some(&organizer_token),
+        None,
+    )
+    .await
+    .empty(204);
+
+    let read = |query: String| {
+        let (server, admin) = (&server, admin.clone());
+        async move {
+            let reply = api(server, "GET", &format!("/audit{query}"), Some(&admin), None).await;
+            reply.ok(200)["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    let of_user = read(format!("?user_id={user_id}")).await;
+    let actions: Vec<&str> = of_user
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "account_deactivated",
+            "password_changed",
+            "login_failed",
+            "login_succeeded"
+        ],
+        "newest first: {of_user:?}"
+    );
+    let failed = &of_user[2];
+    assert_eq!(failed["request_id"], "audit-req-1");
+    assert_eq!(failed["actor_id"], Value::Null);
+    let deactivated = &of_user[0];
+    assert_ne!(deactivated["actor_id"], json!(user_id), "done by the admin");
+    let cancelled = read("?action=event_cancelled".to_owned()).await;
+    assert_eq!(cancelled.len(), 1, "{cancelled:?}");
+    assert_eq!(cancelled[0]["event_id"], json!(event_id));
+
+    // Admins only; a bad filter names itself.
+    let (attendee, _) = server.attendee("ivo.audit@example.org").await;
+    api(&server, "GET", "/audit", Some(&attendee), None)
+        .await
+        .problem(403, "forbidden");
+    let reply = api(
+        &server,
+        "GET",
+        "/audit?action=logged_in",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(reply.invalid_fields(), ["action"]);
+}

@@ -4,12 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // test code: failing loudly is the point
 
 use boxoffice_domain::ports::{
-    Analytics, Bookings, EventRepository, KeyedSeats, Reservations, TokenStore, UserRepository,
-    VersionBoard, Waitlists,
+    Analytics, AuditLog, Bookings, EventRepository, KeyedSeats, Reservations, TokenStore,
+    UserRepository, VersionBoard, Waitlists,
 };
 use std::sync::Arc;
 
 pub mod analytics;
+pub mod audit;
 pub mod bookings;
 pub mod engine;
 pub mod events;
@@ -29,6 +30,7 @@ pub struct Stores {
     pub users: Arc<dyn UserRepository>,
     pub tokens: Arc<dyn TokenStore>,
     pub events: Arc<dyn EventRepository>,
+    pub audit: Arc<dyn AuditLog>,
 }
 
 /// Instantiates every contract test as a `#[tokio::test]`.
@@ -71,6 +73,7 @@ macro_rules! port_contract {
             events::update_details_replaces_fields,
             events::update_refuses_unknown_and_cancelled,
             events::cancel_is_idempotent,
+            audit::entries_filter_and_page_newest_first,
         );
     };
     (@tests $setup:path; $($module:ident :: $test:ident),* $(,)?) => {

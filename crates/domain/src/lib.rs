@@ -3,6 +3,7 @@
 //! This crate knows nothing of HTTP, SQL or Redis. Adapters implement the traits in
 //! [`ports`]; the edge calls the use cases in [`services`].
 
+pub mod audit;
 pub mod booking;
 pub mod event;
 pub mod group_commit;

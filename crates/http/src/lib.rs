@@ -22,7 +22,7 @@ use boxoffice_domain::ports::HealthCheck;
 use boxoffice_domain::services::{AccountService, BookingService, EventService, Versioned};
 use boxoffice_domain::{Clock, EventId};
 use error::ApiError;
-use handlers::{analytics, auth, bookings, events, holds, ops, users, waitlist};
+use handlers::{analytics, audit, auth, bookings, events, holds, ops, users, waitlist};
 use std::sync::Arc;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -146,7 +146,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource!("/events/{id}/waitlist", post => waitlist::join, get => waitlist::event_queue),
                 )
                 .service(resource!("/waitlist/{id}", delete => waitlist::leave))
-                .service(resource!("/analytics/events", get => analytics::events)),
+                .service(resource!("/analytics/events", get => analytics::events))
+                .service(resource!("/audit", get => audit::entries)),
         )
         .service(resource!("/health/live", get => ops::live))
         .service(resource!("/health/ready", get => ops::ready))

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
+use boxoffice_domain::audit;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -63,7 +64,9 @@ pub async fn observe(
     let method = method_label(req.method());
     let started = Instant::now();
 
-    let outcome = AssertUnwindSafe(next.call(req))
+    // The request id travels with the request's task, for the audit log.
+    let call = audit::REQUEST_ID.scope(request_id.clone(), next.call(req));
+    let outcome = AssertUnwindSafe(call)
         .catch_unwind()
         .instrument(span.clone())
         .await;

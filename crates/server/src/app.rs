@@ -11,8 +11,8 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
 use boxoffice_domain::ports::{
-    Analytics, Bookings, EventRepository, HealthCheck, KeyedSeats, RateLimiter, Reservations,
-    TokenStore, UserRepository, VersionBoard, Waitlists,
+    Analytics, AuditLog, Bookings, EventRepository, HealthCheck, KeyedSeats, RateLimiter,
+    Reservations, TokenStore, UserRepository, VersionBoard, Waitlists,
 };
 use boxoffice_domain::services::{
     AccountPorts, AccountService, AccountSettings, BookingPorts, BookingService, EventService,
@@ -40,6 +40,7 @@ struct Stores {
     waitlists: Arc<dyn Waitlists>,
     keyed: Arc<dyn KeyedSeats>,
     analytics: Arc<dyn Analytics>,
+    audit: Arc<dyn AuditLog>,
     health: Vec<Arc<dyn HealthCheck>>,
     /// Where the stores publish event versions, when every instance can see it: event
     /// reads are then served from memory. `None` with Postgres alone, whose instances
@@ -58,6 +59,7 @@ impl Stores {
             + Waitlists
             + KeyedSeats
             + Analytics
+            + AuditLog
             + HealthCheck,
     {
         let store = Arc::new(store);
@@ -70,6 +72,7 @@ impl Stores {
             waitlists: store.clone(),
             keyed: store.clone(),
             analytics: store.clone(),
+            audit: store.clone(),
             health: vec![store],
             versions,
         }
@@ -90,6 +93,7 @@ impl Stores {
             keyed: gate,
             waitlists: store.clone(),
             analytics: store.clone(),
+            audit: store.clone(),
             health: vec![store, Arc::new(redis)],
             versions: Some(versions),
         }
@@ -206,8 +210,9 @@ fn event_service(
     events: Arc<dyn EventRepository>,
     versions: Option<Arc<dyn VersionBoard>>,
     clock: Arc<dyn Clock>,
+    audit: Arc<dyn AuditLog>,
 ) -> EventService {
-    let service = EventService::new(events, clock);
+    let service = EventService::new(events, clock, audit);
     match versions {
         Some(board) => service.with_versions(board),
         None => service,
@@ -247,6 +252,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )),
             mailer: Arc::new(LogMailer),
             clock: clock.clone(),
+            audit: stores.audit.clone(),
         },
         AccountSettings {
             refresh_ttl: Duration::seconds(i64::from(args.refresh_token_ttl_secs)),
@@ -273,7 +279,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let state = web::Data::new(AppState {
         accounts: Arc::new(accounts),
-        events: Arc::new(event_service(stores.events, stores.versions, clock.clone())),
+        events: Arc::new(event_service(
+            stores.events,
+            stores.versions,
+            clock.clone(),
+            stores.audit,
+        )),
         bookings: bookings.clone(),
         health: stores.health,
         clock,

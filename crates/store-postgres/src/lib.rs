@@ -9,6 +9,7 @@
 //! tokio-postgres.
 
 mod analytics;
+mod audit;
 mod batch;
 mod bookings;
 mod email_keys;

@@ -1,6 +1,18 @@
 //! Diesel's view of `migrations/postgres`: keep it in step with the SQL by hand.
 
 diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        at -> Timestamptz,
+        action -> Text,
+        actor_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+        event_id -> Nullable<Uuid>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         name -> Text,
@@ -139,6 +151,7 @@ diesel::joinable!(events -> users (organizer_id));
 diesel::joinable!(ticket_types -> events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
     users,
     refresh_tokens,
     password_reset_tokens,

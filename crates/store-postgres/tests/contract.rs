@@ -27,7 +27,8 @@ async fn fresh_store() -> Option<(Stores, TestDatabase)> {
     let stores = Stores {
         users: store.clone(),
         tokens: store.clone(),
-        events: store,
+        events: store.clone(),
+        audit: store,
     };
     Some((stores, database))
 }

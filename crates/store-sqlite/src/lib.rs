@@ -7,6 +7,7 @@
 //! tokio's blocking pool, never on the async executor.
 
 mod analytics;
+mod audit;
 mod batch;
 mod bookings;
 mod convert;

@@ -2,6 +2,18 @@
 #![allow(missing_docs)]
 
 diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        at -> BigInt,
+        action -> Text,
+        actor_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Text,
         name -> Text,
@@ -139,6 +151,7 @@ diesel::joinable!(holds -> events (event_id));
 diesel::joinable!(bookings -> events (event_id));
 diesel::joinable!(waitlist_entries -> events (event_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
     users,
     refresh_tokens,
     password_reset_tokens,

@@ -22,7 +22,8 @@ async fn fresh_store() -> Option<(Stores, TempDir)> {
     let stores = Stores {
         users: store.clone(),
         tokens: store.clone(),
-        events: store,
+        events: store.clone(),
+        audit: store,
     };
     Some((stores, dir))
 }

@@ -2,6 +2,7 @@
 //! operations. Each adapter runs one operation in one transaction of its own.
 
 mod admission;
+mod audit;
 mod booking;
 mod events;
 mod health;
@@ -14,6 +15,7 @@ mod users;
 mod versions;
 
 pub use admission::*;
+pub use audit::*;
 pub use booking::*;
 pub use events::*;
 pub use health::*;

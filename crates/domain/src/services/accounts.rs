@@ -1,5 +1,7 @@
 use super::copies::{Copies, Versioned};
+use crate::audit::{AuditAction, Auditor};
 use crate::page::{Page, PageRequest};
+use crate::ports::AuditLog;
 use crate::ports::{
     AccessTokens, CreateUserError, Mailer, NewRefreshToken, NewResetToken, OutgoingMail,
     PasswordHasher, RotateError, TokenStore, UpdateUserError, UserRepository, VersionBoard,
@@ -29,6 +31,8 @@ pub struct AccountPorts {
     pub mailer: Arc<dyn Mailer>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Where security-relevant actions are recorded.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 /// Lifetimes of the tokens the account use cases hand out.
@@ -137,19 +141,22 @@ impl From<UpdateUserError> for AdminError {
 
 /// Registration, login, sessions, profile and account administration.
 pub struct AccountService {
-    ports: AccountPorts,
+    pub(super) ports: AccountPorts,
     settings: AccountSettings,
     copies: Option<Copies<User>>,
+    audit: Auditor,
 }
 
 impl AccountService {
     /// Wires the use cases to their ports.
     #[must_use]
     pub fn new(ports: AccountPorts, settings: AccountSettings) -> Self {
+        let audit = Auditor::new(ports.audit.clone(), ports.clock.clone());
         Self {
             ports,
             settings,
             copies: None,
+            audit,
         }
     }
 
@@ -190,6 +197,9 @@ impl AccountService {
         let key = EmailKey::of(email);
         let Some(credentials) = self.ports.users.credentials_by_email(&key).await? else {
             self.ports.hasher.verify_decoy(password).await;
+            self.audit
+                .record(AuditAction::LoginFailed, None, None, None)
+                .await;
             return Err(LoginError::InvalidCredentials);
         };
         let matches = self
@@ -197,10 +207,17 @@ impl AccountService {
             .hasher
             .verify(password, &credentials.password_hash)
             .await?;
+        let user = Some(credentials.user.id);
         if !matches || !credentials.user.active {
+            self.audit
+                .record(AuditAction::LoginFailed, None, user, None)
+                .await;
             return Err(LoginError::InvalidCredentials);
         }
         let tokens = self.start_session(&credentials.user).await?;
+        self.audit
+            .record(AuditAction::LoginSucceeded, user, user, None)
+            .await;
         tracing::info!(user_id = %credentials.user.id, "logged in");
         Ok(tokens)
     }
@@ -234,7 +251,7 @@ impl AccountService {
     pub async fn refresh(&self, presented: &str) -> Result<IssuedTokens, TokenError> {
         let now = self.ports.clock.now();
         let next = SecretToken::generate();
-        let session = self
+        let rotated = self
             .ports
             .tokens
             .rotate_refresh(
@@ -243,15 +260,19 @@ impl AccountService {
                 now,
                 now + self.settings.refresh_ttl,
             )
-            .await
-            .map_err(|e| match e {
-                RotateError::Invalid => TokenError::InvalidToken,
-                RotateError::Reused => {
-                    tracing::warn!("a rotated refresh token was reused; its family is revoked");
-                    TokenError::InvalidToken
-                }
-                RotateError::Backend(e) => TokenError::Backend(e),
-            })?;
+            .await;
+        let session = match rotated {
+            Ok(session) => session,
+            Err(RotateError::Invalid) => return Err(TokenError::InvalidToken),
+            Err(RotateError::Reused) => {
+                tracing::warn!("a rotated refresh token was reused; its family is revoked");
+                self.audit
+                    .record(AuditAction::TokenFamilyRevoked, None, None, None)
+                    .await;
+                return Err(TokenError::InvalidToken);
+            }
+            Err(RotateError::Backend(e)) => return Err(TokenError::Backend(e)),
+        };
         let user = self.ports.users.find(session.user_id).await?;
         let Some(user) = user.filter(|u| u.active) else {
             self.ports
@@ -359,6 +380,9 @@ impl AccountService {
         }
         self.replace_password(user, &new).await?;
         tracing::info!("password changed");
+        self.audit
+            .record(AuditAction::PasswordChanged, Some(user), Some(user), None)
+            .await;
         Ok(())
     }
 
@@ -389,6 +413,14 @@ impl AccountService {
         };
         self.change_account(user, changes).await?;
         tracing::info!("account deactivated");
+        self.audit
+            .record(
+                AuditAction::AccountDeactivated,
+                Some(user),
+                Some(user),
+                None,
+            )
+            .await;
         Ok(())
     }
 
@@ -468,6 +500,9 @@ impl AccountService {
             .ok_or(TokenError::InvalidToken)?;
         self.replace_password(user, &new).await?;
         tracing::info!(user_id = %user, "password reset");
+        self.audit
+            .record(AuditAction::PasswordReset, None, Some(user), None)
+            .await;
         Ok(())
     }
 
@@ -496,6 +531,23 @@ impl AccountService {
         require_admin(actor)?;
         let updated = self.change_account(id, changes).await?;
         tracing::info!(role = %updated.role, active = updated.active, "account changed by admin");
+        let (by, to) = (Some(actor.id), Some(id));
+        if changes.role.is_some() {
+            self.audit
+                .record(AuditAction::RoleChanged, by, to, None)
+                .await;
+        }
+        match changes.active {
+            Some(false) => {
+                let action = AuditAction::AccountDeactivated;
+                self.audit.record(action, by, to, None).await;
+            }
+            Some(true) => {
+                let action = AuditAction::AccountActivated;
+                self.audit.record(action, by, to, None).await;
+            }
+            None => {}
+        }
         Ok(updated)
     }
 }
@@ -539,7 +591,7 @@ pub async fn create_account(
     Ok(user)
 }
 
-fn require_admin(actor: &User) -> Result<(), AdminError> {
+pub(super) fn require_admin(actor: &User) -> Result<(), AdminError> {
     if actor.role == Role::Admin {
         Ok(())
     } else {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::ports::{
-    AccessClaims, AccessToken, InvalidAccessToken, MockAccessTokens, MockMailer,
+    AccessClaims, AccessToken, InvalidAccessToken, MockAccessTokens, MockAuditLog, MockMailer,
     MockPasswordHasher, MockTokenStore, MockUserRepository, RefreshSession,
 };
 use crate::time::MockClock;
@@ -28,6 +28,7 @@ struct Mocks {
     hasher: MockPasswordHasher,
     access: MockAccessTokens,
     mailer: MockMailer,
+    audit: MockAuditLog,
 }
 
 impl Mocks {
@@ -38,10 +39,13 @@ impl Mocks {
             hasher: MockPasswordHasher::new(),
             access: MockAccessTokens::new(),
             mailer: MockMailer::new(),
+            audit: MockAuditLog::new(),
         }
     }
 
-    fn service(self) -> AccountService {
+    /// The service, with an audit log that takes any entry unless a test said more.
+    fn service(mut self) -> AccountService {
+        self.audit.expect_record().returning(|_| Ok(()));
         let mut clock = MockClock::new();
         clock.expect_now().returning(Utc::now);
         AccountService::new(
@@ -51,6 +55,7 @@ impl Mocks {
                 hasher: Arc::new(self.hasher),
                 access: Arc::new(self.access),
                 mailer: Arc::new(self.mailer),
+                audit: Arc::new(self.audit),
                 clock: Arc::new(clock),
             },
             AccountSettings::default(),
@@ -440,4 +445,45 @@ async fn deactivation_by_an_admin_revokes_sessions() {
         .await
         .expect("updated");
     assert!(!updated.active);
+}
+
+/// A refused login is audited with the account it named and the request it came with;
+/// an unknown email names no account.
+#[tokio::test]
+async fn refused_logins_are_audited_with_their_request() {
+    let mut m = Mocks::new();
+    let known = user(Role::Attendee, true);
+    let id = known.id;
+    m.users.expect_credentials_by_email().returning(move |key| {
+        Ok((key.as_str() == "ann@example.org").then(|| credentials(known.clone())))
+    });
+    m.hasher.expect_verify().returning(|_, _| Ok(false));
+    m.hasher.expect_verify_decoy().returning(|_| ());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    m.audit.expect_record().times(2).returning(move |entry| {
+        sink.lock().expect("lock").push(entry.clone());
+        Ok(())
+    });
+    let service = m.service();
+    crate::audit::REQUEST_ID
+        .scope("req-1".to_owned(), async {
+            let wrong = service.login("ann@example.org", "wrong password").await;
+            assert!(matches!(wrong, Err(LoginError::InvalidCredentials)));
+            let unknown = service.login("nobody@example.org", "password123").await;
+            assert!(matches!(unknown, Err(LoginError::InvalidCredentials)));
+        })
+        .await;
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter()
+            .all(|e| e.action == crate::audit::AuditAction::LoginFailed)
+    );
+    assert!(
+        seen.iter()
+            .all(|e| e.request_id.as_deref() == Some("req-1"))
+    );
+    assert_eq!(seen[0].user_id, Some(id));
+    assert_eq!(seen[1].user_id, None);
 }

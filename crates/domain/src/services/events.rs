@@ -1,10 +1,12 @@
 use super::copies::{Copies, ReadSource, Versioned};
 use super::listings::Listings;
+use crate::audit::{AuditAction, Auditor};
 use crate::event::{
     Event, EventChanges, EventCursor, EventDetails, EventQuery, NewEvent, NewTicketType,
     validate_ticket_types,
 };
 use crate::page::Page;
+use crate::ports::AuditLog;
 use crate::ports::{CancelEventError, EventRepository, UpdateEventError, VersionBoard, VersionKey};
 use crate::user::User;
 use crate::validation::FieldError;
@@ -63,17 +65,24 @@ pub struct EventService {
     clock: Arc<dyn Clock>,
     copies: Option<Copies<Event>>,
     listings: Option<Listings>,
+    audit: Auditor,
 }
 
 impl EventService {
     /// Wires the use cases to their ports.
     #[must_use]
-    pub fn new(events: Arc<dyn EventRepository>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        events: Arc<dyn EventRepository>,
+        clock: Arc<dyn Clock>,
+        audit: Arc<dyn AuditLog>,
+    ) -> Self {
+        let audit = Auditor::new(audit, clock.clone());
         Self {
             events,
             clock,
             copies: None,
             listings: None,
+            audit,
         }
     }
 
@@ -198,6 +207,9 @@ impl EventService {
         self.managed_event(actor, id).await?;
         let event = self.events.cancel(id, self.clock.now()).await?;
         tracing::info!("event cancelled");
+        self.audit
+            .record(AuditAction::EventCancelled, Some(actor.id), None, Some(id))
+            .await;
         Ok(event)
     }
 

@@ -23,7 +23,9 @@ fn user(role: Role) -> User {
 fn service(repo: MockEventRepository) -> EventService {
     let mut clock = MockClock::new();
     clock.expect_now().returning(Utc::now);
-    EventService::new(Arc::new(repo), Arc::new(clock))
+    let mut audit = crate::ports::MockAuditLog::new();
+    audit.expect_record().returning(|_| Ok(()));
+    EventService::new(Arc::new(repo), Arc::new(clock), Arc::new(audit))
 }
 
 fn snapshot(event: Event) -> crate::event::EventSnapshot {

@@ -1,6 +1,7 @@
 //! Use cases: what the edge calls. They check permissions, validate, and call the ports.
 
 mod accounts;
+mod audit_trail;
 mod bookings;
 mod copies;
 mod events;

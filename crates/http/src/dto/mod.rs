@@ -1,11 +1,13 @@
 //! The JSON shapes of the API, separate from the domain types they carry.
 
+mod audit;
 mod bookings;
 mod events;
 mod instant;
 mod page;
 mod users;
 
+pub use audit::*;
 pub use bookings::*;
 pub use events::*;
 pub use instant::Instant;

@@ -82,7 +82,12 @@ macro_rules! display_cursor {
     )*};
 }
 
-display_cursor!(boxoffice_domain::UserId, boxoffice_domain::BookingId, u64);
+display_cursor!(
+    boxoffice_domain::UserId,
+    boxoffice_domain::BookingId,
+    u64,
+    uuid::Uuid
+);
 
 impl CursorKey for boxoffice_domain::event::EventCursor {
     fn to_cursor_text(&self) -> String {

@@ -1,6 +1,7 @@
 //! Request handlers: parse the DTO, call one use case, shape the answer.
 
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod bookings;
 pub mod events;

@@ -6,7 +6,7 @@ mod responses;
 
 use crate::dto::*;
 use crate::error::{FieldProblem, Problem};
-use crate::handlers::{analytics, auth, bookings, events, holds, ops, users, waitlist};
+use crate::handlers::{analytics, audit, auth, bookings, events, holds, ops, users, waitlist};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -39,11 +39,11 @@ pub fn document() -> utoipa::openapi::OpenApi {
         holds::create_hold, holds::get_hold, holds::confirm_hold, holds::release_hold,
         bookings::book, bookings::get_booking, bookings::cancel_booking, bookings::my_bookings,
         waitlist::join, waitlist::event_queue, waitlist::leave, waitlist::my_entries,
-        analytics::events,
+        analytics::events, audit::entries,
         ops::live, ops::ready, ops::metrics,
     ),
     components(schemas(Problem, FieldProblem, UserDto, TokensDto, RoleDto, EventDto, TicketTypeDto, AvailabilityDto,
-        HoldDto, BookingDto, WaitlistEntryDto, BookingOutcomeDto, EventAnalyticsDto)),
+        HoldDto, BookingDto, WaitlistEntryDto, BookingOutcomeDto, EventAnalyticsDto, AuditEntryDto)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Registration, login and sessions"),
