@@ -57,6 +57,22 @@ fn assert_limited(reply: &Reply, window_secs: u64) {
     );
 }
 
+/// Asserts a `RateLimit` header for `rule` with `remaining` hits left and a reset
+/// within the minute.
+#[track_caller]
+fn assert_quota(reply: &Reply, rule: &str, remaining: u32) {
+    let header = reply
+        .header("ratelimit")
+        .unwrap_or_else(|| panic!("no RateLimit header: {}", reply.body));
+    let prefix = format!("\"{rule}\";r={remaining};t=");
+    let reset: u64 = header
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("RateLimit {header:?} is not {prefix}..."))
+        .parse()
+        .expect("t in seconds");
+    assert!((1..=60).contains(&reset), "{header}");
+}
+
 crate::on_both_stores!(
     auth_requests_are_limited_per_client_address,
     super::auth_per_address_body,
@@ -67,20 +83,26 @@ crate::on_both_stores!(
 );
 async fn auth_per_address_body(server: TestServer) {
     let (limited, other) = ("203.0.113.7", "198.51.100.2");
-    register_from(&server, limited, "ann.rl@example.org")
-        .await
-        .ok(201);
-    login_from(&server, limited, "ann.rl@example.org", "wrong-password")
-        .await
-        .problem(401, "invalid_credentials");
-    login_from(&server, limited, "ann.rl@example.org", "password123")
-        .await
-        .ok(200);
+    let registered = register_from(&server, limited, "ann.rl@example.org").await;
+    registered.ok(201);
+    // Each counted answer says where the client stands (the IETF draft's headers).
+    assert_eq!(
+        registered.header("ratelimit-policy"),
+        Some("\"auth\";q=3;w=60")
+    );
+    assert_quota(&registered, "auth", 2);
+    let refused = login_from(&server, limited, "ann.rl@example.org", "wrong-password").await;
+    refused.problem(401, "invalid_credentials");
+    assert_quota(&refused, "auth", 1);
+    let logged_in = login_from(&server, limited, "ann.rl@example.org", "password123").await;
+    logged_in.ok(200);
+    assert_quota(&logged_in, "auth", 0);
 
     // The fourth auth request of the minute is refused, whatever the endpoint, and
     // an entry the client put before the proxy's own changes nothing.
     let refused = register_from(&server, limited, "carl.rl@example.org").await;
     assert_limited(&refused, 60);
+    assert_quota(&refused, "auth", 0);
     let spoofed = from(
         &server,
         &format!("192.0.2.99, {limited}"),

@@ -26,7 +26,16 @@ async fn hit(limiter: &dyn RateLimiter, key: &str, limit: RateLimit) -> RateDeci
 fn refused(decision: RateDecision) -> Duration {
     match decision {
         RateDecision::Limited { retry_after } => retry_after,
-        RateDecision::Allowed => panic!("a hit over the limit was allowed"),
+        RateDecision::Allowed { .. } => panic!("a hit over the limit was allowed"),
+    }
+}
+
+/// The hits left in the window of an allowed hit; panics when the hit was refused.
+#[track_caller]
+fn allowed(decision: RateDecision, what: &str) -> u32 {
+    match decision {
+        RateDecision::Allowed { remaining, .. } => remaining,
+        RateDecision::Limited { .. } => panic!("{what} was refused"),
     }
 }
 
@@ -35,11 +44,11 @@ fn refused(decision: RateDecision) -> Duration {
 pub async fn allows_the_limit_then_refuses(limiter: Arc<dyn RateLimiter>) {
     let minute = limit(3, Duration::from_secs(60));
     for n in 1..=3 {
-        assert_eq!(
+        let left = allowed(
             hit(&*limiter, "ann", minute).await,
-            RateDecision::Allowed,
-            "hit {n} of 3"
+            &format!("hit {n} of 3"),
         );
+        assert_eq!(left, 3 - n, "hits left after hit {n}");
     }
     let first = refused(hit(&*limiter, "ann", minute).await);
     assert!(
@@ -58,15 +67,14 @@ pub async fn allows_the_limit_then_refuses(limiter: Arc<dyn RateLimiter>) {
 pub async fn keys_are_independent(limiter: Arc<dyn RateLimiter>) {
     let minute = limit(2, Duration::from_secs(60));
     for _ in 0..2 {
-        assert_eq!(hit(&*limiter, "ann", minute).await, RateDecision::Allowed);
+        allowed(
+            hit(&*limiter, "ann", minute).await,
+            "a hit within the limit",
+        );
     }
     refused(hit(&*limiter, "ann", minute).await);
     for key in ["bob", "Ann", "ann ", "ann:2"] {
-        assert_eq!(
-            hit(&*limiter, key, minute).await,
-            RateDecision::Allowed,
-            "key {key:?}"
-        );
+        allowed(hit(&*limiter, key, minute).await, &format!("key {key:?}"));
     }
     refused(hit(&*limiter, "ann", minute).await);
 }
@@ -75,16 +83,18 @@ pub async fn keys_are_independent(limiter: Arc<dyn RateLimiter>) {
 pub async fn the_window_rolls_over(limiter: Arc<dyn RateLimiter>) {
     let second = limit(2, Duration::from_secs(1));
     for _ in 0..2 {
-        assert_eq!(hit(&*limiter, "ann", second).await, RateDecision::Allowed);
+        allowed(
+            hit(&*limiter, "ann", second).await,
+            "a hit within the limit",
+        );
     }
     let wait = refused(hit(&*limiter, "ann", second).await);
     assert!(wait <= second.window, "retry after {wait:?}");
     tokio::time::sleep(wait + Duration::from_millis(50)).await;
     for n in 1..=2 {
-        assert_eq!(
+        allowed(
             hit(&*limiter, "ann", second).await,
-            RateDecision::Allowed,
-            "hit {n} of the new window"
+            &format!("hit {n} of the new window"),
         );
     }
     refused(hit(&*limiter, "ann", second).await);
@@ -94,7 +104,10 @@ pub async fn the_window_rolls_over(limiter: Arc<dyn RateLimiter>) {
 /// retrying gets through when the window that refused it ends.
 pub async fn refused_hits_do_not_stretch_the_window(limiter: Arc<dyn RateLimiter>) {
     let second = limit(1, Duration::from_millis(1000));
-    assert_eq!(hit(&*limiter, "ann", second).await, RateDecision::Allowed);
+    allowed(
+        hit(&*limiter, "ann", second).await,
+        "a hit within the limit",
+    );
     // The window opened before this instant, so it ends before `opened + window`.
     let opened = Instant::now();
     let mut previous = second.window;
@@ -114,7 +127,10 @@ pub async fn refused_hits_do_not_stretch_the_window(limiter: Arc<dyn RateLimiter
     }
     tokio::time::sleep(second.window.saturating_sub(opened.elapsed()) + Duration::from_millis(50))
         .await;
-    assert_eq!(hit(&*limiter, "ann", second).await, RateDecision::Allowed);
+    allowed(
+        hit(&*limiter, "ann", second).await,
+        "a hit within the limit",
+    );
 }
 
 /// Many hits at once on two keys: exactly the limit of each key is allowed.
@@ -133,7 +149,7 @@ pub async fn concurrent_hits_allow_exactly_the_limit(limiter: Arc<dyn RateLimite
     for key in ["ann", "bob"] {
         let allowed = decisions
             .iter()
-            .filter(|(k, d)| *k == key && *d == RateDecision::Allowed)
+            .filter(|(k, d)| *k == key && matches!(d, RateDecision::Allowed { .. }))
             .count();
         assert_eq!(allowed, 40, "hits allowed for {key}");
     }

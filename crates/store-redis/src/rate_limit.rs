@@ -61,7 +61,10 @@ impl RateLimiter for RedisRateLimiter {
             })
             .await?;
         Ok(if hits <= u64::from(limit.hits.get()) {
-            RateDecision::Allowed
+            RateDecision::Allowed {
+                remaining: u32::try_from(u64::from(limit.hits.get()) - hits).unwrap_or(0),
+                reset_after: Duration::from_millis(left_ms),
+            }
         } else {
             RateDecision::Limited {
                 // Under a millisecond left reads as 0: still a wait, not a free pass.

@@ -35,7 +35,12 @@ impl RateLimit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateDecision {
     /// The hit is within the limit.
-    Allowed,
+    Allowed {
+        /// Hits still allowed in the key's current window.
+        remaining: u32,
+        /// Time left in the key's current window.
+        reset_after: Duration,
+    },
     /// The limit is reached: the key's window ends after `retry_after`.
     Limited {
         /// Time left in the key's current window.

@@ -110,8 +110,24 @@ fn complete_operation(path: &str, method: &str, operation: &mut Map<String, Valu
     for (status, response) in responses.iter_mut() {
         if let Some(response) = response.as_object_mut() {
             complete_response(status, response);
+            if facts.limited {
+                describe_rate_limit(response);
+            }
         }
     }
+}
+
+/// The IETF draft's headers that every rate-limited answer carries.
+fn describe_rate_limit(response: &mut Map<String, Value>) {
+    let headers = response.entry("headers").or_insert_with(|| json!({}));
+    headers["RateLimit-Policy"] = json!({
+        "description": "The limit that applied: `\"writes\";q=60;w=60` (its name, hits per window, window in seconds).",
+        "schema": {"type": "string"}
+    });
+    headers["RateLimit"] = json!({
+        "description": "Where the client stands: `\"writes\";r=59;t=42` (hits left, seconds until the window resets).",
+        "schema": {"type": "string"}
+    });
 }
 
 fn complete_response(status: &str, response: &mut Map<String, Value>) {

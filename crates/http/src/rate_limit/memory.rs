@@ -57,7 +57,10 @@ impl MemoryRateLimiter {
         }
         window.hits = window.hits.saturating_add(1);
         if window.hits <= limit.hits.get() {
-            RateDecision::Allowed
+            RateDecision::Allowed {
+                remaining: limit.hits.get() - window.hits,
+                reset_after: window.ends - now,
+            }
         } else {
             RateDecision::Limited {
                 retry_after: window.ends - now,
@@ -89,7 +92,10 @@ mod tests {
         let later = start + Duration::from_secs(61);
         assert_eq!(
             limiter.count("new", limit, later),
-            RateDecision::Allowed,
+            RateDecision::Allowed {
+                remaining: 0,
+                reset_after: limit.window
+            },
             "a new key"
         );
         let windows = limiter.windows.lock().expect("lock");
@@ -102,7 +108,11 @@ mod tests {
         let limiter = MemoryRateLimiter::new();
         let limit = RateLimit::per_minute(1).expect("a limit");
         let start = Instant::now();
-        assert_eq!(limiter.count("k", limit, start), RateDecision::Allowed);
+        let whole = RateDecision::Allowed {
+            remaining: 0,
+            reset_after: limit.window,
+        };
+        assert_eq!(limiter.count("k", limit, start), whole);
         let almost = start + Duration::from_millis(59_999);
         assert_eq!(
             limiter.count("k", limit, almost),
@@ -110,9 +120,6 @@ mod tests {
                 retry_after: Duration::from_millis(1)
             }
         );
-        assert_eq!(
-            limiter.count("k", limit, start + limit.window),
-            RateDecision::Allowed
-        );
+        assert_eq!(limiter.count("k", limit, start + limit.window), whole);
     }
 }

@@ -8,7 +8,10 @@
 //! - Reads, `/health`, `/metrics` and `/docs` are never limited.
 //!
 //! A refused request gets 429 `rate_limited` with `Retry-After` before any handler
-//! runs, so it changes nothing. When the limiter itself fails (Redis down), the
+//! runs, so it changes nothing. Every counted request's answer says where it stands,
+//! in the `RateLimit-Policy` and `RateLimit` headers of the IETF draft
+//! (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "writes";q=60;w=60` and
+//! `RateLimit: "writes";r=59;t=42` (hits left, seconds until the window resets). When the limiter itself fails (Redis down), the
 //! request goes through and a warning is logged: limits protect the service, they are
 //! not worth an outage of their own.
 
@@ -23,11 +26,13 @@ use crate::extract::bearer_token;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpRequest, ResponseError, web};
 use boxoffice_domain::ports::{RateDecision, RateLimit, RateLimiter};
 use boxoffice_domain::user::Email;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The configured limits; `None` turns one off.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,19 +72,24 @@ impl RateLimits {
             return Ok(());
         };
         let key = format!("login:email:{}", email.key().as_str());
-        self.count("login_email", self.settings.login_per_email, &key)
-            .await
+        let quota = self
+            .count("login_email", self.settings.login_per_email, &key)
+            .await;
+        match quota {
+            Some(quota) if quota.limited => Err(ApiError::rate_limited(quota.reset_after)),
+            _ => Ok(()),
+        }
     }
 
     /// Counts `req` against the limit that applies to it, if any.
-    async fn check(&self, req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    async fn check(&self, req: &HttpRequest, state: &AppState) -> Option<Quota> {
         let client = || client::client_key(req, self.settings.trusted_proxy_hops);
         if req.method() == Method::POST && req.path().starts_with("/api/v1/auth/") {
             let key = format!("auth:ip:{}", client());
             return self.count("auth", self.settings.auth_per_ip, &key).await;
         }
         if !is_write(req.method()) {
-            return Ok(());
+            return None;
         }
         let key = match bearer_token(req).and_then(|token| state.accounts.token_user(token)) {
             Some(user) => format!("writes:user:{user}"),
@@ -88,23 +98,31 @@ impl RateLimits {
         self.count("writes", self.settings.writes, &key).await
     }
 
-    /// One hit of `key` against `limit` (none: nothing to count). A failing limiter
-    /// lets the request through.
+    /// One hit of `key` against `limit` (none: nothing to count; a failing limiter
+    /// counts nothing and lets the request through).
     async fn count(
         &self,
         rule: &'static str,
         limit: Option<RateLimit>,
         key: &str,
-    ) -> Result<(), ApiError> {
-        let Some(limit) = limit else {
-            return Ok(());
+    ) -> Option<Quota> {
+        let limit = limit?;
+        let quota = |limited, remaining, reset_after| Quota {
+            rule,
+            limit,
+            limited,
+            remaining,
+            reset_after,
         };
         match self.limiter.hit(key, limit).await {
-            Ok(RateDecision::Allowed) => Ok(()),
+            Ok(RateDecision::Allowed {
+                remaining,
+                reset_after,
+            }) => Some(quota(false, remaining, reset_after)),
             Ok(RateDecision::Limited { retry_after }) => {
                 metrics::counter!("boxoffice_rate_limited_total", "rule" => rule).increment(1);
                 tracing::info!(rule, "rate limited");
-                Err(ApiError::rate_limited(retry_after))
+                Some(quota(true, 0, retry_after))
             }
             Err(error) => {
                 tracing::warn!(
@@ -112,11 +130,50 @@ impl RateLimits {
                     error = format!("{error:#}"),
                     "rate limiter failed; letting the request through"
                 );
-                Ok(())
+                None
             }
         }
     }
 }
+
+/// Where a counted request stands against its limit.
+#[derive(Debug, Clone, Copy)]
+struct Quota {
+    rule: &'static str,
+    limit: RateLimit,
+    limited: bool,
+    remaining: u32,
+    reset_after: Duration,
+}
+
+impl Quota {
+    /// Adds `RateLimit-Policy` and `RateLimit` to `headers`.
+    fn describe(&self, headers: &mut HeaderMap) {
+        let whole_seconds = |d: Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        let policy = format!(
+            "\"{}\";q={};w={}",
+            self.rule,
+            self.limit.hits,
+            whole_seconds(self.limit.window)
+        );
+        let state = format!(
+            "\"{}\";r={};t={}",
+            self.rule,
+            self.remaining,
+            whole_seconds(self.reset_after)
+        );
+        for (name, value) in [(RATELIMIT_POLICY, policy), (RATELIMIT, state)] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+    }
+}
+
+/// The draft's header of the policy that applied.
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+/// The draft's header of what is left of it.
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 fn is_write(method: &Method) -> bool {
     [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method)
@@ -131,12 +188,21 @@ pub async fn limit_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    if let Some(state) = req.app_data::<web::Data<AppState>>().cloned()
-        && let Err(refusal) = state.rate_limits.check(req.request(), &state).await
-    {
-        return Ok(req.into_response(refusal.error_response()));
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let quota = state.rate_limits.check(req.request(), &state).await;
+    let mut response = match quota {
+        Some(quota) if quota.limited => {
+            let refusal = ApiError::rate_limited(quota.reset_after).error_response();
+            req.into_response(refusal)
+        }
+        _ => next.call(req).await?.map_into_boxed_body(),
+    };
+    if let Some(quota) = quota {
+        quota.describe(response.headers_mut());
     }
-    Ok(next.call(req).await?.map_into_boxed_body())
+    Ok(response)
 }
 
 #[cfg(test)]
