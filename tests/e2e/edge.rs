@@ -261,12 +261,23 @@ async fn metrics_body(server: TestServer) {
         "# HELP boxoffice_http_requests_total ",
         "# HELP boxoffice_build_info ",
         "# HELP boxoffice_process_resident_memory_bytes ",
+        "# HELP boxoffice_pool_connections ",
     ] {
         assert!(text.contains(help), "no {help:?} in:\n{text}");
     }
     assert!(
         text.lines()
             .any(|l| l.starts_with("boxoffice_build_info{version=") && l.ends_with(" 1")),
+        "{text}"
+    );
+    // The database's pool, in use or idle (SQLite's readers, or Postgres).
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("boxoffice_pool_connections{pool=\"database\",state=\"idle\"}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("boxoffice_pool_max_connections{pool=\"database\"}"),
         "{text}"
     );
 }

@@ -264,7 +264,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(board) => accounts.with_versions(board.clone()),
         None => accounts,
     };
-    let render_metrics = crate::instruments::install()?;
+    let render_metrics = crate::instruments::install(stores.health.clone())?;
     let bookings = Arc::new(BookingService::new(
         BookingPorts {
             reservations: stores.reservations,

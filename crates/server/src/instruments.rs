@@ -1,11 +1,14 @@
 //! The metrics recorder: Prometheus text at `/metrics`, a `# HELP` line for each of our
-//! metrics (all named `boxoffice_*`), a build-info gauge, and the process's own figures
-//! (CPU, memory, open files), collected at each scrape.
+//! metrics (all named `boxoffice_*`), a build-info gauge, and, collected at each
+//! scrape, the process's own figures (CPU, memory, open files) and the connection
+//! pools' (Postgres or SQLite readers, Redis).
 
 use anyhow::Context;
+use boxoffice_domain::ports::HealthCheck;
 use metrics::{describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use metrics_process::Collector;
+use std::sync::Arc;
 
 /// What each of our metrics means (`# HELP`), by kind.
 const COUNTERS: &[(&str, &str)] = &[
@@ -76,11 +79,14 @@ const HISTOGRAMS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Installs the recorder; returns what renders `/metrics`.
+/// Installs the recorder; returns what renders `/metrics`, with the pools of
+/// `dependencies`.
 ///
 /// # Errors
 /// When a recorder is installed already.
-pub fn install() -> anyhow::Result<impl Fn() -> String + Send + Sync + 'static> {
+pub fn install(
+    dependencies: Vec<Arc<dyn HealthCheck>>,
+) -> anyhow::Result<impl Fn() -> String + Send + Sync + 'static> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Full("boxoffice_http_request_duration_seconds".to_owned()),
@@ -102,10 +108,35 @@ pub fn install() -> anyhow::Result<impl Fn() -> String + Send + Sync + 'static> 
         "Always 1; its version label says which build is running."
     );
     metrics::gauge!("boxoffice_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    describe_gauge!(
+        "boxoffice_pool_connections",
+        "Connections of each pool (`pool`: database or redis), by state (in_use, idle)."
+    );
+    describe_gauge!(
+        "boxoffice_pool_max_connections",
+        "Connections each pool may open."
+    );
+    describe_gauge!(
+        "boxoffice_pool_waiting",
+        "Requests waiting for a connection of each pool."
+    );
     let process = Collector::new("boxoffice_");
     process.describe();
     Ok(move || {
         process.collect();
+        for dependency in &dependencies {
+            let Some(pool) = dependency.pool() else {
+                continue;
+            };
+            let name = dependency.name();
+            let count = |n: usize| n as f64;
+            metrics::gauge!("boxoffice_pool_connections", "pool" => name, "state" => "in_use")
+                .set(count(pool.in_use));
+            metrics::gauge!("boxoffice_pool_connections", "pool" => name, "state" => "idle")
+                .set(count(pool.idle));
+            metrics::gauge!("boxoffice_pool_max_connections", "pool" => name).set(count(pool.max));
+            metrics::gauge!("boxoffice_pool_waiting", "pool" => name).set(count(pool.waiting));
+        }
         handle.render()
     })
 }

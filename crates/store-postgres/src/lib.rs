@@ -30,7 +30,7 @@ pub mod testing;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use boxoffice_domain::ports::{HealthCheck, VersionBoard};
+use boxoffice_domain::ports::{HealthCheck, PoolStats, VersionBoard};
 use diesel::connection::SimpleConnection as _;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::Pool;
@@ -160,6 +160,16 @@ pub async fn run_migrations(url: &str) -> anyhow::Result<Vec<String>> {
 impl HealthCheck for PgStore {
     fn name(&self) -> &'static str {
         "database"
+    }
+
+    fn pool(&self) -> Option<PoolStats> {
+        let status = self.pool.status();
+        Some(PoolStats {
+            max: status.max_size,
+            in_use: status.size.saturating_sub(status.available),
+            idle: status.available,
+            waiting: status.waiting,
+        })
     }
 
     async fn ping(&self) -> anyhow::Result<()> {

@@ -15,7 +15,7 @@ pub use versions::RedisVersionBoard;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use boxoffice_domain::ports::{HealthCheck, StoreUnavailable};
+use boxoffice_domain::ports::{HealthCheck, PoolStats, StoreUnavailable};
 use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::{Config, Pool, Runtime};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -146,6 +146,16 @@ fn is_unreachable(e: &deadpool_redis::redis::RedisError) -> bool {
 impl HealthCheck for Redis {
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    fn pool(&self) -> Option<PoolStats> {
+        let status = self.pool.status();
+        Some(PoolStats {
+            max: status.max_size,
+            in_use: status.size.saturating_sub(status.available),
+            idle: status.available,
+            waiting: status.waiting,
+        })
     }
 
     async fn ping(&self) -> anyhow::Result<()> {

@@ -24,7 +24,7 @@ mod waitlist;
 
 use anyhow::Context;
 use async_trait::async_trait;
-use boxoffice_domain::ports::{HealthCheck, LocalVersionBoard};
+use boxoffice_domain::ports::{HealthCheck, LocalVersionBoard, PoolStats};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
 use diesel::{Connection, SqliteConnection};
@@ -158,6 +158,18 @@ impl SqliteStore {
 impl HealthCheck for SqliteStore {
     fn name(&self) -> &'static str {
         "database"
+    }
+
+    /// The readers' pool (the one writer connection is not pooled).
+    fn pool(&self) -> Option<PoolStats> {
+        let state = self.readers.state();
+        let (open, idle) = (state.connections as usize, state.idle_connections as usize);
+        Some(PoolStats {
+            max: self.readers.max_size() as usize,
+            in_use: open.saturating_sub(idle),
+            idle,
+            waiting: 0,
+        })
     }
 
     async fn ping(&self) -> anyhow::Result<()> {

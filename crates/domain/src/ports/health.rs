@@ -11,4 +11,22 @@ pub trait HealthCheck: Send + Sync + 'static {
     /// # Errors
     /// Why it does not.
     async fn ping(&self) -> anyhow::Result<()>;
+
+    /// Its connection pool's figures, when it has one.
+    fn pool(&self) -> Option<PoolStats> {
+        None
+    }
+}
+
+/// How a connection pool is used right now, for gauges.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections the pool may open.
+    pub max: usize,
+    /// Connections lent out.
+    pub in_use: usize,
+    /// Connections open and free.
+    pub idle: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
 }
