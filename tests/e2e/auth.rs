@@ -447,3 +447,45 @@ async fn bad_access_tokens_are_refused_body(server: TestServer) {
     unauthorized(me(&server, &token).await, "deactivated user");
     unauthorized(me(&server, &valid).await, "deactivated user, forged token");
 }
+
+/// With `SMTP_URL`, a reset mail goes to the SMTP server (a local sink here), not to
+/// the log, and its token resets the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reset_mail_goes_through_smtp() {
+    let mut sink = boxoffice_e2e::smtp::SmtpSink::start().await;
+    let env = [
+        ("SMTP_URL", sink.url.as_str()),
+        ("MAIL_FROM", "Box Office <tickets@example.org>"),
+    ];
+    let Some(server) = TestServer::start_with(boxoffice_e2e::Backend::Sqlite, &env).await else {
+        return;
+    };
+    let email = "sam.smtp@example.org";
+    register(&server, "Sam", email, "password123").await.ok(201);
+    request_reset(&server, email).await.empty(202);
+    let mail = sink
+        .next(std::time::Duration::from_secs(10))
+        .await
+        .expect("a mail reached the sink");
+    assert!(mail.contains("To: sam.smtp@example.org"), "{mail}");
+    assert!(
+        mail.contains("From: \"Box Office\" <tickets@example.org>"),
+        "{mail}"
+    );
+    // The body may come quoted-printable: undo its soft line breaks.
+    let mail = mail.replace("=\n", "");
+    let marker = "use this token within 60 minutes: ";
+    let start = mail.find(marker).expect("a token in the mail") + marker.len();
+    let token: String = mail[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    confirm_reset(&server, &token, "new-password-1")
+        .await
+        .empty(204);
+    tokens(&server, email, "new-password-1").await;
+    assert!(
+        !server.logs().contains(&token),
+        "the token never reaches the log"
+    );
+}

@@ -7,6 +7,7 @@ mod postgres;
 mod process;
 pub mod redis;
 pub mod seats;
+pub mod smtp;
 pub mod workload;
 
 pub use postgres::PrivatePostgres;

@@ -3,7 +3,7 @@
 
 use crate::UserCreateArgs;
 use crate::config::{self, Database, DatabaseArgs, ServeArgs};
-use crate::mailer::LogMailer;
+use crate::mailer::{LogMailer, SmtpMailer};
 use crate::sweeper::Sweeper;
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::{Condition, from_fn};
@@ -11,7 +11,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
 use boxoffice_domain::ports::{
-    Analytics, AuditLog, Bookings, EventRepository, HealthCheck, KeyedSeats, RateLimiter,
+    Analytics, AuditLog, Bookings, EventRepository, HealthCheck, KeyedSeats, Mailer, RateLimiter,
     Reservations, TokenStore, UserRepository, VersionBoard, Waitlists,
 };
 use boxoffice_domain::services::{
@@ -196,6 +196,17 @@ fn password_of(args: &UserCreateArgs) -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// Where mail goes: the SMTP server of `SMTP_URL`, else the log.
+fn mailer(args: &ServeArgs) -> anyhow::Result<Arc<dyn Mailer>> {
+    match args.smtp_url()? {
+        Some(url) => {
+            tracing::info!(from = %args.mail_from, "mail is sent through SMTP");
+            Ok(Arc::new(SmtpMailer::new(&url, &args.mail_from)?))
+        }
+        None => Ok(Arc::new(LogMailer)),
+    }
+}
+
 /// Where rate-limit counters live: in Redis when `REDIS_URL` is set, so that every
 /// instance counts against the same limits, else in this process.
 fn rate_limiter(redis: Option<&Redis>) -> Arc<dyn RateLimiter> {
@@ -250,7 +261,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 &secret,
                 Duration::seconds(i64::from(args.access_token_ttl_secs)),
             )),
-            mailer: Arc::new(LogMailer),
+            mailer: mailer(&args)?,
             clock: clock.clone(),
             audit: stores.audit.clone(),
         },

@@ -189,6 +189,35 @@ pub struct ServeArgs {
     )]
     pub jwt_secret: Option<String>,
 
+    /// `smtp://USER:PASSWORD@HOST:587?tls=required` (STARTTLS), `smtps://...` (TLS from
+    /// the start) or `smtp://HOST:25` (in the clear, for a local relay): mail such as
+    /// password resets goes there. Unset: mail is written to the log.
+    #[arg(
+        long,
+        env = "SMTP_URL",
+        value_name = "SMTP_URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+
+    /// A file holding `SMTP_URL` (a mounted secret), instead of the variable.
+    #[arg(
+        long,
+        env = "SMTP_URL_FILE",
+        value_name = "SMTP_URL_FILE",
+        conflicts_with = "smtp_url"
+    )]
+    pub smtp_url_file: Option<PathBuf>,
+
+    /// The sender of mail sent through SMTP.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        value_name = "MAIL_FROM",
+        default_value = "boxoffice <no-reply@localhost>"
+    )]
+    pub mail_from: String,
+
     /// A file holding `JWT_SECRET` (a mounted secret), instead of the variable.
     #[arg(
         long,
@@ -269,6 +298,14 @@ impl ServeArgs {
     /// When the file cannot be read.
     pub fn redis_url(&self) -> anyhow::Result<Option<String>> {
         value_or_file(self.redis_url.as_ref(), self.redis_url_file.as_ref())
+    }
+
+    /// `SMTP_URL`, or the content of `SMTP_URL_FILE`; `None` without either.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn smtp_url(&self) -> anyhow::Result<Option<String>> {
+        value_or_file(self.smtp_url.as_ref(), self.smtp_url_file.as_ref())
     }
 
     /// `JWT_SECRET`, or the content of `JWT_SECRET_FILE`; `None` without either.
