@@ -424,3 +424,31 @@ async fn head_body(server: TestServer) {
     reply.problem(405, "method_not_allowed");
     assert_eq!(reply.header("allow"), Some("POST, GET, HEAD"));
 }
+
+crate::on_both_stores!(redoc_is_served_from_the_binary, super::redoc_body);
+async fn redoc_body(server: TestServer) {
+    let page = raw(&server, "GET", "/redoc").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.content_type().starts_with("text/html"),
+        "{}",
+        page.content_type()
+    );
+    let html = page.body.as_str().expect("html");
+    assert!(html.contains(r#"spec-url="/api/openapi.json""#), "{html}");
+    assert!(
+        html.contains(r#"src="/redoc/redoc.standalone.js""#),
+        "{html}"
+    );
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("worker-src 'self' blob:"), "{csp}");
+    let script = raw(&server, "GET", "/redoc/redoc.standalone.js").await;
+    assert_eq!(script.status, 200);
+    assert_eq!(script.content_type(), "application/javascript");
+    let code = script.body.as_str().expect("javascript");
+    assert!(
+        code.len() > 500_000 && code.contains("Redoc"),
+        "{} bytes",
+        code.len()
+    );
+}

@@ -22,7 +22,7 @@ use boxoffice_domain::ports::HealthCheck;
 use boxoffice_domain::services::{AccountService, BookingService, EventService, Versioned};
 use boxoffice_domain::{Clock, EventId};
 use error::ApiError;
-use handlers::{analytics, audit, auth, bookings, events, holds, ops, users, waitlist};
+use handlers::{analytics, audit, auth, bookings, events, holds, ops, redoc, users, waitlist};
 use std::sync::Arc;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -153,6 +153,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource!("/health/ready", get => ops::ready))
         .service(resource!("/metrics", get => ops::metrics))
         .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi::document()))
+        .service(resource!("/redoc", get => redoc::page))
+        .service(resource!("/redoc/redoc.standalone.js", get => redoc::script))
         .service(web::resource("/docs").route(web::get().to(|| async {
             HttpResponse::PermanentRedirect()
                 .insert_header(("Location", "/docs/"))

@@ -21,6 +21,14 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 
      img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
      form-action 'self'";
 
+/// ReDoc also searches in a worker it makes from a `blob:`, and its schema checker
+/// compiles functions (`new Function`): a page of public documentation, with no token
+/// or personal data on it.
+const REDOC_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+     connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; \
+     form-action 'self'";
+
 /// The headers of every API response: nothing may sniff, frame or load from it, and
 /// nothing keeps it in a cache. Problems carry them from `ApiError` itself.
 pub const API_HEADERS: [(HeaderName, &str); 4] = [
@@ -42,7 +50,20 @@ pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let docs = req.path() == "/docs" || req.path().starts_with("/docs/");
+    let under = |prefix: &str| {
+        let path = req.path();
+        path == prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
+    let csp = if under("/docs") {
+        DOCS_CSP
+    } else if under("/redoc") {
+        REDOC_CSP
+    } else {
+        API_CSP
+    };
     let mut response =
         next.call(req)
             .await
@@ -56,7 +77,6 @@ pub async fn security_headers(
                 None => error,
             })?;
     let headers = response.headers_mut();
-    let csp = if docs { DOCS_CSP } else { API_CSP };
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));

@@ -7,5 +7,6 @@ pub mod bookings;
 pub mod events;
 pub mod holds;
 pub mod ops;
+pub mod redoc;
 pub mod users;
 pub mod waitlist;
