@@ -1,5 +1,5 @@
 # The README's commands. `make test` is what CI runs (through .ci/run).
-.PHONY: run test bench bench-quick fuzz client-scenario services hooks lint fmt check-domain
+.PHONY: run test bench bench-quick fuzz client-scenario coverage services hooks lint fmt check-domain
 
 run:
 	cargo run --release -- serve
@@ -35,6 +35,14 @@ fuzz:
 # book, cancel.
 client-scenario:
 	scripts/client-scenario
+
+# Line coverage of every Rust test (cargo-llvm-cov; installed on first use), as a
+# summary table; the HTML report lands in target/llvm-cov/html.
+coverage:
+	@command -v cargo-llvm-cov >/dev/null || cargo install cargo-llvm-cov --locked
+	rustup component add llvm-tools-preview
+	cargo llvm-cov --workspace --all-targets --html
+	cargo llvm-cov report --summary-only
 
 # Starts the local Postgres and Redis the tests use (127.0.0.1:5432 and :6379) when
 # they are not running. With Docker: docker compose --profile test-services up -d.
