@@ -489,3 +489,36 @@ async fn reset_mail_goes_through_smtp() {
         "the token never reaches the log"
     );
 }
+
+/// `POST /auth/password-reset` answers before it looks anything up or sends anything:
+/// with an SMTP server that never answers (a mail would wait 10 s for it), a known and
+/// an unknown address are answered alike and at once, so timing tells nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reset_requests_answer_before_doing_the_work() {
+    let stalled = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("smtp://{}", stalled.local_addr().expect("addr"));
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = stalled.accept().await {
+            open.push(stream); // accepted, never answered
+        }
+    });
+    let env = [("SMTP_URL", url.as_str())];
+    let Some(server) = TestServer::start_with(boxoffice_e2e::Backend::Sqlite, &env).await else {
+        return;
+    };
+    register(&server, "Kay", "kay.timing@example.org", "password123")
+        .await
+        .ok(201);
+    for email in ["kay.timing@example.org", "nobody.timing@example.org"] {
+        let started = std::time::Instant::now();
+        request_reset(&server, email).await.empty(202);
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{email}: answered after {took:?}, as if it waited for the mail"
+        );
+    }
+}

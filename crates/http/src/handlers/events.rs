@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 /// Publishes an event (organizers and admins).
 #[utoipa::path(post, operation_id = "createEvent", path = "/api/v1/events", tag = "events", security(("bearer" = [])), request_body = CreateEventRequest,
-    responses((status = 201, body = EventDto), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 201, body = EventDto, headers(("Location" = String, description = "The path of the event"))), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, description = "`validation_failed`", body = Problem)))]
 pub async fn create_event(
     state: web::Data<AppState>,

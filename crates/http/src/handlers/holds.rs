@@ -30,7 +30,7 @@ pub(crate) fn seat_request(
 #[utoipa::path(post, operation_id = "createHold", path = "/api/v1/events/{id}/holds", tag = "holds", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Event id"), ("Idempotency-Key" = Option<String>, Header, description = "A Structured Field string (`\"a1b2c3\"`; a bare key works too): a repeat with the same key and request has no second effect and answers what the first made, as it is now")),
     request_body = SeatsRequest,
-    responses((status = 201, body = HoldDto), (status = 404, body = Problem),
+    responses((status = 201, body = HoldDto, headers(("Location" = String, description = "The path of the hold"))), (status = 404, body = Problem),
         (status = 409, description = "`sold_out`, `purchase_limit_exceeded`, `sales_closed`, `event_cancelled`", body = Problem),
         (status = 400, description = "`bad_request`: more than one `Idempotency-Key` header", body = Problem),
         (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem)))]
@@ -68,7 +68,8 @@ pub async fn get_hold(
 /// Turns the caller's hold into a booking (`source: hold`).
 #[utoipa::path(post, operation_id = "confirmHold", path = "/api/v1/holds/{id}/confirm", tag = "holds", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hold id"), ("Idempotency-Key" = Option<String>, Header, description = "A Structured Field string (`\"a1b2c3\"`; a bare key works too): a repeat with the same key and request has no second effect and answers what the first made, as it is now")),
-    responses((status = 201, description = "The booking (also when the hold was confirmed before)", body = BookingDto),
+    responses((status = 201, description = "The booking (also when the hold was confirmed before)", body = BookingDto,
+            headers(("Location" = String, description = "The path of the booking"))),
         (status = 404, body = Problem), (status = 410, description = "`hold_expired`", body = Problem),
         (status = 400, description = "`bad_request`: more than one `Idempotency-Key` header", body = Problem),
         (status = 422, description = "`validation_failed`, `idempotency_key_reused`", body = Problem)))]
