@@ -308,9 +308,8 @@ impl TestServer {
             .spawn()
             .expect("run boxoffice");
         let mut input = child.stdin.take().expect("stdin");
-        input
-            .write_all(stdin.unwrap_or_default().as_bytes())
-            .expect("write stdin");
+        // A command that fails before reading (a usage error) closes its end first.
+        let _ = input.write_all(stdin.unwrap_or_default().as_bytes());
         drop(input);
         child.wait_with_output().expect("wait for boxoffice")
     }
