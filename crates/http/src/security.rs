@@ -77,11 +77,16 @@ pub async fn security_headers(
                 None => error,
             })?;
     let headers = response.headers_mut();
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
-    if !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    for (name, value) in API_HEADERS {
+        // The page's own policy, and a handler's own cache policy, win.
+        let value = if name == CONTENT_SECURITY_POLICY {
+            csp
+        } else {
+            value
+        };
+        if name != CACHE_CONTROL || !headers.contains_key(CACHE_CONTROL) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
     }
     Ok(response)
 }
