@@ -15,8 +15,9 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::Bool;
 
 /// Rewrites the key of every non-ASCII address that differs from the domain's. Where two
-/// accounts fold to one key, the later one keeps its old key (and a warning says so):
-/// both stay usable, and an admin decides which to keep.
+/// accounts fold to one key, the one that has it already keeps it (else the older one
+/// gets it); the other keeps its old key, and a warning names it for an admin to
+/// settle (its owner can no longer log in by email until then).
 ///
 /// # Errors
 /// When the store fails.
