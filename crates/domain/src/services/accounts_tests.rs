@@ -1,9 +1,11 @@
 //! Unit tests of the account use cases, with mocked ports.
 
 use super::*;
+use crate::TokenFamilyId;
 use crate::ports::{
     AccessClaims, AccessToken, InvalidAccessToken, MockAccessTokens, MockAuditLog, MockMailer,
-    MockPasswordHasher, MockTokenStore, MockUserRepository, RefreshSession,
+    MockPasswordHasher, MockTokenStore, MockUserRepository, RefreshSession, RotateError,
+    VersionKey,
 };
 use crate::time::MockClock;
 use crate::user::{Credentials, PasswordHash};

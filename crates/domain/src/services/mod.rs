@@ -7,6 +7,7 @@ mod copies;
 mod events;
 mod listings;
 mod retries;
+mod sessions;
 
 pub use accounts::*;
 pub use bookings::*;
