@@ -61,7 +61,7 @@ pub async fn reuse_of_rotated_token_revokes_family(stores: Stores) {
 
     let (reuse, thief_next) = rotate(&stores, &stolen, t + Duration::seconds(2)).await;
     assert!(
-        matches!(reuse, Err(RotateError::Reused)),
+        matches!(reuse, Err(RotateError::Reused { user }) if user == ann.id),
         "expected Reused, got {reuse:?}"
     );
     let (result, _) = rotate(&stores, &successor, t + Duration::seconds(3)).await;
@@ -141,7 +141,7 @@ pub async fn concurrent_rotations_of_one_token_succeed_once(stores: Stores) {
         assert!(
             matches!(
                 result,
-                Ok(_) | Err(RotateError::Reused | RotateError::Invalid)
+                Ok(_) | Err(RotateError::Reused { .. } | RotateError::Invalid)
             ),
             "got {result:?}"
         );

@@ -19,7 +19,7 @@ use uuid::Uuid;
 enum Rotation {
     Rotated(RefreshSession),
     Invalid,
-    Reused,
+    Reused(UserId),
 }
 
 /// Revokes every live token of `family` at `now`.
@@ -74,7 +74,7 @@ impl TokenStore for PgStore {
                 }
                 if token.rotated_at.is_some() {
                     revoke_family_of(conn, token.family_id, now).await?;
-                    return Ok(Rotation::Reused);
+                    return Ok(Rotation::Reused(UserId::from_uuid(token.user_id)));
                 }
                 diesel::update(refresh::table.find(presented.as_str()))
                     .set(refresh::rotated_at.eq(now))
@@ -100,11 +100,11 @@ impl TokenStore for PgStore {
         match outcome {
             Rotation::Rotated(session) => Ok(session),
             Rotation::Invalid => Err(RotateError::Invalid),
-            Rotation::Reused => {
+            Rotation::Reused(user) => {
                 tracing::warn!(
                     "a rotated refresh token was presented again; its family is revoked"
                 );
-                Err(RotateError::Reused)
+                Err(RotateError::Reused { user })
             }
         }
     }

@@ -87,7 +87,8 @@ impl TokenStore for SqliteStore {
             }
             if row.rotated_at.is_some() {
                 revoke_family(c, &row.family_id, now)?;
-                return Ok(Err(RotateError::Reused));
+                let user = UserId::from_uuid(uuid(&row.user_id)?);
+                return Ok(Err(RotateError::Reused { user }));
             }
             diesel::update(refresh::table.find(&presented))
                 .set(refresh::rotated_at.eq(now))

@@ -34,7 +34,10 @@ pub enum RotateError {
     Invalid,
     /// Already rotated once: a sign of theft. The store has revoked its whole family.
     #[error("refresh token reused; its family was revoked")]
-    Reused,
+    Reused {
+        /// Whose session it was.
+        user: UserId,
+    },
     /// The store failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),

@@ -127,13 +127,22 @@ async fn login_starts_a_session_with_both_tokens() {
     assert_eq!(tokens.refresh_token.len(), 43);
 }
 
+/// A reused refresh token is refused, and the revoked session is audited under its user.
 #[tokio::test]
-async fn a_reused_refresh_token_is_refused() {
+async fn a_reused_refresh_token_is_refused_and_audited() {
     let mut m = Mocks::new();
+    let user = UserId::generate();
     m.tokens
         .expect_rotate_refresh()
-        .returning(|_, _, _, _| Err(RotateError::Reused));
+        .returning(move |_, _, _, _| Err(RotateError::Reused { user }));
     m.access.expect_issue().never();
+    m.audit
+        .expect_record()
+        .withf(move |e| {
+            e.action == crate::audit::AuditAction::TokenFamilyRevoked && e.user_id == Some(user)
+        })
+        .times(1)
+        .returning(|_| Ok(()));
     let result = m.service().refresh("stolen").await;
     assert!(matches!(result, Err(TokenError::InvalidToken)));
 }

@@ -85,10 +85,10 @@ impl AccountService {
         let session = match rotated {
             Ok(session) => session,
             Err(RotateError::Invalid) => return Err(TokenError::InvalidToken),
-            Err(RotateError::Reused) => {
+            Err(RotateError::Reused { user }) => {
                 tracing::warn!("a rotated refresh token was reused; its family is revoked");
                 self.audit
-                    .record(AuditAction::TokenFamilyRevoked, None, None, None)
+                    .record(AuditAction::TokenFamilyRevoked, None, Some(user), None)
                     .await;
                 return Err(TokenError::InvalidToken);
             }
