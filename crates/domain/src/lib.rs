@@ -3,6 +3,7 @@
 //! This crate knows nothing of HTTP, SQL or Redis. Adapters implement the traits in
 //! [`ports`]; the edge calls the use cases in [`services`].
 
+pub mod api_token;
 pub mod audit;
 pub mod booking;
 pub mod event;
@@ -14,6 +15,7 @@ pub mod ports;
 pub mod seats;
 pub mod secret;
 pub mod services;
+pub mod ticket;
 pub mod time;
 pub mod user;
 pub mod validation;

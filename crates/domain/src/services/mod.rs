@@ -8,8 +8,10 @@ mod events;
 mod listings;
 mod retries;
 mod sessions;
+mod tickets;
 
 pub use accounts::*;
 pub use bookings::*;
 pub use copies::{ReadSource, Versioned};
 pub use events::*;
+pub use tickets::*;
