@@ -32,9 +32,9 @@ impl Ed25519Signer {
                 .decode(text)
                 .or_else(|_| STANDARD.decode(seed.as_ref().trim()))
                 .with_context(|| format!("ticket signing key {} is not base64", i + 1))?;
-            let seed: [u8; 32] = bytes.try_into().map_err(|_| {
-                anyhow::anyhow!("ticket signing key {} must be 32 bytes", i + 1)
-            })?;
+            let seed: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("ticket signing key {} must be 32 bytes", i + 1))?;
             let key = SigningKey::from_bytes(&seed);
             let id = key_id(&key);
             if keys.iter().any(|(known, _)| *known == id) {
@@ -165,9 +165,9 @@ mod tests {
     /// RFC 8032's first test vector: the adapter signs as any Ed25519 library verifies.
     #[test]
     fn signatures_are_standard_ed25519() {
-        let seed = URL_SAFE_NO_PAD.encode(
-            hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"),
-        );
+        let seed = URL_SAFE_NO_PAD.encode(hex(
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+        ));
         let signer = Ed25519Signer::from_seeds(&[seed]).expect("keys");
         assert_eq!(
             signer.verifying_keys()[0].public_key.to_vec(),

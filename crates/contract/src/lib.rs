@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // test code: failing loudly is the point
 
 use boxoffice_domain::ports::{
-    Analytics, AuditLog, Bookings, EventRepository, KeyedSeats, Reservations, TokenStore,
-    UserRepository, VersionBoard, Waitlists,
+    Analytics, ApiTokens, AuditLog, Bookings, CheckIns, EventRepository, KeyedSeats, Reservations,
+    TokenStore, UserRepository, VersionBoard, Waitlists,
 };
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ pub mod holds;
 pub mod invariants;
 pub mod keyed;
 pub mod rate_limit;
+pub mod tickets;
 pub mod tokens;
 pub mod users;
 pub mod versions;
@@ -97,6 +98,8 @@ pub struct EngineStores {
     pub waitlists: Arc<dyn Waitlists>,
     pub keyed: Arc<dyn KeyedSeats>,
     pub analytics: Arc<dyn Analytics>,
+    pub check_ins: Arc<dyn CheckIns>,
+    pub api_tokens: Arc<dyn ApiTokens>,
     /// The board the stores publish event versions to.
     pub versions: Arc<dyn VersionBoard>,
 }
@@ -135,6 +138,11 @@ macro_rules! engine_contract {
             bookings::failed_request_stores_no_idempotency_key,
             bookings::concurrent_repeats_of_one_key_book_once,
             bookings::concurrent_requests_with_one_key_and_two_bodies_book_once,
+            tickets::concurrent_scans_of_one_ticket_check_in_once,
+            tickets::tickets_follow_cancellations,
+            tickets::offline_scans_undo_counts_and_pages,
+            tickets::scans_of_unknown_bookings_are_not_found,
+            tickets::api_tokens_are_found_by_hash_and_revoked_once,
             keyed::keyed_holds_hold_once,
             keyed::racing_keyed_cancellations_cancel_once,
             keyed::keyed_joins_and_confirmations_run_once,

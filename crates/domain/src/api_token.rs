@@ -91,3 +91,43 @@ pub fn generate_token() -> SecretToken {
 pub fn is_api_token(bearer: &str) -> bool {
     bearer.starts_with(TOKEN_PREFIX)
 }
+
+/// A token's scopes and events as the stores keep them: space-separated lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLists {
+    /// Scope names.
+    pub scopes: String,
+    /// Event ids.
+    pub event_ids: String,
+}
+
+impl StoredLists {
+    /// The lists of `token`.
+    #[must_use]
+    pub fn of(token: &ApiToken) -> Self {
+        let join = |items: Vec<String>| items.join(" ");
+        Self {
+            scopes: join(token.scopes.iter().map(|s| s.as_str().to_owned()).collect()),
+            event_ids: join(token.event_ids.iter().map(ToString::to_string).collect()),
+        }
+    }
+
+    /// Reads the lists back.
+    ///
+    /// # Errors
+    /// An unknown scope or a malformed id.
+    pub fn parse(&self) -> anyhow::Result<(Vec<Scope>, Vec<EventId>)> {
+        let scopes = self
+            .scopes
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?;
+        let events = self
+            .event_ids
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
+        Ok((scopes, events))
+    }
+}

@@ -9,9 +9,11 @@
 //! tokio-postgres.
 
 mod analytics;
+mod api_tokens;
 mod audit;
 mod batch;
 mod bookings;
+mod check_ins;
 mod email_keys;
 mod events;
 mod holds;

@@ -150,8 +150,41 @@ diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(events -> users (organizer_id));
 diesel::joinable!(ticket_types -> events (event_id));
 
+diesel::table! {
+    check_ins (id) {
+        id -> Uuid,
+        ticket_id -> Uuid,
+        event_id -> Uuid,
+        booking_id -> Uuid,
+        ticket_type_id -> Uuid,
+        number -> Integer,
+        scanner_kind -> Text,
+        scanner_id -> Uuid,
+        scanned_at -> Timestamptz,
+        recorded_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+        ended_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Uuid,
+        owner_id -> Uuid,
+        name -> Text,
+        token_hash -> Text,
+        scopes -> Text,
+        event_ids -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
     audit_log,
+    check_ins,
     users,
     refresh_tokens,
     password_reset_tokens,

@@ -47,6 +47,8 @@ async fn fresh_engine() -> Option<(EngineStores, TestDatabase)> {
         bookings: store.clone(),
         waitlists: store.clone(),
         keyed: store.clone(),
+        check_ins: store.clone(),
+        api_tokens: store.clone(),
         analytics: store,
     };
     Some((stores, database))

@@ -35,6 +35,8 @@ fn stores(bookings: Arc<dyn Bookings>, store: &Arc<PgStore>) -> EngineStores {
         waitlists: store.clone(),
         keyed: store.clone(),
         analytics: store.clone(),
+        check_ins: store.clone(),
+        api_tokens: store.clone(),
     }
 }
 

@@ -40,6 +40,8 @@ async fn fresh_engine() -> Option<(EngineStores, TestDatabase)> {
         bookings: gate.clone(),
         waitlists: store.clone(),
         keyed: gate,
+        check_ins: store.clone(),
+        api_tokens: store.clone(),
         analytics: store,
     };
     Some((stores, database))

@@ -55,6 +55,8 @@ async fn fixture() -> Option<Fixture> {
         waitlists: store.clone(),
         keyed: gate.clone(),
         analytics: store.clone(),
+        check_ins: store.clone(),
+        api_tokens: store.clone(),
     };
     Some(Fixture {
         stores,

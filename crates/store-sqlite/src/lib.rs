@@ -7,9 +7,11 @@
 //! tokio's blocking pool, never on the async executor.
 
 mod analytics;
+mod api_tokens;
 mod audit;
 mod batch;
 mod bookings;
+mod check_ins;
 mod convert;
 mod email_keys;
 mod events;

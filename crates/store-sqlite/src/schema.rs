@@ -150,8 +150,41 @@ diesel::joinable!(ticket_types -> events (event_id));
 diesel::joinable!(holds -> events (event_id));
 diesel::joinable!(bookings -> events (event_id));
 diesel::joinable!(waitlist_entries -> events (event_id));
+diesel::table! {
+    check_ins (id) {
+        id -> Text,
+        ticket_id -> Text,
+        event_id -> Text,
+        booking_id -> Text,
+        ticket_type_id -> Text,
+        number -> Integer,
+        scanner_kind -> Text,
+        scanner_id -> Text,
+        scanned_at -> BigInt,
+        recorded_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+        ended_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        owner_id -> Text,
+        name -> Text,
+        token_hash -> Text,
+        scopes -> Text,
+        event_ids -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
     audit_log,
+    check_ins,
     users,
     refresh_tokens,
     password_reset_tokens,

@@ -38,6 +38,8 @@ async fn fresh_engine() -> Option<(EngineStores, TempDir)> {
         bookings: store.clone(),
         waitlists: store.clone(),
         keyed: store.clone(),
+        check_ins: store.clone(),
+        api_tokens: store.clone(),
         analytics: store,
     };
     Some((stores, dir))
