@@ -15,6 +15,7 @@ mod retries;
 mod security;
 mod shutdown;
 mod support;
+mod tickets;
 mod users;
 mod waitlist;
 

@@ -23,6 +23,8 @@ use tempfile::TempDir;
 
 /// The signing secret the test servers use, so tests can forge tokens with it.
 pub const JWT_SECRET: &str = "e2e-test-secret-e2e-test-secret-0123456789";
+/// The ticket signing key every test server gets (a base64url Ed25519 seed).
+pub const TICKET_SIGNING_KEY: &str = "ZTJlLXRpY2tldC1zaWduaW5nLWtleS0wMTIzNDU2Nzg";
 
 /// Which store a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,6 +327,7 @@ fn spawn_server(database_url: &str, env: &[(String, String)]) -> (Child, Arc<Mut
         .env("BOXOFFICE_ADDR", "127.0.0.1:0")
         .env("DATABASE_URL", database_url)
         .env("JWT_SECRET", JWT_SECRET)
+        .env("TICKET_SIGNING_KEYS", TICKET_SIGNING_KEY)
         .env("BCRYPT_COST", "4")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")

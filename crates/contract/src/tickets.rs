@@ -123,6 +123,18 @@ pub async fn tickets_follow_cancellations(stores: EngineStores) {
         .await
         .expect("scan");
     assert_eq!(first, CheckInOutcome::Voided);
+
+    let unscanned = book_n(&stores, ev.id, ann.id, 3, secs(t, 7)).await;
+    stores
+        .bookings
+        .cancel_booking(unscanned.id, Some(qty(2)), secs(t, 8))
+        .await
+        .expect("cancel two");
+    assert_eq!(
+        statuses(&stores, &unscanned).await,
+        ["valid", "voided", "voided"],
+        "cancelled seats list as voided tickets"
+    );
 }
 
 /// An earlier offline scan takes the place of a later check-in; an undo ends the

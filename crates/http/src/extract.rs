@@ -7,6 +7,8 @@ use actix_web::error::PathError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use boxoffice_domain::api_token::is_api_token;
+use boxoffice_domain::services::Door;
 use boxoffice_domain::user::User;
 use boxoffice_domain::validation::check_text;
 use std::future::Future;
@@ -316,9 +318,49 @@ impl FromRequest for AuthUser {
             let (Some(state), Some(token)) = (state, token) else {
                 return Err(ApiError::unauthorized());
             };
+            if is_api_token(&token) {
+                return Err(ApiError::insufficient_scope());
+            }
             let user = state.accounts.authenticate(&token).await?;
             tracing::Span::current().record("user_id", tracing::field::display(user.id));
             Ok(Self(user))
+        })
+    }
+}
+
+/// Who is checking tickets in: a user with an access token, or an API token (whose
+/// scope and events the ticket service checks per event).
+#[derive(Debug, Clone)]
+pub struct DoorAuth(pub Door);
+
+impl FromRequest for DoorAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req).map(ToOwned::to_owned);
+        Box::pin(async move {
+            let (Some(state), Some(token)) = (state, token) else {
+                return Err(ApiError::unauthorized());
+            };
+            if !is_api_token(&token) {
+                let user = state.accounts.authenticate(&token).await?;
+                tracing::Span::current().record("user_id", tracing::field::display(user.id));
+                return Ok(Self(Door::User(user)));
+            }
+            match state.tickets.api_token_door(&token).await? {
+                Some(door) => {
+                    let span = tracing::Span::current();
+                    span.record("user_id", tracing::field::display(door.scanner()));
+                    Ok(Self(door))
+                }
+                None => Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "The API token is unknown, revoked or expired, or its owner may no longer organize.",
+                )),
+            }
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod observe;
 mod openapi;
+pub mod qr;
 pub mod rate_limit;
 pub mod security;
 mod validate;
@@ -19,10 +20,15 @@ use actix_web::{HttpResponse, ResponseError, web};
 use boxoffice_domain::event::{Event, EventCursor};
 use boxoffice_domain::page::Page;
 use boxoffice_domain::ports::HealthCheck;
-use boxoffice_domain::services::{AccountService, BookingService, EventService, Versioned};
+use boxoffice_domain::services::{
+    AccountService, BookingService, EventService, TicketService, Versioned,
+};
 use boxoffice_domain::{Clock, EventId};
 use error::ApiError;
-use handlers::{analytics, audit, auth, bookings, events, holds, ops, redoc, users, waitlist};
+use handlers::{
+    analytics, api_tokens, audit, auth, bookings, check_ins, events, holds, ops, redoc, tickets,
+    users, waitlist,
+};
 use std::sync::Arc;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -34,6 +40,8 @@ pub struct AppState {
     pub events: Arc<EventService>,
     /// Holds, bookings, waitlists and analytics.
     pub bookings: Arc<BookingService>,
+    /// Tickets, check-in and API tokens.
+    pub tickets: Arc<TicketService>,
     /// Dependencies `/health/ready` checks.
     pub health: Vec<Arc<dyn HealthCheck>>,
     /// The time, for defaults such as "events from now".
@@ -142,6 +150,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource!("/events/{id}/bookings", post => bookings::book))
                 .service(resource!("/bookings/{id}", get => bookings::get_booking))
                 .service(resource!("/bookings/{id}/cancel", post => bookings::cancel_booking))
+                .service(resource!("/bookings/{id}/tickets", get => tickets::booking_tickets))
+                .service(
+                    resource!("/bookings/{id}/tickets/{ticket_id}/qr.svg", get => tickets::qr_svg),
+                )
+                .service(
+                    resource!("/bookings/{id}/tickets/{ticket_id}/qr.png", get => tickets::qr_png),
+                )
+                .service(resource!("/checkin/keys", get => tickets::keys))
+                .service(
+                    resource!("/events/{id}/check-ins", post => check_ins::check_in, get => check_ins::list),
+                )
+                .service(resource!("/events/{id}/check-ins.csv", get => check_ins::export_csv))
+                .service(resource!("/events/{id}/check-ins/batch", post => check_ins::upload_offline))
+                .service(resource!("/events/{id}/check-ins/progress", get => check_ins::progress))
+                .service(resource!("/events/{id}/check-ins/{ticket_id}", delete => check_ins::undo))
+                .service(
+                    resource!("/api-tokens", post => api_tokens::create, get => api_tokens::list),
+                )
+                .service(resource!("/api-tokens/{id}", delete => api_tokens::revoke))
                 .service(
                     resource!("/events/{id}/waitlist", post => waitlist::join, get => waitlist::event_queue),
                 )

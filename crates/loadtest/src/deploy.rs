@@ -131,6 +131,10 @@ impl Deployment {
             .env("BOXOFFICE_ADDR", addr.to_string())
             .env("DATABASE_URL", &self.database_url)
             .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123")
+            .env(
+                "TICKET_SIGNING_KEYS",
+                "YmVuY2gtdGlja2V0LXNpZ25pbmcta2V5LTAxMjM0NTY",
+            )
             .env("BCRYPT_COST", "4")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")

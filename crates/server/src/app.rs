@@ -2,8 +2,9 @@
 //! and runs the commands.
 
 use crate::UserCreateArgs;
-use crate::config::{self, Database, DatabaseArgs, ServeArgs};
+use crate::config::{Database, DatabaseArgs, ServeArgs};
 use crate::mailer::{LogMailer, SmtpMailer};
+use crate::secrets;
 use crate::sweeper::Sweeper;
 use actix_web::dev::ServerHandle;
 use actix_web::middleware::{Condition, from_fn};
@@ -11,12 +12,12 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use boxoffice_auth::{BcryptHasher, JwtAccessTokens};
 use boxoffice_domain::ports::{
-    Analytics, AuditLog, Bookings, EventRepository, HealthCheck, KeyedSeats, Mailer, RateLimiter,
-    Reservations, TokenStore, UserRepository, VersionBoard, Waitlists,
+    Analytics, ApiTokens, AuditLog, Bookings, CheckIns, EventRepository, HealthCheck, KeyedSeats,
+    Mailer, RateLimiter, Reservations, TokenStore, UserRepository, VersionBoard, Waitlists,
 };
 use boxoffice_domain::services::{
     AccountPorts, AccountService, AccountSettings, BookingPorts, BookingService, EventService,
-    NewAccount, create_account,
+    NewAccount, TicketPorts, TicketService, create_account,
 };
 use boxoffice_domain::user::{Email, Password, PersonName, Role};
 use boxoffice_domain::{Clock, SystemClock};
@@ -41,6 +42,8 @@ struct Stores {
     keyed: Arc<dyn KeyedSeats>,
     analytics: Arc<dyn Analytics>,
     audit: Arc<dyn AuditLog>,
+    check_ins: Arc<dyn CheckIns>,
+    api_tokens: Arc<dyn ApiTokens>,
     health: Vec<Arc<dyn HealthCheck>>,
     /// Where the stores publish event versions, when every instance can see it: event
     /// reads are then served from memory. `None` with Postgres alone, whose instances
@@ -60,6 +63,8 @@ impl Stores {
             + KeyedSeats
             + Analytics
             + AuditLog
+            + CheckIns
+            + ApiTokens
             + HealthCheck,
     {
         let store = Arc::new(store);
@@ -73,6 +78,8 @@ impl Stores {
             keyed: store.clone(),
             analytics: store.clone(),
             audit: store.clone(),
+            check_ins: store.clone(),
+            api_tokens: store.clone(),
             health: vec![store],
             versions,
         }
@@ -94,6 +101,8 @@ impl Stores {
             waitlists: store.clone(),
             analytics: store.clone(),
             audit: store.clone(),
+            check_ins: store.clone(),
+            api_tokens: store.clone(),
             health: vec![store, Arc::new(redis)],
             versions: Some(versions),
         }
@@ -233,7 +242,8 @@ fn event_service(
 /// `boxoffice serve`.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let database = Database::parse(&args.database.url()?)?;
-    let secret = config::jwt_secret(args.jwt_secret()?.as_deref(), &database)?;
+    let secret = secrets::jwt_secret(args.jwt_secret()?.as_deref(), &database)?;
+    let signer = secrets::ticket_signer(args.ticket_signing_keys()?.as_deref(), &database)?;
     let redis = args
         .redis_url()?
         .as_deref()
@@ -254,7 +264,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let accounts = AccountService::new(
         AccountPorts {
-            users: stores.users,
+            users: stores.users.clone(),
             tokens: stores.tokens,
             hasher: Arc::new(BcryptHasher::new(args.bcrypt.bcrypt_cost)?),
             access: Arc::new(JwtAccessTokens::new(
@@ -275,6 +285,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(board) => accounts.with_versions(board.clone()),
         None => accounts,
     };
+    let tickets = TicketService::new(TicketPorts {
+        check_ins: stores.check_ins,
+        api_tokens: stores.api_tokens,
+        events: stores.events.clone(),
+        users: stores.users.clone(),
+        signer: Arc::new(signer),
+        clock: clock.clone(),
+    });
     let render_metrics = crate::instruments::install(stores.health.clone())?;
     let bookings = Arc::new(BookingService::new(
         BookingPorts {
@@ -297,6 +315,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             stores.audit,
         )),
         bookings: bookings.clone(),
+        tickets: Arc::new(tickets),
         health: stores.health,
         clock,
         render_metrics: Arc::new(render_metrics),

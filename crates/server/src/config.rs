@@ -218,6 +218,28 @@ pub struct ServeArgs {
     )]
     pub mail_from: String,
 
+    /// Ed25519 keys that sign ticket codes: 32-byte seeds in base64, separated by
+    /// commas. The first signs new codes; the others only verify codes they signed, so
+    /// a key can be replaced without voiding printed tickets (`boxoffice ticket-key`
+    /// makes a new one). Unset with SQLite: generated and kept beside the database
+    /// file. Required with Postgres.
+    #[arg(
+        long,
+        env = "TICKET_SIGNING_KEYS",
+        value_name = "TICKET_SIGNING_KEYS",
+        hide_env_values = true
+    )]
+    pub ticket_signing_keys: Option<String>,
+
+    /// A file holding `TICKET_SIGNING_KEYS` (a mounted secret), instead of the variable.
+    #[arg(
+        long,
+        env = "TICKET_SIGNING_KEYS_FILE",
+        value_name = "TICKET_SIGNING_KEYS_FILE",
+        conflicts_with = "ticket_signing_keys"
+    )]
+    pub ticket_signing_keys_file: Option<PathBuf>,
+
     /// A file holding `JWT_SECRET` (a mounted secret), instead of the variable.
     #[arg(
         long,
@@ -315,6 +337,17 @@ impl ServeArgs {
     pub fn jwt_secret(&self) -> anyhow::Result<Option<String>> {
         value_or_file(self.jwt_secret.as_ref(), self.jwt_secret_file.as_ref())
     }
+
+    /// `TICKET_SIGNING_KEYS`, or the content of `TICKET_SIGNING_KEYS_FILE`; `None` without either.
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn ticket_signing_keys(&self) -> anyhow::Result<Option<String>> {
+        value_or_file(
+            self.ticket_signing_keys.as_ref(),
+            self.ticket_signing_keys_file.as_ref(),
+        )
+    }
 }
 
 /// Rate limits; 0 turns a limit off. Over a limit a request gets 429 `rate_limited`.
@@ -349,6 +382,16 @@ pub struct RateLimitArgs {
     )]
     pub rate_limit_writes_per_minute: u32,
 
+    /// `POST`, `PUT`, `PATCH` and `DELETE` requests made with one API token (a door
+    /// scanner's check-ins) per minute.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_API_TOKEN_PER_MINUTE",
+        value_name = "RATE_LIMIT_API_TOKEN_PER_MINUTE",
+        default_value_t = 600
+    )]
+    pub rate_limit_api_token_per_minute: u32,
+
     /// Proxies in front of the service that each append the address they saw to
     /// `X-Forwarded-For` (0 to 10). 0: the client is the peer address and the header
     /// is ignored, since clients can write anything in it.
@@ -365,6 +408,7 @@ impl RateLimitArgs {
             auth_per_ip: RateLimit::per_minute(self.rate_limit_auth_per_minute),
             login_per_email: RateLimit::per_hour(self.rate_limit_login_per_email_per_hour),
             writes: RateLimit::per_minute(self.rate_limit_writes_per_minute),
+            api_token: RateLimit::per_minute(self.rate_limit_api_token_per_minute),
             trusted_proxy_hops: usize::from(self.trusted_proxy_hops),
         }
     }
@@ -377,70 +421,6 @@ pub struct BcryptArgs {
     #[arg(long, env = "BCRYPT_COST", value_name = "BCRYPT_COST", default_value_t = 12,
         value_parser = clap::value_parser!(u32).range(4..=31))]
     pub bcrypt_cost: u32,
-}
-
-/// The shortest signing secret accepted.
-const MIN_SECRET_BYTES: usize = 32;
-
-/// The JWT signing secret: the configured one, or for SQLite one kept beside the database.
-///
-/// # Errors
-/// When the secret is too short, missing with Postgres, or its file cannot be used.
-pub fn jwt_secret(configured: Option<&str>, database: &Database) -> anyhow::Result<Vec<u8>> {
-    match (configured, database) {
-        (Some(secret), _) if secret.len() < MIN_SECRET_BYTES => {
-            bail!("JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
-        }
-        (Some(secret), _) => Ok(secret.as_bytes().to_vec()),
-        (None, Database::Postgres(_)) => bail!(
-            "JWT_SECRET is required with a Postgres DATABASE_URL: every instance must sign with the same secret"
-        ),
-        (None, Database::Sqlite(path)) => stored_secret(&secret_path(path)),
-    }
-}
-
-fn secret_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push(".jwt-secret");
-    PathBuf::from(name)
-}
-
-fn stored_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-
-    if path.exists() {
-        let secret = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
-        let secret = secret.trim();
-        if secret.len() < MIN_SECRET_BYTES {
-            bail!(
-                "the JWT secret in {} is shorter than {MIN_SECRET_BYTES} bytes",
-                path.display()
-            );
-        }
-        tracing::warn!(file = %path.display(), "JWT_SECRET is not set; using the secret stored beside the database");
-        return Ok(secret.as_bytes().to_vec());
-    }
-    let secret: String = {
-        use rand::RngCore;
-        let mut bytes = [0u8; 48];
-        rand::rng().fill_bytes(&mut bytes);
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create the JWT secret file {}", path.display()))?;
-    file.write_all(secret.as_bytes())
-        .with_context(|| format!("cannot write the JWT secret file {}", path.display()))?;
-    tracing::warn!(
-        file = %path.display(),
-        "JWT_SECRET is not set; generated one and stored it beside the database (mode 0600). Set JWT_SECRET in production"
-    );
-    Ok(secret.into_bytes())
 }
 
 #[cfg(test)]
@@ -463,22 +443,6 @@ mod tests {
         ));
         assert!(Database::parse("mysql://x").is_err());
         assert!(Database::parse("sqlite://").is_err());
-    }
-
-    #[test]
-    fn secrets_are_checked_generated_and_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = Database::Sqlite(dir.path().join("b.db"));
-        assert!(jwt_secret(Some("short"), &db).is_err());
-        assert!(jwt_secret(None, &Database::Postgres("postgres://x".into())).is_err());
-        let first = jwt_secret(None, &db).expect("generated");
-        let second = jwt_secret(None, &db).expect("reused");
-        assert_eq!(first, second);
-        let mode = std::fs::metadata(dir.path().join("b.db.jwt-secret"))
-            .expect("file")
-            .permissions();
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(mode.mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod app;
 mod config;
 mod instruments;
 mod mailer;
+mod secrets;
 mod sweeper;
 mod telemetry;
 
@@ -22,7 +23,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Applies pending migrations, then serves the HTTP API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Applies pending migrations and exits.
     Migrate {
         #[command(flatten)]
@@ -37,6 +38,9 @@ enum Command {
     },
     /// Prints the OpenAPI document (what `/api/openapi.json` serves) and exits.
     Openapi,
+    /// Prints a new random ticket signing key (a base64 Ed25519 seed): put it first in
+    /// `TICKET_SIGNING_KEYS` to rotate, keeping the older keys after it.
+    TicketKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +81,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = match &cli.command {
         Command::Openapi => return print_openapi(),
+        Command::TicketKey => {
+            println!("{}", boxoffice_auth::generate_seed());
+            return ExitCode::SUCCESS;
+        }
         Command::Serve(args) => &args.log,
         Command::Migrate { log, .. } => log,
         Command::User {
@@ -102,8 +110,8 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Openapi => Ok(()),
-            Command::Serve(args) => app::serve(args).await,
+            Command::Openapi | Command::TicketKey => Ok(()),
+            Command::Serve(args) => app::serve(*args).await,
             Command::Migrate { database, .. } => app::migrate(&database).await,
             Command::User {
                 command: UserCommand::Create(args),

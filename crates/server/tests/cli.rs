@@ -24,6 +24,7 @@ fn serve_help_lists_every_environment_variable() {
         "DATABASE_MAX_CONNECTIONS",
         "REDIS_URL",
         "JWT_SECRET",
+        "TICKET_SIGNING_KEYS",
         "ACCESS_TOKEN_TTL_SECS",
         "REFRESH_TOKEN_TTL_SECS",
         "BCRYPT_COST",
@@ -91,6 +92,35 @@ fn bad_configuration_fails_with_a_clear_message() {
         &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
         "JWT_SECRET is required",
     );
+    fails_cleanly(
+        &[
+            ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"),
+            ("JWT_SECRET", "a-secret-of-at-least-32-bytes-0123456789"),
+        ],
+        "TICKET_SIGNING_KEYS is required",
+    );
+    fails_cleanly(
+        &[("TICKET_SIGNING_KEYS", "not-a-key")],
+        "TICKET_SIGNING_KEYS holds base64 Ed25519 seeds",
+    );
+}
+
+#[test]
+fn ticket_key_prints_a_new_seed_each_time() {
+    let run = || {
+        let output = boxoffice()
+            .arg("ticket-key")
+            .output()
+            .expect("run boxoffice");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    };
+    let (first, second) = (run(), run());
+    assert_eq!(first.len(), 43, "32 bytes in unpadded base64url: {first}");
+    assert_ne!(first, second);
 }
 
 #[test]

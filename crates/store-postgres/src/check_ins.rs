@@ -75,29 +75,34 @@ async fn read_tickets(
 ) -> anyhow::Result<Option<BookingTickets>> {
     let query = bookings::table
         .find(booking.as_uuid())
-        .select(BookingRow::as_select());
+        .select((BookingRow::as_select(), bookings::tickets_issued));
     let row = if lock {
-        query.for_update().first::<BookingRow>(conn).await
+        query
+            .for_update()
+            .first::<(BookingRow, Option<i32>)>(conn)
+            .await
     } else {
-        query.first::<BookingRow>(conn).await
+        query.first::<(BookingRow, Option<i32>)>(conn).await
     }
     .optional()
     .with_context(|| format!("cannot read booking {booking}"))?;
-    let Some(row) = row else {
+    let Some((row, issued)) = row else {
         return Ok(None);
     };
+    let booking = row.into_booking()?;
     let check_ins = check_ins::table
-        .filter(check_ins::booking_id.eq(booking.as_uuid()))
+        .filter(check_ins::booking_id.eq(booking.id.as_uuid()))
         .filter(check_ins::ended_at.is_null())
         .select(CheckInRow::as_select())
         .load::<CheckInRow>(conn)
         .await
-        .with_context(|| format!("cannot read the check-ins of booking {booking}"))?
+        .with_context(|| format!("cannot read the check-ins of booking {}", booking.id))?
         .into_iter()
         .map(CheckInRow::into_check_in)
         .collect::<anyhow::Result<_>>()?;
     Ok(Some(BookingTickets {
-        booking: row.into_booking()?,
+        issued: issued.map_or(Ok(booking.quantity), u32::try_from)?,
+        booking,
         check_ins,
     }))
 }

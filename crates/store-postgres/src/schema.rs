@@ -110,6 +110,7 @@ diesel::table! {
         ticket_type_id -> Uuid,
         user_id -> Uuid,
         quantity -> Int4,
+        tickets_issued -> Nullable<Int4>,
         status -> Text,
         source -> Text,
         hold_id -> Nullable<Uuid>,

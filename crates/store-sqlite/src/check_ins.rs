@@ -2,9 +2,9 @@
 //! and seat batches take turns, and the domain decides.
 
 use crate::SqliteStore;
-use crate::convert::{instant, micros, uuid};
+use crate::convert::{count, instant, micros, uuid};
 use crate::rows::load_booking;
-use crate::schema::check_ins;
+use crate::schema::{bookings, check_ins};
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::page::{Page, PageRequest};
@@ -93,8 +93,14 @@ fn read_tickets(
     let Some(found) = load_booking(c, booking)? else {
         return Ok(None);
     };
+    let issued: Option<i32> = bookings::table
+        .find(booking.to_string())
+        .select(bookings::tickets_issued)
+        .first(c)
+        .context("cannot read the tickets issued")?;
     let query = in_force().filter(check_ins::booking_id.eq(booking.to_string()));
     Ok(Some(BookingTickets {
+        issued: issued.map_or(Ok(found.quantity), count)?,
         booking: found,
         check_ins: load(c, query)?,
     }))

@@ -111,6 +111,7 @@ diesel::table! {
         ticket_type_id -> Text,
         user_id -> Text,
         quantity -> Integer,
+        tickets_issued -> Nullable<Integer>,
         status -> Text,
         source -> Text,
         hold_id -> Nullable<Text>,

@@ -308,7 +308,8 @@ impl TicketService {
         let scan = Scan {
             ticket: claims,
             scanner: door.scanner(),
-            scanned_at,
+            // Kept as stores keep it, so the answer equals what is read back later.
+            scanned_at: crate::time::to_store_precision(scanned_at),
             recorded_at: now,
         };
         match self.ports.check_ins.check_in(scan).await? {

@@ -152,6 +152,8 @@ impl Ticket {
 pub struct BookingTickets {
     /// The booking as it is now.
     pub booking: Booking,
+    /// How many tickets it was made with: its quantity before any cancellation.
+    pub issued: u32,
     /// The check-ins in force of its tickets.
     pub check_ins: Vec<CheckIn>,
 }
@@ -190,9 +192,7 @@ impl BookingTickets {
         }
     }
 
-    /// Every ticket the booking knows of, by number: valid, checked-in, and the voided
-    /// ones below the highest of those (a fully cancelled booking lists its last
-    /// quantity as voided).
+    /// Every ticket the booking was made with, by number: valid, checked in or voided.
     #[must_use]
     pub fn tickets(&self) -> Vec<Ticket> {
         let checked_in = self.checked_in();
@@ -203,7 +203,8 @@ impl BookingTickets {
             .map(|n| u32::from(n.get()))
             .max()
             .unwrap_or(0)
-            .max(self.booking.quantity);
+            .max(self.booking.quantity)
+            .max(self.issued);
         (1..=highest)
             .filter_map(|n| TicketNumber::new(n).ok())
             .map(|number| {

@@ -132,6 +132,7 @@ fn ticket_ids_are_stable_distinct_v8_uuids() {
 fn a_booking_has_one_valid_ticket_per_seat() {
     let tickets = BookingTickets {
         booking: booking(3),
+        issued: 3,
         check_ins: Vec::new(),
     };
     assert_eq!(statuses(&tickets), ["valid", "valid", "valid"]);
@@ -144,6 +145,7 @@ fn a_booking_has_one_valid_ticket_per_seat() {
 fn a_partial_cancellation_voids_the_newest_valid_tickets() {
     let mut tickets = BookingTickets {
         booking: booking(4),
+        issued: 4,
         check_ins: Vec::new(),
     };
     let fourth = scan(&tickets.booking, 4, 1);
@@ -164,9 +166,21 @@ fn a_partial_cancellation_voids_the_newest_valid_tickets() {
 }
 
 #[test]
+fn cancelled_seats_list_as_voided_up_to_the_tickets_issued() {
+    let mut tickets = BookingTickets {
+        booking: booking(3),
+        issued: 3,
+        check_ins: Vec::new(),
+    };
+    tickets.booking.quantity = 1;
+    assert_eq!(statuses(&tickets), ["valid", "voided", "voided"]);
+}
+
+#[test]
 fn a_cancelled_booking_voids_every_ticket_not_checked_in() {
     let mut tickets = BookingTickets {
         booking: booking(2),
+        issued: 2,
         check_ins: Vec::new(),
     };
     let first = scan(&tickets.booking, 1, 1);
@@ -181,6 +195,7 @@ fn a_cancelled_booking_voids_every_ticket_not_checked_in() {
 fn a_ticket_checks_in_once_and_later_scans_name_the_first() {
     let mut tickets = BookingTickets {
         booking: booking(1),
+        issued: 1,
         check_ins: Vec::new(),
     };
     let first = scan(&tickets.booking, 1, 10);
@@ -199,6 +214,7 @@ fn a_ticket_checks_in_once_and_later_scans_name_the_first() {
 fn an_earlier_offline_scan_takes_the_place_of_a_later_check_in() {
     let mut tickets = BookingTickets {
         booking: booking(1),
+        issued: 1,
         check_ins: Vec::new(),
     };
     let online = scan(&tickets.booking, 1, 50);
@@ -216,6 +232,7 @@ fn an_earlier_offline_scan_takes_the_place_of_a_later_check_in() {
 fn scans_of_another_event_type_or_booking_are_not_found() {
     let tickets = BookingTickets {
         booking: booking(1),
+        issued: 1,
         check_ins: Vec::new(),
     };
     let mut other_event = scan(&tickets.booking, 1, 1);
@@ -236,6 +253,7 @@ fn scans_of_another_event_type_or_booking_are_not_found() {
 fn a_number_the_booking_never_had_is_voided() {
     let mut tickets = BookingTickets {
         booking: booking(2),
+        issued: 2,
         check_ins: Vec::new(),
     };
     let beyond = scan(&tickets.booking, 3, 1);
@@ -331,7 +349,11 @@ proptest! {
     /// tickets.
     #[test]
     fn tickets_follow_their_booking(quantity in 1_u32..8, steps in proptest::collection::vec(step(), 0..30)) {
-        let mut tickets = BookingTickets { booking: booking(quantity), check_ins: Vec::new() };
+        let mut tickets = BookingTickets {
+        booking: booking(quantity),
+        issued: quantity,
+        check_ins: Vec::new(),
+    };
         let mut voided = BTreeSet::new();
         for step in steps {
             let before = tickets.tickets();

@@ -5,6 +5,7 @@ mod bookings;
 mod events;
 mod instant;
 mod page;
+mod tickets;
 mod users;
 
 pub use audit::*;
@@ -12,6 +13,7 @@ pub use bookings::*;
 pub use events::*;
 pub use instant::Instant;
 pub use page::*;
+pub use tickets::*;
 pub use users::*;
 
 use serde::{Deserialize, Deserializer};

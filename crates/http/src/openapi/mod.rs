@@ -6,7 +6,10 @@ mod responses;
 
 use crate::dto::*;
 use crate::error::{FieldProblem, Problem};
-use crate::handlers::{analytics, audit, auth, bookings, events, holds, ops, users, waitlist};
+use crate::handlers::{
+    analytics, api_tokens, audit, auth, bookings, check_ins, events, holds, ops, tickets, users,
+    waitlist,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -39,11 +42,18 @@ pub fn document() -> utoipa::openapi::OpenApi {
         holds::create_hold, holds::get_hold, holds::confirm_hold, holds::release_hold,
         bookings::book, bookings::get_booking, bookings::cancel_booking, bookings::my_bookings,
         waitlist::join, waitlist::event_queue, waitlist::leave, waitlist::my_entries,
+        tickets::booking_tickets, tickets::qr_svg, tickets::qr_png, tickets::keys,
+        check_ins::check_in, check_ins::upload_offline, check_ins::undo, check_ins::list,
+        check_ins::export_csv, check_ins::progress,
+        api_tokens::create, api_tokens::list, api_tokens::revoke,
         analytics::events, audit::entries,
         ops::live, ops::ready, ops::metrics,
     ),
     components(schemas(Problem, FieldProblem, UserDto, TokensDto, RoleDto, EventDto, TicketTypeDto, AvailabilityDto,
-        HoldDto, BookingDto, WaitlistEntryDto, BookingOutcomeDto, EventAnalyticsDto, AuditEntryDto)),
+        HoldDto, BookingDto, WaitlistEntryDto, BookingOutcomeDto, EventAnalyticsDto, AuditEntryDto,
+        TicketDto, TicketListDto, VerifyingKeyDto, VerifyingKeysDto, CheckInDto, ScannerDto, AdmittedDto,
+        ScanResultDto, OfflineBatchDto, CheckInProgressDto, TypeProgressDto, ApiTokenDto, ApiTokenListDto,
+        CreatedApiTokenDto)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Registration, login and sessions"),
@@ -52,6 +62,9 @@ pub fn document() -> utoipa::openapi::OpenApi {
         (name = "holds", description = "Seats reserved for a while, then confirmed"),
         (name = "bookings", description = "Direct bookings and cancellations"),
         (name = "waitlist", description = "Strict FIFO queues for sold-out events"),
+        (name = "tickets", description = "The tickets of a booking, with signed codes and QR codes"),
+        (name = "check-in", description = "Scanning tickets at the door, online and offline"),
+        (name = "api-tokens", description = "Scoped tokens for door scanners and integrations"),
         (name = "analytics", description = "Figures for organizers and admins"),
         (name = "operations", description = "Health and metrics"),
     )
@@ -69,6 +82,16 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "apiToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("bxo_ API token with the route's scope")
+                    .description(Some("An API token from `POST /api/v1/api-tokens`, sent as `Authorization: Bearer bxo_...`. It works only on the routes of its scopes, for its events."))
                     .build(),
             ),
         );

@@ -5,6 +5,8 @@
 //!   slows password guessing spread over many addresses.
 //! - Other writes under `/api/v1` (`POST`, `PUT`, `PATCH`, `DELETE`): per user, read
 //!   from the access token, or per client IP when the token is missing or invalid.
+//!   Writes made with an API token (a door scanner's check-ins) count per token instead,
+//!   under their own limit.
 //! - Reads, `/health`, `/metrics` and `/docs` are never limited.
 //!
 //! A refused request gets 429 `rate_limited` with `Retry-After` before any handler
@@ -29,7 +31,9 @@ use actix_web::http::Method;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpRequest, ResponseError, web};
+use boxoffice_domain::api_token::is_api_token;
 use boxoffice_domain::ports::{RateDecision, RateLimit, RateLimiter};
+use boxoffice_domain::secret::SecretToken;
 use boxoffice_domain::user::Email;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +47,8 @@ pub struct RateLimitSettings {
     pub login_per_email: Option<RateLimit>,
     /// Other writes under `/api/v1`, per user (per client IP when anonymous).
     pub writes: Option<RateLimit>,
+    /// Writes under `/api/v1` made with an API token, per token.
+    pub api_token: Option<RateLimit>,
     /// How many proxies in front of the service append the address they saw to
     /// `X-Forwarded-For`. 0: the client is the peer address and the header is ignored.
     pub trusted_proxy_hops: usize,
@@ -91,7 +97,13 @@ impl RateLimits {
         if !is_write(req.method()) {
             return None;
         }
-        let key = match bearer_token(req).and_then(|token| state.accounts.token_user(token)) {
+        let bearer = bearer_token(req);
+        if let Some(token) = bearer.filter(|t| is_api_token(t)) {
+            let hash = SecretToken::presented(token).hash();
+            let key = format!("api_token:{}", hash.as_str());
+            return self.count("api_token", self.settings.api_token, &key).await;
+        }
+        let key = match bearer.and_then(|token| state.accounts.token_user(token)) {
             Some(user) => format!("writes:user:{user}"),
             None => format!("writes:ip:{}", client()),
         };

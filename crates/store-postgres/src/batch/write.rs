@@ -28,13 +28,17 @@ const INSERT_HOLDS: &str = "
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int4[],
                          $6::timestamptz[], $7::timestamptz[])";
 
-/// Inserts bookings, one per array element: id, event, type, user, quantity, status,
-/// source, hold, creation.
+/// Inserts bookings, one per array element: id, event, type, user, quantity (which is
+/// also the number of tickets issued), status, source, hold, creation.
 const INSERT_BOOKINGS: &str = "
-    INSERT INTO bookings
-        (id, event_id, ticket_type_id, user_id, quantity, status, source, hold_id, created_at)
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int4[],
-                         $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])";
+    INSERT INTO bookings (id, event_id, ticket_type_id, user_id, quantity, tickets_issued,
+                          status, source, hold_id, created_at)
+    SELECT id, event_id, ticket_type_id, user_id, quantity, quantity,
+           status, source, hold_id, created_at
+      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int4[],
+                  $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])
+           AS v(id, event_id, ticket_type_id, user_id, quantity, status, source, hold_id,
+                created_at)";
 
 /// Inserts waiting entries in array order (their `seq` follows it): id, event, type,
 /// user, quantity, creation.

@@ -99,6 +99,7 @@ fn insert_bookings(c: &mut SqliteConnection, plan: &Plan) -> anyhow::Result<()> 
                 bookings::ticket_type_id.eq(b.ticket_type_id.to_string()),
                 bookings::user_id.eq(b.user_id.to_string()),
                 bookings::quantity.eq(stored_count(b.quantity)?),
+                bookings::tickets_issued.eq(Some(stored_count(b.quantity)?)),
                 bookings::status.eq(b.status.as_str()),
                 bookings::source.eq(b.source.as_str()),
                 bookings::hold_id.eq(new.hold_id.map(|h| h.to_string())),

@@ -1,5 +1,7 @@
 //! Every error leaves as `application/problem+json` (RFC 9457) with a stable `code`.
 
+mod tickets;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -45,6 +47,10 @@ pub struct Problem {
     /// Invalid fields, for `validation_failed`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
+    /// For `already_checked_in`: the check-in that let the ticket in, with when and by
+    /// which scanner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check_in: Option<crate::dto::CheckInDto>,
 }
 
 /// How many seconds a client should wait before retrying a 503 `service_unavailable`.
@@ -59,6 +65,8 @@ pub struct ApiError {
     errors: Vec<FieldProblem>,
     /// Seconds for a `Retry-After` header.
     retry_after: Option<u64>,
+    /// See [`Problem::check_in`] (boxed: most errors have none).
+    check_in: Option<Box<crate::dto::CheckInDto>>,
 }
 
 impl ApiError {
@@ -70,6 +78,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            check_in: None,
         }
     }
 
@@ -109,6 +118,16 @@ impl ApiError {
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "A valid bearer access token is required.",
+        )
+    }
+
+    /// 403 `insufficient_scope`: an API token on a route its scopes do not cover.
+    #[must_use]
+    pub fn insufficient_scope() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "An API token works only on the routes of its scopes; use an access token here.",
         )
     }
 
@@ -211,6 +230,12 @@ impl ApiError {
         self.code
     }
 
+    /// What went wrong, as the client reads it.
+    #[must_use]
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// The first invalid field named, for `validation_failed`.
     #[must_use]
     pub fn first_field(&self) -> Option<&str> {
@@ -225,6 +250,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.to_owned(),
             errors: self.errors.clone(),
+            check_in: self.check_in.as_deref().cloned(),
         }
     }
 }

@@ -1,3 +1,8 @@
+-- How many tickets a booking was made with: its quantity before any cancellation,
+-- so cancelled seats still list as voided tickets. NULL for bookings made before (or
+-- by an older binary during a rolling deploy): their quantity stands in.
+ALTER TABLE bookings ADD COLUMN tickets_issued integer CHECK (tickets_issued > 0);
+
 -- Check-ins at the door. Tickets themselves are not stored: a ticket is a booking's
 -- seat number, its id derived from both. A row is one check-in; it ends when undone or
 -- when an earlier offline scan of the same ticket takes its place. No foreign key to

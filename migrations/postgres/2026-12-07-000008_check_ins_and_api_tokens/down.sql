@@ -1,2 +1,0 @@
-DROP TABLE api_tokens;
-DROP TABLE check_ins;

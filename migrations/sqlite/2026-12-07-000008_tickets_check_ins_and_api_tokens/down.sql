@@ -1,0 +1,3 @@
+DROP TABLE api_tokens;
+DROP TABLE check_ins;
+ALTER TABLE bookings DROP COLUMN tickets_issued;
