@@ -5,6 +5,7 @@
 //! its Redis, so tests run in parallel without disturbing each other.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: failing loudly is the point
 
+mod check_ins;
 mod expiry;
 mod faults;
 mod idempotency;
