@@ -266,6 +266,94 @@ on_both_stores!(
     super::cancelled_seats_void_their_tickets_body
 );
 
+/// A cancellation may name the tickets it voids; naming them again changes nothing,
+/// a checked-in ticket cannot be cancelled, and a ticket of another booking is refused.
+async fn named_tickets_are_the_ones_cancelled_body(server: TestServer) {
+    let d = door(&server, "named", 4).await;
+    let mine = tickets(&server, &d.attendee, &d.booking).await;
+    let ids = column(&mine, "id");
+    let id = text(&d.booking, "id");
+    scan(&server, &d.organizer, &d.event_id, &text(&mine[3], "code"))
+        .await
+        .ok(200);
+    let body = json!({"ticket_ids": [ids[0]]});
+    for _ in 0..2 {
+        let cancelled = cancel(&server, &d.attendee, &id, Some(body.clone())).await;
+        assert_eq!(cancelled.ok(200)["quantity"], 3);
+        let after = tickets(&server, &d.attendee, &d.booking).await;
+        assert_eq!(statuses(&after), ["voided", "valid", "valid", "checked_in"]);
+    }
+    scan(&server, &d.organizer, &d.event_id, &text(&mine[0], "code"))
+        .await
+        .problem(409, "ticket_voided");
+    scan(&server, &d.organizer, &d.event_id, &text(&mine[1], "code"))
+        .await
+        .ok(200);
+    cancel(
+        &server,
+        &d.attendee,
+        &id,
+        Some(json!({"ticket_ids": [ids[3]]})),
+    )
+    .await
+    .problem(409, "already_checked_in");
+    let stranger = uuid::Uuid::new_v4().to_string();
+    assert_eq!(
+        cancel(
+            &server,
+            &d.attendee,
+            &id,
+            Some(json!({"ticket_ids": [stranger]}))
+        )
+        .await
+        .invalid_fields(),
+        ["ticket_ids"]
+    );
+    assert_eq!(
+        cancel(
+            &server,
+            &d.attendee,
+            &id,
+            Some(json!({"ticket_ids": [ids[2], ids[2]]}))
+        )
+        .await
+        .invalid_fields(),
+        ["ticket_ids"]
+    );
+    assert_eq!(
+        cancel(
+            &server,
+            &d.attendee,
+            &id,
+            Some(json!({"ticket_ids": [ids[2]], "quantity": 2}))
+        )
+        .await
+        .invalid_fields(),
+        ["quantity"]
+    );
+    let keyed = |key: &str| {
+        let request = server
+            .client
+            .post(server.url(&format!("/api/v1/bookings/{id}/cancel")))
+            .bearer_auth(&d.attendee)
+            .header("Idempotency-Key", key)
+            .json(&json!({"ticket_ids": [ids[2]]}));
+        send(request)
+    };
+    assert_eq!(keyed("named-1").await.ok(200)["quantity"], 2);
+    assert_eq!(keyed("named-1").await.ok(200)["quantity"], 2);
+    let after = tickets(&server, &d.attendee, &d.booking).await;
+    assert_eq!(
+        statuses(&after),
+        ["voided", "checked_in", "voided", "checked_in"]
+    );
+    assert_seats(&server, &d.event_id, 10, 2, 0, 0, "two seats given back").await;
+}
+crate::on_both_stores!(
+    named_tickets_are_the_ones_cancelled,
+    super::named_tickets_are_the_ones_cancelled_body
+);
+
 /// An offline upload: the earliest scan of a ticket wins wherever it was made, each
 /// conflict is reported, and refusals come one by one in the order sent.
 async fn offline_scans_resolve_to_the_earliest_body(server: TestServer) {

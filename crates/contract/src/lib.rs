@@ -140,6 +140,7 @@ macro_rules! engine_contract {
             bookings::concurrent_requests_with_one_key_and_two_bodies_book_once,
             tickets::concurrent_scans_of_one_ticket_check_in_once,
             tickets::tickets_follow_cancellations,
+            tickets::named_voids_void_those_tickets,
             tickets::offline_scans_undo_counts_and_pages,
             tickets::scans_of_unknown_bookings_are_not_found,
             tickets::api_tokens_are_found_by_hash_and_revoked_once,

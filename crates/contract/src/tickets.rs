@@ -137,6 +137,38 @@ pub async fn tickets_follow_cancellations(stores: EngineStores) {
     );
 }
 
+/// Tickets a cancellation named are the voided ones; naming them again changes nothing.
+pub async fn named_voids_void_those_tickets(stores: EngineStores) {
+    let org = organizer(&stores).await;
+    let ann = attendee(&stores).await;
+    let t = base();
+    let ev = open_event(&stores, &org, t, 10).await;
+    let booking = book_n(&stores, ev.id, ann.id, 3, secs(t, 1)).await;
+    stores
+        .bookings
+        .cancel_booking(booking.id, Some(qty(1)), secs(t, 2))
+        .await
+        .expect("cancel one");
+    let first = claims(&booking, 1).number;
+    for _ in 0..2 {
+        stores
+            .check_ins
+            .void_tickets(booking.id, &[first], secs(t, 3))
+            .await
+            .expect("void");
+        assert_eq!(
+            statuses(&stores, &booking).await,
+            ["voided", "valid", "valid"]
+        );
+    }
+    let scanned = stores
+        .check_ins
+        .check_in(scan(&booking, 1, secs(t, 4)))
+        .await
+        .expect("scan");
+    assert_eq!(scanned, CheckInOutcome::Voided);
+}
+
 /// An earlier offline scan takes the place of a later check-in; an undo ends the
 /// check-in once; counts and the paged list show what is in force.
 pub async fn offline_scans_undo_counts_and_pages(stores: EngineStores) {

@@ -286,7 +286,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         None => accounts,
     };
     let tickets = TicketService::new(TicketPorts {
-        check_ins: stores.check_ins,
+        check_ins: stores.check_ins.clone(),
         api_tokens: stores.api_tokens,
         events: stores.events.clone(),
         users: stores.users.clone(),
@@ -302,6 +302,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             keyed: stores.keyed,
             analytics: stores.analytics,
             events: stores.events.clone(),
+            check_ins: stores.check_ins.clone(),
             clock: clock.clone(),
         },
         Duration::seconds(i64::from(args.hold_ttl_secs)),

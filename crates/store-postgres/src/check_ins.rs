@@ -3,7 +3,7 @@
 
 use crate::PgStore;
 use crate::models::BookingRow;
-use crate::schema::{bookings, check_ins};
+use crate::schema::{bookings, check_ins, ticket_voids};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::page::{Page, PageRequest};
@@ -100,8 +100,18 @@ async fn read_tickets(
         .into_iter()
         .map(CheckInRow::into_check_in)
         .collect::<anyhow::Result<_>>()?;
+    let voided = ticket_voids::table
+        .filter(ticket_voids::booking_id.eq(booking.id.as_uuid()))
+        .select(ticket_voids::number)
+        .load::<i32>(conn)
+        .await
+        .with_context(|| format!("cannot read the voided tickets of booking {}", booking.id))?
+        .into_iter()
+        .map(|n| TicketNumber::new(u32::try_from(n)?).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()?;
     Ok(Some(BookingTickets {
         issued: issued.map_or(Ok(booking.quantity), u32::try_from)?,
+        voided,
         booking,
         check_ins,
     }))
@@ -154,6 +164,34 @@ impl CheckIns for PgStore {
             Ok(outcome)
         })
         .await
+    }
+
+    async fn void_tickets(
+        &self,
+        booking: BookingId,
+        numbers: &[TicketNumber],
+        at: Timestamp,
+    ) -> anyhow::Result<()> {
+        let rows: Vec<_> = numbers
+            .iter()
+            .map(|n| {
+                (
+                    ticket_voids::booking_id.eq(booking.as_uuid()),
+                    ticket_voids::number.eq(i32::from(n.get())),
+                    ticket_voids::voided_at.eq(at),
+                )
+            })
+            .collect();
+        self.run(async |conn| {
+            diesel::insert_into(ticket_voids::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await
+                .context("cannot record voided tickets")
+        })
+        .await?;
+        Ok(())
     }
 
     async fn check_in_of(

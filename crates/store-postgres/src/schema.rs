@@ -182,10 +182,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ticket_voids (booking_id, number) {
+        booking_id -> Uuid,
+        number -> Integer,
+        voided_at -> Timestamptz,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_log,
     check_ins,
+    ticket_voids,
     users,
     refresh_tokens,
     password_reset_tokens,

@@ -4,7 +4,7 @@
 use crate::SqliteStore;
 use crate::convert::{count, instant, micros, uuid};
 use crate::rows::load_booking;
-use crate::schema::{bookings, check_ins};
+use crate::schema::{bookings, check_ins, ticket_voids};
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::page::{Page, PageRequest};
@@ -98,9 +98,18 @@ fn read_tickets(
         .select(bookings::tickets_issued)
         .first(c)
         .context("cannot read the tickets issued")?;
+    let voided = ticket_voids::table
+        .filter(ticket_voids::booking_id.eq(booking.to_string()))
+        .select(ticket_voids::number)
+        .load::<i32>(c)
+        .context("cannot read voided tickets")?
+        .into_iter()
+        .map(|n| TicketNumber::new(count(n)?).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()?;
     let query = in_force().filter(check_ins::booking_id.eq(booking.to_string()));
     Ok(Some(BookingTickets {
         issued: issued.map_or(Ok(found.quantity), count)?,
+        voided,
         booking: found,
         check_ins: load(c, query)?,
     }))
@@ -151,6 +160,32 @@ impl CheckIns for SqliteStore {
             Ok(outcome)
         })
         .await
+    }
+
+    async fn void_tickets(
+        &self,
+        booking: BookingId,
+        numbers: &[TicketNumber],
+        at: Timestamp,
+    ) -> anyhow::Result<()> {
+        let rows: Vec<_> = numbers
+            .iter()
+            .map(|n| {
+                (
+                    ticket_voids::booking_id.eq(booking.to_string()),
+                    ticket_voids::number.eq(i32::from(n.get())),
+                    ticket_voids::voided_at.eq(micros(at)),
+                )
+            })
+            .collect();
+        self.write(move |c| {
+            diesel::insert_or_ignore_into(ticket_voids::table)
+                .values(&rows)
+                .execute(c)
+                .context("cannot record voided tickets")
+        })
+        .await?;
+        Ok(())
     }
 
     async fn check_in_of(

@@ -3,6 +3,15 @@
 -- by an older binary during a rolling deploy): their quantity stands in.
 ALTER TABLE bookings ADD COLUMN tickets_issued INTEGER CHECK (tickets_issued > 0);
 
+-- Tickets a cancellation named: they are void whatever the booking's quantity. A
+-- cancellation that names none voids the newest valid tickets, which needs no row.
+CREATE TABLE ticket_voids (
+    booking_id TEXT NOT NULL REFERENCES bookings (id),
+    number     INTEGER NOT NULL CHECK (number BETWEEN 1 AND 100),
+    voided_at  BIGINT NOT NULL,
+    PRIMARY KEY (booking_id, number)
+);
+
 -- Check-ins at the door. Tickets themselves are not stored: a ticket is a booking's
 -- seat number, its id derived from both. A row is one check-in; it ends when undone or
 -- when an earlier offline scan of the same ticket takes its place. No foreign key to

@@ -1,7 +1,9 @@
 use crate::api_token::ApiToken;
 use crate::page::{Page, PageRequest};
 use crate::secret::TokenHash;
-use crate::ticket::{BookingTickets, CheckIn, CheckInOutcome, CodeError, KeyId, Scan, TicketId};
+use crate::ticket::{
+    BookingTickets, CheckIn, CheckInOutcome, CodeError, KeyId, Scan, TicketId, TicketNumber,
+};
 use crate::{BookingId, EventId, TicketTypeId, Timestamp, UserId};
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -60,6 +62,17 @@ pub trait CheckIns: Send + Sync + 'static {
     /// # Errors
     /// Only when the store fails.
     async fn check_in(&self, scan: Scan) -> anyhow::Result<CheckInOutcome>;
+
+    /// Records that a cancellation of `booking` named tickets `numbers`, so those are
+    /// the ones it voided. Recording one twice is not an error.
+    /// # Errors
+    /// Only when the store fails.
+    async fn void_tickets(
+        &self,
+        booking: BookingId,
+        numbers: &[TicketNumber],
+        at: Timestamp,
+    ) -> anyhow::Result<()>;
 
     /// The check-in in force of `ticket` at event `event`.
     /// # Errors

@@ -4,7 +4,7 @@ use crate::booking::{
 };
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    Analytics, BookError, BookRequest, Bookings, CancelBookingError, ConfirmHoldError,
+    Analytics, BookError, BookRequest, Bookings, CancelBookingError, CheckIns, ConfirmHoldError,
     EventRepository, EventStats, HoldError, Idempotency, JoinWaitlistError, KeyedSeats,
     LeaveWaitlistError, Reservations, SeatRequest, Waitlists,
 };
@@ -32,6 +32,8 @@ pub struct BookingPorts {
     pub analytics: Arc<dyn Analytics>,
     /// Events, for ownership checks.
     pub events: Arc<dyn EventRepository>,
+    /// Check-ins and named voids, for cancellations that name tickets.
+    pub check_ins: Arc<dyn CheckIns>,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -262,7 +264,10 @@ impl BookingService {
             return Err(CancelBookingError::NotFound);
         }
         if let Some(key) = key {
-            return self.cancel_keyed(actor, &booking, quantity, key).await;
+            let seats = quantity.map_or_else(|| "all".to_owned(), |q| q.get().to_string());
+            return self
+                .cancel_keyed(actor, &booking, quantity, &seats, key)
+                .await;
         }
         self.ports
             .bookings

@@ -5,8 +5,8 @@ use crate::booking::{BookingSource, BookingStatus};
 use crate::event::{Event, EventStatus, tests_support::details};
 use crate::planner::SeatOp;
 use crate::ports::{
-    Keyed, MockAnalytics, MockBookings, MockEventRepository, MockKeyedSeats, MockReservations,
-    MockWaitlists, Replay,
+    Keyed, MockAnalytics, MockBookings, MockCheckIns, MockEventRepository, MockKeyedSeats,
+    MockReservations, MockWaitlists, Replay,
 };
 use crate::time::MockClock;
 
@@ -40,6 +40,7 @@ impl Mocks {
                 keyed: Arc::new(self.keyed),
                 analytics: Arc::new(self.analytics),
                 events: Arc::new(self.events),
+                check_ins: Arc::new(MockCheckIns::new()),
                 clock: Arc::new(clock),
             },
             Duration::minutes(10),

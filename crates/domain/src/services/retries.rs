@@ -121,15 +121,17 @@ impl BookingService {
         }
     }
 
+    /// `seats` names what is cancelled for telling a repeat from a reuse: `all`, a
+    /// count, or the tickets named.
     pub(super) async fn cancel_keyed(
         &self,
         actor: &User,
         booking: &Booking,
         quantity: Option<Quantity>,
+        seats: &str,
         key: String,
     ) -> Result<Booking, CancelBookingError> {
-        let seats = quantity.map_or_else(|| "all".to_owned(), |q| q.get().to_string());
-        let key = Idempotency::new(key, &["cancel", &booking.id.to_string(), &seats]);
+        let key = Idempotency::new(key, &["cancel", &booking.id.to_string(), seats]);
         let op = SeatOp::Cancel {
             booking_id: booking.id,
             quantity,

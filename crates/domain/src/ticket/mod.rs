@@ -7,8 +7,10 @@
 //! with its booking.
 //!
 //! Which tickets a partial cancellation voids follows from the rule in
-//! [`BookingTickets`]: the valid tickets are the lowest-numbered ones not yet checked
-//! in, as many as the booking still has seats for, so cancelling voids the newest.
+//! [`BookingTickets`]: the valid tickets are the lowest-numbered ones neither checked
+//! in nor named by a cancellation, as many as the booking still has seats for. So a
+//! cancellation that names no tickets voids the newest, and one that names tickets
+//! (stored as voids) voids those.
 
 mod check_in;
 mod code;
@@ -154,6 +156,8 @@ pub struct BookingTickets {
     pub booking: Booking,
     /// How many tickets it was made with: its quantity before any cancellation.
     pub issued: u32,
+    /// Tickets a cancellation named.
+    pub voided: BTreeSet<TicketNumber>,
     /// The check-ins in force of its tickets.
     pub check_ins: Vec<CheckIn>,
 }
@@ -163,8 +167,9 @@ impl BookingTickets {
         self.check_ins.iter().map(|c| c.ticket.number).collect()
     }
 
-    /// The tickets still valid: the lowest-numbered ones not checked in, as many as the
-    /// booking has seats left beside its check-ins (none once it is cancelled).
+    /// The tickets still valid: the lowest-numbered ones neither checked in nor named
+    /// by a cancellation, as many as the booking has seats left beside its check-ins
+    /// (none once it is cancelled).
     fn valid(&self, checked_in: &BTreeSet<TicketNumber>) -> BTreeSet<TicketNumber> {
         let seats = match self.booking.status {
             BookingStatus::Confirmed => self.booking.quantity,
@@ -173,7 +178,7 @@ impl BookingTickets {
         let count = seats.saturating_sub(u32::try_from(checked_in.len()).unwrap_or(u32::MAX));
         (1..=MAX_QUANTITY)
             .filter_map(|n| TicketNumber::new(n).ok())
-            .filter(|n| !checked_in.contains(n))
+            .filter(|n| !checked_in.contains(n) && !self.voided.contains(n))
             .take(usize::try_from(count).unwrap_or(usize::MAX))
             .collect()
     }

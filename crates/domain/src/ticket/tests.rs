@@ -133,6 +133,7 @@ fn a_booking_has_one_valid_ticket_per_seat() {
     let tickets = BookingTickets {
         booking: booking(3),
         issued: 3,
+        voided: BTreeSet::new(),
         check_ins: Vec::new(),
     };
     assert_eq!(statuses(&tickets), ["valid", "valid", "valid"]);
@@ -146,6 +147,7 @@ fn a_partial_cancellation_voids_the_newest_valid_tickets() {
     let mut tickets = BookingTickets {
         booking: booking(4),
         issued: 4,
+        voided: BTreeSet::new(),
         check_ins: Vec::new(),
     };
     let fourth = scan(&tickets.booking, 4, 1);
@@ -170,6 +172,7 @@ fn cancelled_seats_list_as_voided_up_to_the_tickets_issued() {
     let mut tickets = BookingTickets {
         booking: booking(3),
         issued: 3,
+        voided: BTreeSet::new(),
         check_ins: Vec::new(),
     };
     tickets.booking.quantity = 1;
@@ -177,10 +180,26 @@ fn cancelled_seats_list_as_voided_up_to_the_tickets_issued() {
 }
 
 #[test]
+fn a_cancellation_that_names_a_ticket_voids_that_one() {
+    let mut tickets = BookingTickets {
+        booking: booking(3),
+        issued: 3,
+        voided: BTreeSet::new(),
+        check_ins: Vec::new(),
+    };
+    tickets.booking.quantity = 2;
+    tickets.voided.insert(number(1));
+    assert_eq!(statuses(&tickets), ["voided", "valid", "valid"]);
+    let first = scan(&tickets.booking, 1, 1);
+    assert_eq!(apply(&mut tickets, first), CheckInOutcome::Voided);
+}
+
+#[test]
 fn a_cancelled_booking_voids_every_ticket_not_checked_in() {
     let mut tickets = BookingTickets {
         booking: booking(2),
         issued: 2,
+        voided: BTreeSet::new(),
         check_ins: Vec::new(),
     };
     let first = scan(&tickets.booking, 1, 1);
@@ -196,6 +215,7 @@ fn a_ticket_checks_in_once_and_later_scans_name_the_first() {
     let mut tickets = BookingTickets {
         booking: booking(1),
         issued: 1,
+        voided: BTreeSet::new(),
         check_ins: Vec::new(),
     };
     let first = scan(&tickets.booking, 1, 10);
@@ -215,6 +235,7 @@ fn an_earlier_offline_scan_takes_the_place_of_a_later_check_in() {
     let mut tickets = BookingTickets {
         booking: booking(1),
         issued: 1,
+        voided: BTreeSet::new(),
         check_ins: Vec::new(),
     };
     let online = scan(&tickets.booking, 1, 50);
@@ -233,6 +254,7 @@ fn scans_of_another_event_type_or_booking_are_not_found() {
     let tickets = BookingTickets {
         booking: booking(1),
         issued: 1,
+        voided: BTreeSet::new(),
         check_ins: Vec::new(),
     };
     let mut other_event = scan(&tickets.booking, 1, 1);
@@ -254,6 +276,7 @@ fn a_number_the_booking_never_had_is_voided() {
     let mut tickets = BookingTickets {
         booking: booking(2),
         issued: 2,
+        voided: BTreeSet::new(),
         check_ins: Vec::new(),
     };
     let beyond = scan(&tickets.booking, 3, 1);
@@ -332,12 +355,14 @@ fn codes_of_retired_keys_stay_valid_while_the_key_verifies() {
 #[derive(Debug, Clone)]
 enum Step {
     Cancel(u32),
+    CancelNamed(u32),
     Scan(u32, i64),
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         (1_u32..4).prop_map(Step::Cancel),
+        (1_u32..9).prop_map(Step::CancelNamed),
         (1_u32..9, 0_i64..50).prop_map(|(n, t)| Step::Scan(n, t)),
     ]
 }
@@ -352,6 +377,7 @@ proptest! {
         let mut tickets = BookingTickets {
         booking: booking(quantity),
         issued: quantity,
+        voided: BTreeSet::new(),
         check_ins: Vec::new(),
     };
         let mut voided = BTreeSet::new();
@@ -371,6 +397,23 @@ proptest! {
                     let valid_before: Vec<_> = before.iter().filter(|t| t.status == TicketStatus::Valid).map(|t| t.number).collect();
                     let valid_after: Vec<_> = tickets.tickets().iter().filter(|t| t.status == TicketStatus::Valid).map(|t| t.number).collect();
                     prop_assert!(valid_before.starts_with(&valid_after), "{valid_before:?} then {valid_after:?}");
+                }
+                Step::CancelNamed(n) => {
+                    let was = before.iter().find(|x| u32::from(x.number.get()) == n).map(|x| x.status);
+                    if was != Some(TicketStatus::Valid) {
+                        continue;
+                    }
+                    let booking = &mut tickets.booking;
+                    if booking.quantity == 1 {
+                        booking.status = BookingStatus::Cancelled;
+                    } else {
+                        booking.quantity -= 1;
+                    }
+                    tickets.voided.insert(number(n));
+                    let valid = |list: &[Ticket]| list.iter().filter(|t| t.status == TicketStatus::Valid).map(|t| t.number).collect::<BTreeSet<_>>();
+                    let mut expected = valid(&before);
+                    expected.remove(&number(n));
+                    prop_assert_eq!(valid(&tickets.tickets()), expected, "naming a ticket voids that one");
                 }
                 Step::Scan(n, t) => {
                     let scan = scan(&tickets.booking, n, t);

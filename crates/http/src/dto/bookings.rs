@@ -60,9 +60,13 @@ pub struct BookRequestDto {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[schema(example = json!({"quantity": 1}))]
 pub struct CancelRequest {
-    /// Tickets to cancel, 1 to 100 and at most those booked; absent = all.
+    /// Tickets to cancel, 1 to 100 and at most those booked; absent = all (or as many
+    /// as `ticket_ids` names). Without `ticket_ids`, the newest valid tickets are voided.
     #[schema(minimum = 1, maximum = 100)]
     pub quantity: Option<u32>,
+    /// The tickets to cancel (ids from `GET /bookings/{id}/tickets`): exactly these are
+    /// voided. Tickets already voided are skipped; a checked-in ticket is refused.
+    pub ticket_ids: Option<Vec<Uuid>>,
 }
 
 /// Seats held until `expires_at`.

@@ -2,7 +2,7 @@
 
 use super::{ApiError, conflict};
 use actix_web::http::StatusCode;
-use boxoffice_domain::services::{ApiTokenError, CheckInError, UndoError};
+use boxoffice_domain::services::{ApiTokenError, CancelTicketsError, CheckInError, UndoError};
 use boxoffice_domain::ticket::CodeError;
 
 /// 422 `invalid_ticket_code`, saying what is wrong without helping a forger further.
@@ -89,6 +89,22 @@ impl From<ApiTokenError> for ApiError {
                 Self::invalid_field("event_ids", format!("no event {id}"))
             }
             ApiTokenError::Backend(e) => Self::backend(&e),
+        }
+    }
+}
+
+impl From<CancelTicketsError> for ApiError {
+    fn from(e: CancelTicketsError) -> Self {
+        match e {
+            CancelTicketsError::Cancel(e) => e.into(),
+            CancelTicketsError::NotOfBooking(id) => Self::invalid_field(
+                "ticket_ids",
+                format!("{id} is not a ticket of this booking"),
+            ),
+            CancelTicketsError::CheckedIn(id) => conflict(
+                "already_checked_in",
+                format!("Ticket {id} was used at the door and cannot be cancelled."),
+            ),
         }
     }
 }

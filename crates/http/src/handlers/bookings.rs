@@ -11,6 +11,7 @@ use crate::idempotency::IdempotencyKey;
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::booking::Quantity;
 use boxoffice_domain::services::BookingIntent;
+use boxoffice_domain::ticket::TicketId;
 use boxoffice_domain::{BookingId, EventId, TicketTypeId};
 use uuid::Uuid;
 
@@ -74,14 +75,15 @@ pub async fn get_booking(
     Ok(HttpResponse::Ok().json(BookingDto::from(booking)))
 }
 
-/// Cancels all of a booking, or `quantity` tickets of it (its owner, admins).
+/// Cancels all of a booking, `quantity` tickets of it, or the tickets `ticket_ids`
+/// names (its owner, admins).
 #[utoipa::path(post, operation_id = "cancelBooking", path = "/api/v1/bookings/{id}/cancel", tag = "bookings", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Booking id"), ("Idempotency-Key" = Option<String>, Header, description = "A Structured Field string (`\"a1b2c3\"`; a bare key works too): a repeat with the same key and request has no second effect and answers what the first made, as it is now")),
     request_body(content = Option<CancelRequest>),
     responses((status = 200, body = BookingDto), (status = 404, body = Problem),
-        (status = 409, description = "`already_cancelled`", body = Problem),
+        (status = 409, description = "`already_cancelled`, `already_checked_in` (a named ticket was used)", body = Problem),
         (status = 400, description = "`bad_request`: more than one `Idempotency-Key` header", body = Problem),
-        (status = 422, description = "quantity above what is booked, `idempotency_key_reused`", body = Problem)))]
+        (status = 422, description = "quantity above what is booked, a ticket of another booking, `idempotency_key_reused`", body = Problem)))]
 pub async fn cancel_booking(
     state: web::Data<AppState>,
     key: IdempotencyKey,
@@ -89,16 +91,48 @@ pub async fn cancel_booking(
     id: web::Path<Uuid>,
     OptionalJson(request): OptionalJson<CancelRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let quantity = request
-        .quantity
-        .map(|q| Quantity::new(q).map_err(|m| ApiError::invalid_field("quantity", m)))
-        .transpose()?;
-    let booking = state
-        .bookings
-        .cancel_booking(&user, BookingId::from_uuid(*id), quantity, key.into_inner())
-        .await?;
+    let id = BookingId::from_uuid(*id);
+    let booking = match request.ticket_ids {
+        Some(tickets) => {
+            let tickets = named_tickets(&tickets, request.quantity)?;
+            state
+                .bookings
+                .cancel_tickets(&user, id, &tickets, key.into_inner())
+                .await?
+        }
+        None => {
+            let quantity = request
+                .quantity
+                .map(|q| Quantity::new(q).map_err(|m| ApiError::invalid_field("quantity", m)))
+                .transpose()?;
+            state
+                .bookings
+                .cancel_booking(&user, id, quantity, key.into_inner())
+                .await?
+        }
+    };
     metrics::counter!("boxoffice_cancellations_total").increment(1);
     Ok(HttpResponse::Ok().json(BookingDto::from(booking)))
+}
+
+/// The distinct tickets of `ticket_ids`, 1 to 100 of them and as many as `quantity`
+/// says when it is given.
+fn named_tickets(ids: &[Uuid], quantity: Option<u32>) -> Result<Vec<TicketId>, ApiError> {
+    let distinct: std::collections::BTreeSet<Uuid> = ids.iter().copied().collect();
+    if distinct.len() != ids.len() || Quantity::new(u32::try_from(ids.len()).unwrap_or(0)).is_err()
+    {
+        return Err(ApiError::invalid_field(
+            "ticket_ids",
+            "must name 1 to 100 distinct tickets",
+        ));
+    }
+    if quantity.is_some_and(|q| usize::try_from(q).ok() != Some(ids.len())) {
+        return Err(ApiError::invalid_field(
+            "quantity",
+            "must equal the number of ticket_ids when both are given",
+        ));
+    }
+    Ok(ids.iter().copied().map(TicketId::from_uuid).collect())
 }
 
 /// The caller's bookings, newest first.
