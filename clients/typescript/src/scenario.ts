@@ -1,8 +1,11 @@
 // A client generated from the OpenAPI document drives a running server through a
-// booking's life: register, log in, create an event, hold, confirm, book, cancel.
+// booking's life: register, log in, create an event, hold, confirm, see the tickets
+// and check one in, book, cancel. The tickets and the public keys are written to
+// TICKETS_OUT, where the offline verification example (docs/examples) checks them.
 // `tsc` checks it against the generated types, so a document that drifts from what
 // the scenario needs fails the build; the run checks the answers.
 
+import { writeFileSync } from "node:fs";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema.js";
 
@@ -11,6 +14,7 @@ type Problem = components["schemas"]["Problem"];
 const base = required("BOXOFFICE_URL");
 const organizerEmail = required("ORGANIZER_EMAIL");
 const organizerPassword = required("ORGANIZER_PASSWORD");
+const ticketsOut = required("TICKETS_OUT");
 
 function required(name: string): string {
   const value = process.env[name];
@@ -74,6 +78,29 @@ async function main() {
     params: { path: { id: held.data.id } },
   });
   check(confirmed.data?.source === "hold" && confirmed.data.quantity === 2, "the hold becomes a booking");
+
+  const tickets = await attendee.GET("/api/v1/bookings/{id}/tickets", {
+    params: { path: { id: confirmed.data.id } },
+  });
+  const items = tickets.data?.items ?? [];
+  check(items.length === 2 && items.every((t) => t.status === "valid"), "the booking has 2 valid tickets");
+  const keys = await anonymous.GET("/api/v1/checkin/keys");
+  check(keys.data?.keys.length === 1 && keys.data.keys[0]?.signing === true, "one public key verifies codes");
+  const first = items[0];
+  check(first !== undefined, "a first ticket");
+  const scan = () =>
+    organizer.POST("/api/v1/events/{id}/check-ins", {
+      params: { path: { id } },
+      body: { code: first.code },
+    });
+  const scanned = await scan();
+  check(scanned.response.status === 200 && scanned.data?.check_in.ticket_id === first.id, "the organizer checks the ticket in");
+  const rescanned = await scan();
+  check(
+    rescanned.response.status === 409 && rescanned.error?.code === "already_checked_in",
+    "a second scan is 409 already_checked_in",
+  );
+  writeFileSync(ticketsOut, JSON.stringify({ keys: keys.data.keys, tickets: items }));
 
   const key = `scenario-${Date.now()}`;
   const book = () =>
