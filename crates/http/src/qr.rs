@@ -62,3 +62,18 @@ pub fn png(text: &str) -> anyhow::Result<Vec<u8>> {
     writer.finish()?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ticket code (191 base32 characters) fits a version 10 code at level M, which
+    /// phone cameras read at arm's length.
+    #[test]
+    fn ticket_codes_fit_a_version_8_qr_code() {
+        let code = layout(&"A2".repeat(96)[..191]).expect("fits");
+        assert_eq!(code.version(), qrcode::Version::Normal(8));
+        assert!(svg("HELLO").expect("svg").starts_with("<?xml"));
+        assert!(png("HELLO").expect("png").starts_with(b"\x89PNG"));
+    }
+}

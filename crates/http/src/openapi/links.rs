@@ -42,6 +42,32 @@ const LINKS: &[(&str, &str, &str, &str)] = &[
         "$response.body#/waitlist_entry/id",
     ),
     ("joinWaitlist", "201", "leaveWaitlist", "$response.body#/id"),
+    ("createEvent", "201", "checkIn", "$response.body#/id"),
+    ("createEvent", "201", "listCheckIns", "$response.body#/id"),
+    (
+        "createEvent",
+        "201",
+        "getCheckInProgress",
+        "$response.body#/id",
+    ),
+    (
+        "confirmHold",
+        "201",
+        "listBookingTickets",
+        "$response.body#/id",
+    ),
+    (
+        "bookTickets",
+        "201",
+        "listBookingTickets",
+        "$response.body#/booking/id",
+    ),
+    (
+        "createApiToken",
+        "201",
+        "revokeApiToken",
+        "$response.body#/api_token/id",
+    ),
 ];
 
 /// Adds [`LINKS`] to the responses of `document` (as JSON).
