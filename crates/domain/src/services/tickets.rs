@@ -290,7 +290,7 @@ impl TicketService {
     ) -> Result<Admitted, CheckInError> {
         self.door_event(door, event).await?;
         let now = self.now();
-        self.scan(door, event, code, now, now).await
+        self.scan(door, event, code, now, now, false).await
     }
 
     async fn scan(
@@ -300,6 +300,7 @@ impl TicketService {
         code: &str,
         scanned_at: Timestamp,
         now: Timestamp,
+        offline: bool,
     ) -> Result<Admitted, CheckInError> {
         let claims = TicketClaims::decode(code, self.ports.signer.as_ref())?;
         if claims.event_id != event {
@@ -311,6 +312,7 @@ impl TicketService {
             // Kept as stores keep it, so the answer equals what is read back later.
             scanned_at: crate::time::to_store_precision(scanned_at),
             recorded_at: now,
+            offline,
         };
         match self.ports.check_ins.check_in(scan).await? {
             CheckInOutcome::CheckedIn { check_in, replaced } => Ok(Admitted { check_in, replaced }),
@@ -339,7 +341,7 @@ impl TicketService {
             (0..scans.len()).map(|_| None).collect();
         for i in order {
             let result = self
-                .scan(door, event, &scans[i].code, scans[i].scanned_at, now)
+                .scan(door, event, &scans[i].code, scans[i].scanned_at, now, true)
                 .await;
             if let Err(CheckInError::Backend(error)) = result {
                 return Err(CheckInError::Backend(error));

@@ -68,6 +68,10 @@ pub struct Scan {
     pub scanned_at: Timestamp,
     /// When the server learnt of it.
     pub recorded_at: Timestamp,
+    /// Made by a device without the server's answer, and uploaded later. Only such a
+    /// scan can take the place of a check-in: an online scan is answered at once, so
+    /// whichever online scan is decided first wins, whatever the clocks say.
+    pub offline: bool,
 }
 
 /// A ticket let in: the earliest scan of it that is in force.
@@ -101,7 +105,8 @@ impl From<Scan> for CheckIn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckInOutcome {
     /// Let in. `replaced` is a later check-in of the same ticket that this earlier
-    /// (offline) scan takes the place of: the earliest scan wins.
+    /// offline scan takes the place of: among scans the doors made on their own, the
+    /// earliest wins.
     CheckedIn {
         /// The check-in now in force.
         check_in: CheckIn,
@@ -151,7 +156,7 @@ pub fn decide_check_in(
         .iter()
         .find(|c| c.ticket.number == scan.ticket.number)
     {
-        if existing.scanned_at <= scan.scanned_at {
+        if !scan.offline || existing.scanned_at <= scan.scanned_at {
             return (
                 CheckInOutcome::AlreadyCheckedIn(existing.clone()),
                 CheckInWrite::None,

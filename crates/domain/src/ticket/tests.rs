@@ -85,6 +85,14 @@ fn scan(booking: &Booking, n: u32, second: i64) -> Scan {
         scanner: Scanner::User(UserId::generate()),
         scanned_at: at(second),
         recorded_at: at(100),
+        offline: false,
+    }
+}
+
+fn offline_scan(booking: &Booking, n: u32, second: i64) -> Scan {
+    Scan {
+        offline: true,
+        ..scan(booking, n, second)
     }
 }
 
@@ -240,13 +248,32 @@ fn an_earlier_offline_scan_takes_the_place_of_a_later_check_in() {
     };
     let online = scan(&tickets.booking, 1, 50);
     apply(&mut tickets, online);
-    let offline = scan(&tickets.booking, 1, 20);
+    let offline = offline_scan(&tickets.booking, 1, 20);
     let CheckInOutcome::CheckedIn { check_in, replaced } = apply(&mut tickets, offline) else {
         panic!("the earlier scan wins");
     };
     assert_eq!(check_in.scanned_at, at(20));
     assert_eq!(replaced.map(|r| r.scanned_at), Some(at(50)));
     assert_eq!(tickets.check_ins.len(), 1);
+}
+
+#[test]
+fn an_online_scan_never_takes_the_place_of_a_check_in_whatever_the_clocks_say() {
+    let mut tickets = BookingTickets {
+        booking: booking(1),
+        issued: 1,
+        voided: BTreeSet::new(),
+        check_ins: Vec::new(),
+    };
+    let first = scan(&tickets.booking, 1, 50);
+    let CheckInOutcome::CheckedIn { check_in, .. } = apply(&mut tickets, first) else {
+        panic!("checks in");
+    };
+    let racing = scan(&tickets.booking, 1, 49);
+    assert_eq!(
+        apply(&mut tickets, racing),
+        CheckInOutcome::AlreadyCheckedIn(check_in)
+    );
 }
 
 #[test]
@@ -356,14 +383,14 @@ fn codes_of_retired_keys_stay_valid_while_the_key_verifies() {
 enum Step {
     Cancel(u32),
     CancelNamed(u32),
-    Scan(u32, i64),
+    Scan(u32, i64, bool),
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         (1_u32..4).prop_map(Step::Cancel),
         (1_u32..9).prop_map(Step::CancelNamed),
-        (1_u32..9, 0_i64..50).prop_map(|(n, t)| Step::Scan(n, t)),
+        (1_u32..9, 0_i64..50, any::<bool>()).prop_map(|(n, t, offline)| Step::Scan(n, t, offline)),
     ]
 }
 
@@ -415,13 +442,14 @@ proptest! {
                     expected.remove(&number(n));
                     prop_assert_eq!(valid(&tickets.tickets()), expected, "naming a ticket voids that one");
                 }
-                Step::Scan(n, t) => {
-                    let scan = scan(&tickets.booking, n, t);
+                Step::Scan(n, t, offline) => {
+                    let scan = Scan { offline, ..scan(&tickets.booking, n, t) };
                     let outcome = apply(&mut tickets, scan);
                     let was = before.iter().find(|x| x.number.get() == u16::try_from(n).unwrap()).map(|x| x.status);
                     match outcome {
                         CheckInOutcome::CheckedIn { replaced: None, .. } => prop_assert_eq!(was, Some(TicketStatus::Valid)),
-                        CheckInOutcome::CheckedIn { replaced: Some(_), .. } | CheckInOutcome::AlreadyCheckedIn(_) => prop_assert_eq!(was, Some(TicketStatus::CheckedIn)),
+                        CheckInOutcome::CheckedIn { replaced: Some(_), .. } => prop_assert!(offline && was == Some(TicketStatus::CheckedIn)),
+                        CheckInOutcome::AlreadyCheckedIn(_) => prop_assert_eq!(was, Some(TicketStatus::CheckedIn)),
                         CheckInOutcome::Voided => prop_assert!(was.is_none_or(|s| s == TicketStatus::Voided)),
                         CheckInOutcome::NotFound => prop_assert!(false, "same booking"),
                     }
