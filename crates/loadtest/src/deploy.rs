@@ -142,6 +142,7 @@ impl Deployment {
             .env("RATE_LIMIT_AUTH_PER_MINUTE", "0")
             .env("RATE_LIMIT_LOGIN_PER_EMAIL_PER_HOUR", "0")
             .env("RATE_LIMIT_WRITES_PER_MINUTE", "0")
+            .env("RATE_LIMIT_API_TOKEN_PER_MINUTE", "0")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);

@@ -22,7 +22,7 @@ use batches::BatchTotals;
 use deploy::{Deployment, Store};
 use procstat::Sampler;
 use report::{Report, Row};
-use scenarios::{Account, Outcome, baseline, flash, holds, hot_row, mixed, read};
+use scenarios::{Account, Outcome, baseline, door, flash, holds, hot_row, mixed, read};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,6 +39,7 @@ struct Plan {
     flash: (usize, u32),
     flash_big: Option<(usize, u32)>,
     holds_users: usize,
+    door_users: usize,
     mixed: (usize, usize),
     hot_row: (usize, Duration),
     /// The scenarios to run (`BENCH_SCENARIOS`); `None`: all of them.
@@ -67,7 +68,7 @@ impl Plan {
                 )),
             })
             .collect::<anyhow::Result<_>>()?;
-        const SCENARIOS: [&str; 8] = [
+        const SCENARIOS: [&str; 9] = [
             "baseline",
             "hot-row",
             "read",
@@ -75,6 +76,7 @@ impl Plan {
             "flash",
             "flash-big",
             "holds",
+            "door",
             "mixed",
         ];
         let only = match std::env::var("BENCH_SCENARIOS") {
@@ -100,6 +102,7 @@ impl Plan {
                 flash: (120, 40),
                 flash_big: None,
                 holds_users: 60,
+                door_users: 40,
                 mixed: (12, 12),
                 hot_row: (4, Duration::from_secs(1)),
                 only,
@@ -114,6 +117,7 @@ impl Plan {
                 flash: (2_000, 500),
                 flash_big: Some((20_000, 5_000)),
                 holds_users: 4_000,
+                door_users: 2_000,
                 mixed: (64, 40),
                 hot_row: (8, Duration::from_secs(5)),
                 only,
@@ -140,7 +144,12 @@ impl Plan {
         } else {
             0
         };
-        self.flash.0.max(big).max(holds)
+        let door = if self.runs("door") {
+            self.door_users
+        } else {
+            0
+        };
+        self.flash.0.max(big).max(holds).max(door)
     }
 }
 
@@ -284,6 +293,15 @@ async fn on_store(
         &deployment,
         "holds",
         holds::run(&addrs, &organizer, holders, inflight),
+    )
+    .await?;
+    let fans = &users[..plan.door_users.min(users.len())];
+    measure(
+        report,
+        plan,
+        &deployment,
+        "door",
+        door::run(&addrs, &organizer, fans, inflight),
     )
     .await?;
     Ok(())

@@ -41,6 +41,10 @@ const COUNTERS: &[(&str, &str)] = &[
         "Cancellations answered 200, in part or in whole.",
     ),
     (
+        "boxoffice_check_in_scans_total",
+        "Ticket scans at the door, online and uploaded, by outcome.",
+    ),
+    (
         "boxoffice_waitlist_promotions_total",
         "Waitlist entries promoted into bookings.",
     ),

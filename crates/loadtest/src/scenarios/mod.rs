@@ -2,6 +2,7 @@
 //! invariant checks at the end of a run.
 
 pub mod baseline;
+pub mod door;
 pub mod flash;
 pub mod holds;
 pub mod hot_row;
