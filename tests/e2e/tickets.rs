@@ -237,8 +237,8 @@ on_both_stores!(
     super::a_code_checks_in_once_and_forgeries_are_refused_body
 );
 
-/// Cancelling part of a booking voids its newest ticket; cancelling the rest voids all
-/// that are not in; a voided code is 409 `ticket_voided`.
+/// Cancelling part of a booking voids its newest unused ticket; the seats of used
+/// tickets cannot be cancelled; a voided code is 409 `ticket_voided`.
 async fn cancelled_seats_void_their_tickets_body(server: TestServer) {
     let d = door(&server, "void", 3).await;
     let codes = column(&tickets(&server, &d.attendee, &d.booking).await, "code");
@@ -254,7 +254,17 @@ async fn cancelled_seats_void_their_tickets_body(server: TestServer) {
     scan(&server, &d.organizer, &d.event_id, &codes[2])
         .await
         .problem(409, "ticket_voided");
-    cancel(&server, &d.attendee, &id, None).await.ok(200);
+    // A seat whose ticket was used is never given back: cancelling everything, or
+    // more than the unused tickets, is refused and changes nothing.
+    for body in [None, Some(json!({"quantity": 2}))] {
+        cancel(&server, &d.attendee, &id, body)
+            .await
+            .problem(409, "already_checked_in");
+    }
+    assert_seats(&server, &d.event_id, 10, 2, 0, 0, "nothing cancelled").await;
+    cancel(&server, &d.attendee, &id, Some(json!({"quantity": 1})))
+        .await
+        .ok(200);
     let after = tickets(&server, &d.attendee, &d.booking).await;
     assert_eq!(statuses(&after), ["voided", "checked_in", "voided"]);
     scan(&server, &d.organizer, &d.event_id, &codes[0])
@@ -679,4 +689,46 @@ async fn scanner_tokens_only_check_in_at_their_events_body(server: TestServer) {
 on_both_stores!(
     scanner_tokens_only_check_in_at_their_events,
     super::scanner_tokens_only_check_in_at_their_events_body
+);
+
+/// Scans count against a limit per API token: over it a token gets 429 with
+/// `Retry-After` and changes nothing, while another token of the same door goes on.
+async fn scans_are_rate_limited_per_token_body(server: TestServer) {
+    let d = door(&server, "limit", 3).await;
+    let codes = column(&tickets(&server, &d.attendee, &d.booking).await, "code");
+    let body = json!({"name": "Gate", "scopes": ["checkin"], "event_ids": [d.event_id]});
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let made = api(
+            &server,
+            "POST",
+            "/api-tokens",
+            Some(&d.organizer),
+            Some(body.clone()),
+        )
+        .await;
+        tokens.push(text(made.ok(201), "token"));
+    }
+    scan(&server, &tokens[0], &d.event_id, &codes[0])
+        .await
+        .ok(200);
+    scan(&server, &tokens[0], &d.event_id, &codes[1])
+        .await
+        .ok(200);
+    let limited = scan(&server, &tokens[0], &d.event_id, &codes[2]).await;
+    limited.problem(429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(
+        statuses(&tickets(&server, &d.attendee, &d.booking).await),
+        ["checked_in", "checked_in", "valid"],
+        "a refused scan changes nothing"
+    );
+    scan(&server, &tokens[1], &d.event_id, &codes[2])
+        .await
+        .ok(200);
+}
+crate::on_both_stores!(
+    scans_are_rate_limited_per_token,
+    super::scans_are_rate_limited_per_token_body,
+    env = [("RATE_LIMIT_API_TOKEN_PER_MINUTE", "2")]
 );

@@ -141,6 +141,13 @@ pub enum CancelBookingError {
     /// The idempotency key was used with another request.
     #[error("idempotency key reused with another request")]
     IdempotencyKeyReused,
+    /// More seats than the booking has unused tickets: a seat whose ticket was
+    /// checked in is taken by someone inside, and is never given back.
+    #[error("only {unused} tickets are unused")]
+    TicketsUsed {
+        /// Tickets not checked in (nor voided).
+        unused: u32,
+    },
     /// The store failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),

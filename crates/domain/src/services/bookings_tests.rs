@@ -16,6 +16,7 @@ struct Mocks {
     analytics: MockAnalytics,
     events: MockEventRepository,
     keyed: MockKeyedSeats,
+    check_ins: MockCheckIns,
 }
 
 impl Mocks {
@@ -26,6 +27,11 @@ impl Mocks {
             analytics: MockAnalytics::new(),
             events: MockEventRepository::new(),
             keyed: MockKeyedSeats::new(),
+            check_ins: {
+                let mut check_ins = MockCheckIns::new();
+                check_ins.expect_booking_tickets().returning(|_| Ok(None));
+                check_ins
+            },
         }
     }
 
@@ -40,7 +46,7 @@ impl Mocks {
                 keyed: Arc::new(self.keyed),
                 analytics: Arc::new(self.analytics),
                 events: Arc::new(self.events),
-                check_ins: Arc::new(MockCheckIns::new()),
+                check_ins: Arc::new(self.check_ins),
                 clock: Arc::new(clock),
             },
             Duration::minutes(10),

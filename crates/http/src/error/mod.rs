@@ -505,6 +505,12 @@ impl From<CancelBookingError> for ApiError {
                 format!("must be at most the {booked} tickets booked"),
             ),
             CancelBookingError::IdempotencyKeyReused => key_reused(),
+            CancelBookingError::TicketsUsed { unused } => conflict(
+                "already_checked_in",
+                format!(
+                    "Only {unused} of the booking's tickets are unused: checked-in tickets cannot be cancelled."
+                ),
+            ),
             CancelBookingError::Backend(e) => Self::backend(&e),
         }
     }
