@@ -5,6 +5,7 @@
 mod analytics;
 mod auth;
 mod bookings;
+mod check_ins;
 mod edge;
 mod events;
 mod faults;

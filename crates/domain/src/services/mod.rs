@@ -1,6 +1,7 @@
 //! Use cases: what the edge calls. They check permissions, validate, and call the ports.
 
 mod accounts;
+mod api_tokens;
 mod audit_trail;
 mod bookings;
 mod copies;
@@ -12,6 +13,7 @@ mod ticket_cancellation;
 mod tickets;
 
 pub use accounts::*;
+pub use api_tokens::{ApiTokenError, NewApiToken};
 pub use bookings::*;
 pub use copies::{ReadSource, Versioned};
 pub use events::*;

@@ -1,13 +1,12 @@
 //! Tickets at the door: a booking's tickets with their codes, check-in, its undo, the
 //! organizer's progress, and who may scan (a [`Door`]).
 
-use crate::api_token::{ApiToken, Scope, is_api_token};
+use crate::api_token::{ApiToken, Scope};
 use crate::event::Event;
 use crate::page::{Page, PageRequest};
 use crate::ports::{
     ApiTokens, CheckIns, EventRepository, TicketSigner, UndoOutcome, UserRepository,
 };
-use crate::secret::SecretToken;
 use crate::ticket::{
     CheckIn, CheckInOutcome, CodeError, Scan, Scanner, Ticket, TicketClaims, TicketId, undo_allowed,
 };
@@ -128,36 +127,9 @@ pub struct TypeProgress {
     pub checked_in: u32,
 }
 
-/// Why an API token was not created.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiTokenError {
-    /// The caller may not create tokens for these events.
-    #[error("not allowed")]
-    Forbidden,
-    /// A named event does not exist.
-    #[error("event {0} not found")]
-    UnknownEvent(EventId),
-    /// A port failed.
-    #[error(transparent)]
-    Backend(#[from] anyhow::Error),
-}
-
-/// What a new API token asks for, as the edge parsed it.
-#[derive(Debug, Clone)]
-pub struct NewApiToken {
-    /// A label.
-    pub name: String,
-    /// What it may do (at least one).
-    pub scopes: Vec<Scope>,
-    /// The events it may act on (at least one).
-    pub event_ids: Vec<EventId>,
-    /// When it stops working by itself.
-    pub expires_at: Option<Timestamp>,
-}
-
 /// The use cases of tickets, check-in and API tokens.
 pub struct TicketService {
-    ports: TicketPorts,
+    pub(super) ports: TicketPorts,
 }
 
 impl TicketService {
@@ -167,7 +139,7 @@ impl TicketService {
         Self { ports }
     }
 
-    fn now(&self) -> Timestamp {
+    pub(super) fn now(&self) -> Timestamp {
         self.ports.clock.now()
     }
 
@@ -229,30 +201,6 @@ impl TicketService {
         }
         let found = self.ports.events.find(event, self.now()).await?;
         Ok(found.is_some_and(|e| e.organizer_id == actor.id && actor.role.can_organize()))
-    }
-
-    /// The door an API token opens: `None` unless `bearer` is an API token that is
-    /// neither revoked nor expired and whose owner is active and may still organize.
-    /// Access tokens are checked by the accounts service.
-    /// # Errors
-    /// Only when a port fails.
-    pub async fn api_token_door(&self, bearer: &str) -> anyhow::Result<Option<Door>> {
-        if !is_api_token(bearer) {
-            return Ok(None);
-        }
-        let hash = SecretToken::presented(bearer).hash();
-        let Some(token) = self.ports.api_tokens.find_by_hash(&hash).await? else {
-            return Ok(None);
-        };
-        if !token.usable(self.now()) {
-            return Ok(None);
-        }
-        match self.ports.users.find(token.owner_id).await? {
-            Some(owner) if owner.active && owner.role.can_organize() => {
-                Ok(Some(Door::Token { token, owner }))
-            }
-            _ => Ok(None),
-        }
     }
 
     /// The event if `door` may work at it: its organizer or an admin, or their API
@@ -415,66 +363,6 @@ impl TicketService {
     ) -> Result<Page<CheckIn, Uuid>, CheckInError> {
         self.door_event(door, event).await?;
         Ok(self.ports.check_ins.check_ins(event, page).await?)
-    }
-
-    /// Creates an API token for events the caller organizes (any event for admins). The
-    /// secret is returned once and stored only as a hash.
-    /// # Errors
-    /// `Forbidden` for attendees and for others' events; `UnknownEvent`.
-    pub async fn create_api_token(
-        &self,
-        actor: &User,
-        request: NewApiToken,
-    ) -> Result<(ApiToken, SecretToken), ApiTokenError> {
-        if !actor.role.can_organize() {
-            return Err(ApiTokenError::Forbidden);
-        }
-        let now = self.now();
-        for &event in &request.event_ids {
-            let found = self
-                .ports
-                .events
-                .find(event, now)
-                .await?
-                .ok_or(ApiTokenError::UnknownEvent(event))?;
-            if actor.role != Role::Admin && found.organizer_id != actor.id {
-                return Err(ApiTokenError::Forbidden);
-            }
-        }
-        let token = ApiToken {
-            id: Uuid::now_v7(),
-            owner_id: actor.id,
-            name: request.name,
-            scopes: request.scopes,
-            event_ids: request.event_ids,
-            created_at: now,
-            expires_at: request.expires_at,
-            revoked_at: None,
-        };
-        let secret = crate::api_token::generate_token();
-        self.ports.api_tokens.create(&token, &secret.hash()).await?;
-        Ok((token, secret))
-    }
-
-    /// The caller's API tokens (every token for admins), newest first.
-    /// # Errors
-    /// Only when the store fails.
-    pub async fn api_tokens(&self, actor: &User) -> anyhow::Result<Vec<ApiToken>> {
-        let owner = (actor.role != Role::Admin).then_some(actor.id);
-        self.ports.api_tokens.list(owner).await
-    }
-
-    /// Revokes token `id` (its owner or an admin). Revoking twice is not an error.
-    /// # Errors
-    /// `NotFound` when there is no such token or it is someone else's.
-    pub async fn revoke_api_token(&self, actor: &User, id: Uuid) -> Result<(), super::AccessError> {
-        match self.ports.api_tokens.find(id).await? {
-            Some(token) if token.owner_id == actor.id || actor.role == Role::Admin => {
-                self.ports.api_tokens.revoke(id, self.now()).await?;
-                Ok(())
-            }
-            _ => Err(super::AccessError::NotFound),
-        }
     }
 }
 
