@@ -155,6 +155,42 @@ on_both_stores!(
     super::offline_scans_resolve_to_the_earliest_body
 );
 
+/// Undoing a check-in never brings back a ticket a cancellation voided.
+async fn undo_never_revives_a_voided_ticket_body(server: TestServer) {
+    let d = door(&server, "revive", 2).await;
+    let listed = tickets(&server, &d.attendee, &d.booking).await;
+    let (codes, ids) = (column(&listed, "code"), column(&listed, "id"));
+    scan(&server, &d.organizer, &d.event_id, &codes[1])
+        .await
+        .ok(200);
+    let id = text(&d.booking, "id");
+    cancel(&server, &d.attendee, &id, Some(json!({"quantity": 1})))
+        .await
+        .ok(200);
+    assert_eq!(
+        statuses(&tickets(&server, &d.attendee, &d.booking).await),
+        ["voided", "checked_in"]
+    );
+    let undo = format!("/events/{}/check-ins/{}", d.event_id, ids[1]);
+    api(&server, "DELETE", &undo, Some(&d.organizer), None)
+        .await
+        .empty(204);
+    assert_eq!(
+        statuses(&tickets(&server, &d.attendee, &d.booking).await),
+        ["voided", "valid"]
+    );
+    scan(&server, &d.organizer, &d.event_id, &codes[0])
+        .await
+        .problem(409, "ticket_voided");
+    scan(&server, &d.organizer, &d.event_id, &codes[1])
+        .await
+        .ok(200);
+}
+on_both_stores!(
+    undo_never_revives_a_voided_ticket,
+    super::undo_never_revives_a_voided_ticket_body
+);
+
 /// A check-in can be undone once, and the ticket checks in again; progress and the CSV
 /// export count what is in force.
 async fn undo_progress_and_export_body(server: TestServer) {
@@ -389,9 +425,23 @@ async fn scans_are_rate_limited_per_token_body(server: TestServer) {
     scan(&server, &tokens[1], &d.event_id, &codes[2])
         .await
         .ok(200);
+
+    // A made-up token has no budget of its own: it counts per client address.
+    for i in 0..5 {
+        let fake = format!("bxo_made-up-{i}");
+        scan(&server, &fake, &d.event_id, &codes[0])
+            .await
+            .problem(401, "unauthorized");
+    }
+    scan(&server, "bxo_made-up-5", &d.event_id, &codes[0])
+        .await
+        .problem(429, "rate_limited");
 }
 crate::on_both_stores!(
     scans_are_rate_limited_per_token,
     super::scans_are_rate_limited_per_token_body,
-    env = [("RATE_LIMIT_API_TOKEN_PER_MINUTE", "2")]
+    env = [
+        ("RATE_LIMIT_API_TOKEN_PER_MINUTE", "2"),
+        ("RATE_LIMIT_WRITES_PER_MINUTE", "5")
+    ]
 );

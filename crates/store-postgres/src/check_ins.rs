@@ -157,7 +157,9 @@ impl CheckIns for PgStore {
                 CheckInWrite::None => {}
                 CheckInWrite::Insert(new) => insert(conn, &new).await?,
                 CheckInWrite::Replace { old, new } => {
-                    end(conn, old.id, new.recorded_at, "replaced").await?;
+                    // Under the booking's lock, the check-in just read is still in force.
+                    let ended = end(conn, old.id, new.recorded_at, "replaced").await?;
+                    anyhow::ensure!(ended, "check-in {} ended under its booking's lock", old.id);
                     insert(conn, &new).await?;
                 }
             }
@@ -221,7 +223,6 @@ impl CheckIns for PgStore {
                 .find(id)
                 .filter(check_ins::ended_at.is_null())
                 .select(CheckInRow::as_select())
-                .for_update()
                 .first::<CheckInRow>(conn)
                 .await
                 .optional()
@@ -229,7 +230,17 @@ impl CheckIns for PgStore {
             let Some(row) = row else {
                 return Ok(UndoOutcome::NotCheckedIn);
             };
-            end(conn, id, at, "undone").await?;
+            // Take turns with the scans of the booking, as they take turns with each other.
+            bookings::table
+                .find(row.booking_id)
+                .select(bookings::id)
+                .for_update()
+                .first::<Uuid>(conn)
+                .await
+                .context("cannot lock the booking of a check-in")?;
+            if !end(conn, id, at, "undone").await? {
+                return Ok(UndoOutcome::NotCheckedIn);
+            }
             Ok(UndoOutcome::Undone(row.into_check_in()?))
         })
         .await

@@ -153,7 +153,8 @@ impl CheckIns for SqliteStore {
                 CheckInWrite::None => {}
                 CheckInWrite::Insert(new) => insert(c, &new)?,
                 CheckInWrite::Replace { old, new } => {
-                    end(c, old.id, new.recorded_at, "replaced")?;
+                    let ended = end(c, old.id, new.recorded_at, "replaced")?;
+                    anyhow::ensure!(ended, "check-in {} ended within its transaction", old.id);
                     insert(c, &new)?;
                 }
             }

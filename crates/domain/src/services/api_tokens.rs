@@ -36,6 +36,19 @@ pub struct NewApiToken {
 }
 
 impl TicketService {
+    /// The id of the usable API token `bearer`, if it is one: what rate limits count
+    /// per token, without loading its owner.
+    /// # Errors
+    /// Only when the store fails.
+    pub async fn known_api_token(&self, bearer: &str) -> anyhow::Result<Option<Uuid>> {
+        if !is_api_token(bearer) {
+            return Ok(None);
+        }
+        let hash = SecretToken::presented(bearer).hash();
+        let token = self.ports.api_tokens.find_by_hash(&hash).await?;
+        Ok(token.filter(|t| t.usable(self.now())).map(|t| t.id))
+    }
+
     /// The door an API token opens: `None` unless `bearer` is an API token that is
     /// neither revoked nor expired and whose owner is active and may still organize.
     /// Access tokens are checked by the accounts service.
@@ -101,10 +114,13 @@ impl TicketService {
 
     /// The caller's API tokens (every token for admins), newest first.
     /// # Errors
-    /// Only when the store fails.
-    pub async fn api_tokens(&self, actor: &User) -> anyhow::Result<Vec<ApiToken>> {
+    /// `Forbidden` for attendees, who make none.
+    pub async fn api_tokens(&self, actor: &User) -> Result<Vec<ApiToken>, ApiTokenError> {
+        if !actor.role.can_organize() {
+            return Err(ApiTokenError::Forbidden);
+        }
         let owner = (actor.role != Role::Admin).then_some(actor.id);
-        self.ports.api_tokens.list(owner).await
+        Ok(self.ports.api_tokens.list(owner).await?)
     }
 
     /// Revokes token `id` (its owner or an admin). Revoking twice is not an error.

@@ -8,7 +8,6 @@ use crate::ports::{
     EventRepository, EventStats, HoldError, Idempotency, JoinWaitlistError, KeyedSeats,
     LeaveWaitlistError, Reservations, SeatRequest, Waitlists,
 };
-use crate::ticket::TicketStatus;
 use crate::user::{Role, User};
 use crate::{BookingId, Clock, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
 use chrono::{Duration, TimeZone, Utc};
@@ -264,43 +263,22 @@ impl BookingService {
         if booking.user_id != actor.id && actor.role != Role::Admin {
             return Err(CancelBookingError::NotFound);
         }
-        self.refuse_used_tickets(id, quantity).await?;
-        if let Some(key) = key {
-            let seats = quantity.map_or_else(|| "all".to_owned(), |q| q.get().to_string());
-            return self
-                .cancel_keyed(actor, &booking, quantity, &seats, key)
-                .await;
-        }
-        self.ports
-            .bookings
-            .cancel_booking(id, quantity, self.now())
-            .await
-    }
-
-    /// Refuses to cancel more seats than booking `id` has unused tickets. A check-in
-    /// that lands between this read and the seat batch is not seen: it is a scan in
-    /// the same instant as the cancellation.
-    async fn refuse_used_tickets(
-        &self,
-        id: BookingId,
-        quantity: Option<Quantity>,
-    ) -> Result<(), CancelBookingError> {
-        let Some(tickets) = self.ports.check_ins.booking_tickets(id).await? else {
-            return Ok(());
+        let before = self.tickets_before_cancel(id, quantity).await?;
+        let cancelled = match key {
+            Some(key) => {
+                let seats = quantity.map_or_else(|| "all".to_owned(), |q| q.get().to_string());
+                self.cancel_keyed(actor, &booking, quantity, &seats, key)
+                    .await?
+            }
+            None => {
+                self.ports
+                    .bookings
+                    .cancel_booking(id, quantity, self.now())
+                    .await?
+            }
         };
-        if tickets.check_ins.is_empty() || tickets.booking.status != BookingStatus::Confirmed {
-            return Ok(());
-        }
-        let unused = tickets
-            .tickets()
-            .iter()
-            .filter(|t| t.status == TicketStatus::Valid)
-            .count();
-        let unused = u32::try_from(unused).map_err(anyhow::Error::from)?;
-        if quantity.map_or(tickets.booking.quantity, Quantity::get) > unused {
-            return Err(CancelBookingError::TicketsUsed { unused });
-        }
-        Ok(())
+        self.record_voids(before, &cancelled, &[]).await?;
+        Ok(cancelled)
     }
 
     /// The caller's bookings, newest first.

@@ -1,10 +1,12 @@
-//! Cancelling the tickets a caller names, rather than a number of seats.
+//! What cancellations do to tickets: the seats of used tickets are never given back,
+//! the tickets a cancellation voids are recorded (so an undone check-in cannot bring a
+//! voided ticket back), and a cancellation may name its tickets.
 
 use super::BookingService;
 use crate::BookingId;
 use crate::booking::{Booking, BookingStatus, Quantity};
 use crate::ports::CancelBookingError;
-use crate::ticket::{TicketId, TicketStatus};
+use crate::ticket::{BookingTickets, TicketId, TicketNumber, TicketStatus};
 use crate::user::{Role, User};
 use std::collections::BTreeSet;
 
@@ -31,7 +33,8 @@ impl From<anyhow::Error> for CancelTicketsError {
 impl BookingService {
     /// Cancels the seats of the named tickets of a booking (its owner or an admin), and
     /// voids exactly those tickets. Tickets already voided are skipped, so naming them
-    /// again changes nothing; naming every valid ticket cancels the booking.
+    /// again (or naming tickets of a cancelled booking) changes nothing and answers the
+    /// booking as it is; naming every valid ticket cancels the booking.
     ///
     /// The seats are given back first, in the seat batch; the names are recorded right
     /// after. Until then (or for good, should the process die in between) the newest
@@ -54,9 +57,6 @@ impl BookingService {
         if found.booking.user_id != actor.id && actor.role != Role::Admin {
             return Err(CancelBookingError::NotFound.into());
         }
-        if found.booking.status == BookingStatus::Cancelled {
-            return Err(CancelBookingError::AlreadyCancelled.into());
-        }
         let listed = found.tickets();
         let mut numbers = BTreeSet::new();
         for &ticket in tickets {
@@ -72,6 +72,7 @@ impl BookingService {
                 TicketStatus::CheckedIn => return Err(CancelTicketsError::CheckedIn(ticket)),
             }
         }
+        // Every named ticket is void already (a repeat, or a cancelled booking).
         if numbers.is_empty() {
             return Ok(found.booking);
         }
@@ -91,11 +92,71 @@ impl BookingService {
                     .await?
             }
         };
-        let numbers: Vec<_> = numbers.into_iter().collect();
-        self.ports
-            .check_ins
-            .void_tickets(id, &numbers, self.now())
-            .await?;
+        let named: Vec<_> = numbers.into_iter().collect();
+        self.record_voids(Some(found), &booking, &named).await?;
         Ok(booking)
     }
+
+    /// The tickets of booking `id` before a cancellation of `quantity` seats (all for
+    /// `None`), refusing one that would give back the seat of a checked-in ticket.
+    ///
+    /// The check reads the check-ins before the seat batch runs: a scan that commits in
+    /// between is not seen (see docs/tickets.md).
+    pub(super) async fn tickets_before_cancel(
+        &self,
+        id: BookingId,
+        quantity: Option<Quantity>,
+    ) -> Result<Option<BookingTickets>, CancelBookingError> {
+        let Some(tickets) = self.ports.check_ins.booking_tickets(id).await? else {
+            return Ok(None);
+        };
+        if tickets.booking.status == BookingStatus::Confirmed && !tickets.check_ins.is_empty() {
+            let unused = valid(&tickets).len();
+            let unused = u32::try_from(unused).map_err(anyhow::Error::from)?;
+            if quantity.map_or(tickets.booking.quantity, Quantity::get) > unused {
+                return Err(CancelBookingError::TicketsUsed { unused });
+            }
+        }
+        Ok(Some(tickets))
+    }
+
+    /// Records the tickets a cancellation voided: `named` when it named them, else those
+    /// valid `before` and not after it (the newest). Stored, they stay void whatever
+    /// check-ins are undone later. Nothing to record for a repeat of a cancellation.
+    pub(super) async fn record_voids(
+        &self,
+        before: Option<BookingTickets>,
+        after: &Booking,
+        named: &[TicketNumber],
+    ) -> anyhow::Result<()> {
+        let Some(before) = before else {
+            return Ok(());
+        };
+        let mut voided: BTreeSet<TicketNumber> = named.iter().copied().collect();
+        let valid_before = valid(&before);
+        let now_valid = valid(&BookingTickets {
+            booking: after.clone(),
+            voided: before.voided.union(&voided).copied().collect(),
+            ..before
+        });
+        voided.extend(valid_before.difference(&now_valid));
+        if voided.is_empty() {
+            return Ok(());
+        }
+        let voided: Vec<_> = voided.into_iter().collect();
+        self.ports
+            .check_ins
+            .void_tickets(after.id, &voided, self.now())
+            .await
+    }
+}
+
+/// The numbers of the valid tickets.
+fn valid(tickets: &BookingTickets) -> BTreeSet<TicketNumber> {
+    tickets
+        .tickets()
+        .into_iter()
+        .filter(|t| t.status == TicketStatus::Valid)
+        .map(|t| t.number)
+        .collect()
 }

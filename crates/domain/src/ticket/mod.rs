@@ -176,7 +176,8 @@ impl BookingTickets {
             BookingStatus::Cancelled => 0,
         };
         let count = seats.saturating_sub(u32::try_from(checked_in.len()).unwrap_or(u32::MAX));
-        (1..=MAX_QUANTITY)
+        // Only tickets the booking was made with: never a number no code was signed for.
+        (1..=self.issued.max(self.booking.quantity).min(MAX_QUANTITY))
             .filter_map(|n| TicketNumber::new(n).ok())
             .filter(|n| !checked_in.contains(n) && !self.voided.contains(n))
             .take(usize::try_from(count).unwrap_or(usize::MAX))

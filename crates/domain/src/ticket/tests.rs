@@ -384,12 +384,14 @@ enum Step {
     Cancel(u32),
     CancelNamed(u32),
     Scan(u32, i64, bool),
+    Undo(u32),
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         (1_u32..4).prop_map(Step::Cancel),
         (1_u32..9).prop_map(Step::CancelNamed),
+        (1_u32..9).prop_map(Step::Undo),
         (1_u32..9, 0_i64..50, any::<bool>()).prop_map(|(n, t, offline)| Step::Scan(n, t, offline)),
     ]
 }
@@ -412,8 +414,13 @@ proptest! {
             let before = tickets.tickets();
             match step {
                 Step::Cancel(k) => {
+                    let unused = before.iter().filter(|t| t.status == TicketStatus::Valid).count();
                     let booking = &mut tickets.booking;
                     if booking.status == BookingStatus::Cancelled {
+                        continue;
+                    }
+                    // The service refuses to give back the seat of a used ticket.
+                    if !tickets.check_ins.is_empty() && k.min(booking.quantity) > u32::try_from(unused).unwrap() {
                         continue;
                     }
                     if k >= booking.quantity {
@@ -424,6 +431,11 @@ proptest! {
                     let valid_before: Vec<_> = before.iter().filter(|t| t.status == TicketStatus::Valid).map(|t| t.number).collect();
                     let valid_after: Vec<_> = tickets.tickets().iter().filter(|t| t.status == TicketStatus::Valid).map(|t| t.number).collect();
                     prop_assert!(valid_before.starts_with(&valid_after), "{valid_before:?} then {valid_after:?}");
+                    // ... and records which tickets it voided.
+                    tickets.voided.extend(valid_before.iter().filter(|n| !valid_after.contains(n)));
+                }
+                Step::Undo(n) => {
+                    tickets.check_ins.retain(|c| u32::from(c.ticket.number.get()) != n);
                 }
                 Step::CancelNamed(n) => {
                     let was = before.iter().find(|x| u32::from(x.number.get()) == n).map(|x| x.status);
@@ -465,6 +477,9 @@ proptest! {
             let numbers: BTreeSet<_> = tickets.check_ins.iter().map(|c| c.ticket.number).collect();
             prop_assert_eq!(numbers.len(), tickets.check_ins.len());
             prop_assert!(u32::try_from(numbers.len()).unwrap() <= quantity);
+            if tickets.booking.status == BookingStatus::Confirmed {
+                prop_assert!(u32::try_from(numbers.len()).unwrap() <= tickets.booking.quantity, "more people in than seats");
+            }
             let valid = now.iter().filter(|t| t.status == TicketStatus::Valid).count();
             let seats = if tickets.booking.status == BookingStatus::Confirmed { tickets.booking.quantity } else { 0 };
             prop_assert_eq!(u32::try_from(valid).unwrap(), seats.saturating_sub(u32::try_from(numbers.len()).unwrap()));

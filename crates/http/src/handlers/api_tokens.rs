@@ -83,7 +83,7 @@ fn parse(
 
 /// The caller's API tokens (every token for admins), newest first, revoked ones too.
 #[utoipa::path(get, operation_id = "listApiTokens", path = "/api/v1/api-tokens", tag = "api-tokens", security(("bearer" = [])),
-    responses((status = 200, body = ApiTokenListDto)))]
+    responses((status = 200, body = ApiTokenListDto), (status = 403, description = "`forbidden`: attendees", body = Problem)))]
 pub async fn list(
     state: web::Data<AppState>,
     AuthUser(user): AuthUser,

@@ -81,7 +81,7 @@ pub async fn get_booking(
     params(("id" = Uuid, Path, description = "Booking id"), ("Idempotency-Key" = Option<String>, Header, description = "A Structured Field string (`\"a1b2c3\"`; a bare key works too): a repeat with the same key and request has no second effect and answers what the first made, as it is now")),
     request_body(content = Option<CancelRequest>),
     responses((status = 200, body = BookingDto), (status = 404, body = Problem),
-        (status = 409, description = "`already_cancelled`, `already_checked_in` (a named ticket was used)", body = Problem),
+        (status = 409, description = "`already_cancelled`, `already_checked_in` (more seats than the booking has unused tickets, or a named ticket was used: the seat of a used ticket is never given back)", body = Problem),
         (status = 400, description = "`bad_request`: more than one `Idempotency-Key` header", body = Problem),
         (status = 422, description = "quantity above what is booked, a ticket of another booking, `idempotency_key_reused`", body = Problem)))]
 pub async fn cancel_booking(

@@ -75,15 +75,15 @@ async fn ticket_code(
     Ok(coded.code)
 }
 
-/// A picture that only its owner should see, and that never changes: the browser may
-/// keep it, shared caches may not.
+/// A picture that only its owner should see: the browser may keep it a while (not
+/// long: a code changes when its key is rotated out), shared caches may not.
 fn picture_response(
     content_type: &'static str,
     body: impl actix_web::body::MessageBody + 'static,
 ) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, content_type))
-        .insert_header((CACHE_CONTROL, "private, max-age=86400"))
+        .insert_header((CACHE_CONTROL, "private, max-age=300"))
         .body(body)
 }
 

@@ -5,8 +5,8 @@
 //!   slows password guessing spread over many addresses.
 //! - Other writes under `/api/v1` (`POST`, `PUT`, `PATCH`, `DELETE`): per user, read
 //!   from the access token, or per client IP when the token is missing or invalid.
-//!   Writes made with an API token (a door scanner's check-ins) count per token instead,
-//!   under their own limit.
+//!   Writes made with an existing API token (a door scanner's check-ins) count per
+//!   token instead, under their own limit; a made-up one counts per client IP.
 //! - Reads, `/health`, `/metrics` and `/docs` are never limited.
 //!
 //! A refused request gets 429 `rate_limited` with `Retry-After` before any handler
@@ -33,7 +33,6 @@ use actix_web::middleware::Next;
 use actix_web::{Error, HttpRequest, ResponseError, web};
 use boxoffice_domain::api_token::is_api_token;
 use boxoffice_domain::ports::{RateDecision, RateLimit, RateLimiter};
-use boxoffice_domain::secret::SecretToken;
 use boxoffice_domain::user::Email;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,9 +98,14 @@ impl RateLimits {
         }
         let bearer = bearer_token(req);
         if let Some(token) = bearer.filter(|t| is_api_token(t)) {
-            let hash = SecretToken::presented(token).hash();
-            let key = format!("api_token:{}", hash.as_str());
-            return self.count("api_token", self.settings.api_token, &key).await;
+            // Only a token that exists gets a budget of its own: made-up ones count
+            // against their client's address like any anonymous write.
+            if let Ok(Some(id)) = state.tickets.known_api_token(token).await {
+                let key = format!("api_token:{id}");
+                return self.count("api_token", self.settings.api_token, &key).await;
+            }
+            let key = format!("writes:ip:{}", client());
+            return self.count("writes", self.settings.writes, &key).await;
         }
         let key = match bearer.and_then(|token| state.accounts.token_user(token)) {
             Some(user) => format!("writes:user:{user}"),
