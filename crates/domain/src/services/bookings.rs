@@ -277,7 +277,7 @@ impl BookingService {
                     .await?
             }
         };
-        self.record_voids(before, &cancelled, &[]).await?;
+        self.record_voids(before, &cancelled, &[]).await;
         Ok(cancelled)
     }
 

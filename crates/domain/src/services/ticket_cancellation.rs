@@ -93,7 +93,7 @@ impl BookingService {
             }
         };
         let named: Vec<_> = numbers.into_iter().collect();
-        self.record_voids(Some(found), &booking, &named).await?;
+        self.record_voids(Some(found), &booking, &named).await;
         Ok(booking)
     }
 
@@ -122,16 +122,24 @@ impl BookingService {
 
     /// Records the tickets a cancellation voided: `named` when it named them, else those
     /// valid `before` and not after it (the newest). Stored, they stay void whatever
-    /// check-ins are undone later. Nothing to record for a repeat of a cancellation.
+    /// check-ins are undone later. Nothing needs recording for a repeat, nor when no
+    /// ticket was named or checked in: the rule alone then keeps voiding the newest.
+    ///
+    /// The seats were given back already, so a failure here does not fail the request
+    /// (a 503 would tell the client nothing happened): it is logged, and the rule's
+    /// choice (the newest tickets) stands for the tickets it meant to record.
     pub(super) async fn record_voids(
         &self,
         before: Option<BookingTickets>,
         after: &Booking,
         named: &[TicketNumber],
-    ) -> anyhow::Result<()> {
+    ) {
         let Some(before) = before else {
-            return Ok(());
+            return;
         };
+        if named.is_empty() && before.check_ins.is_empty() {
+            return;
+        }
         let mut voided: BTreeSet<TicketNumber> = named.iter().copied().collect();
         let valid_before = valid(&before);
         let now_valid = valid(&BookingTickets {
@@ -141,13 +149,21 @@ impl BookingService {
         });
         voided.extend(valid_before.difference(&now_valid));
         if voided.is_empty() {
-            return Ok(());
+            return;
         }
         let voided: Vec<_> = voided.into_iter().collect();
-        self.ports
+        let recorded = self
+            .ports
             .check_ins
             .void_tickets(after.id, &voided, self.now())
-            .await
+            .await;
+        if let Err(error) = recorded {
+            tracing::warn!(
+                booking_id = %after.id,
+                error = format!("{error:#}"),
+                "cancelled, but could not record which tickets were voided; the newest count as voided"
+            );
+        }
     }
 }
 
