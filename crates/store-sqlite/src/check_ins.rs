@@ -3,7 +3,7 @@
 
 use crate::SqliteStore;
 use crate::convert::{count, instant, micros, uuid};
-use crate::rows::load_booking;
+use crate::rows::BookingRow;
 use crate::schema::{bookings, check_ins, ticket_voids};
 use anyhow::Context;
 use async_trait::async_trait;
@@ -90,14 +90,16 @@ fn read_tickets(
     c: &mut SqliteConnection,
     booking: BookingId,
 ) -> anyhow::Result<Option<BookingTickets>> {
-    let Some(found) = load_booking(c, booking)? else {
+    let row = bookings::table
+        .find(booking.to_string())
+        .select((BookingRow::as_select(), bookings::tickets_issued))
+        .first::<(BookingRow, Option<i32>)>(c)
+        .optional()
+        .context("cannot read a booking")?;
+    let Some((row, issued)) = row else {
         return Ok(None);
     };
-    let issued: Option<i32> = bookings::table
-        .find(booking.to_string())
-        .select(bookings::tickets_issued)
-        .first(c)
-        .context("cannot read the tickets issued")?;
+    let found = row.into_booking()?;
     let voided = ticket_voids::table
         .filter(ticket_voids::booking_id.eq(booking.to_string()))
         .select(ticket_voids::number)

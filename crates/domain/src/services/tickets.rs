@@ -194,13 +194,13 @@ impl TicketService {
             .ok_or(super::AccessError::NotFound)
     }
 
-    /// Whether `actor` organizes `event` (or is an admin).
+    /// Whether `actor` manages `event` (its organizer, or an admin).
     async fn organizes(&self, actor: &User, event: EventId) -> anyhow::Result<bool> {
         if actor.role == Role::Admin {
             return Ok(true);
         }
         let found = self.ports.events.find(event, self.now()).await?;
-        Ok(found.is_some_and(|e| e.organizer_id == actor.id && actor.role.can_organize()))
+        Ok(found.is_some_and(|e| e.is_managed_by(actor)))
     }
 
     /// The event if `door` may work at it: its organizer or an admin, or their API
@@ -213,9 +213,7 @@ impl TicketService {
             .find(event, now)
             .await?
             .ok_or(CheckInError::NotFound)?;
-        let user = door.user();
-        let organizes =
-            user.role == Role::Admin || (user.role.can_organize() && found.organizer_id == user.id);
+        let organizes = found.is_managed_by(door.user());
         let token_allows = match door {
             Door::User(_) => true,
             Door::Token { token, .. } => token.allows(Scope::Checkin, event, now),

@@ -189,13 +189,7 @@ impl BookingTickets {
     #[must_use]
     pub fn status(&self, number: TicketNumber) -> TicketStatus {
         let checked_in = self.checked_in();
-        if checked_in.contains(&number) {
-            TicketStatus::CheckedIn
-        } else if self.valid(&checked_in).contains(&number) {
-            TicketStatus::Valid
-        } else {
-            TicketStatus::Voided
-        }
+        classify(number, &checked_in, &self.valid(&checked_in))
     }
 
     /// Every ticket the booking was made with, by number: valid, checked in or voided.
@@ -203,9 +197,10 @@ impl BookingTickets {
     pub fn tickets(&self) -> Vec<Ticket> {
         let checked_in = self.checked_in();
         let valid = self.valid(&checked_in);
-        let highest = valid
+        // Valid tickets are among those issued; a check-in may be of a ticket above a
+        // quantity that stands in for an unrecorded `issued`.
+        let highest = checked_in
             .iter()
-            .chain(&checked_in)
             .map(|n| u32::from(n.get()))
             .max()
             .unwrap_or(0)
@@ -219,13 +214,7 @@ impl BookingTickets {
                     .iter()
                     .find(|c| c.ticket.number == number)
                     .cloned();
-                let status = if check_in.is_some() {
-                    TicketStatus::CheckedIn
-                } else if valid.contains(&number) {
-                    TicketStatus::Valid
-                } else {
-                    TicketStatus::Voided
-                };
+                let status = classify(number, &checked_in, &valid);
                 Ticket {
                     id: TicketId::of(self.booking.id, number),
                     booking_id: self.booking.id,
@@ -237,6 +226,21 @@ impl BookingTickets {
                 }
             })
             .collect()
+    }
+}
+
+/// The status of ticket `number` among the booking's `checked_in` and `valid` tickets.
+fn classify(
+    number: TicketNumber,
+    checked_in: &BTreeSet<TicketNumber>,
+    valid: &BTreeSet<TicketNumber>,
+) -> TicketStatus {
+    if checked_in.contains(&number) {
+        TicketStatus::CheckedIn
+    } else if valid.contains(&number) {
+        TicketStatus::Valid
+    } else {
+        TicketStatus::Voided
     }
 }
 
