@@ -29,10 +29,26 @@ type Waiter<Request, Answer> = (Request, oneshot::Sender<anyhow::Result<Answer>>
 /// The queues of busy events.
 type Queues<Request, Answer> = Mutex<HashMap<EventId, VecDeque<Waiter<Request, Answer>>>>;
 
+/// The names of the two summaries a group commit records per batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchMetrics {
+    /// Requests per batch.
+    pub requests: &'static str,
+    /// Seconds each batch took.
+    pub seconds: &'static str,
+}
+
+/// The seat batches of the stores: one transaction of one event each.
+pub const SEAT_BATCHES: BatchMetrics = BatchMetrics {
+    requests: "boxoffice_seat_batch_requests",
+    seconds: "boxoffice_seat_batch_seconds",
+};
+
 /// Per-event queues of requests and the tasks that run them in batches. Cheap to clone.
 pub struct GroupCommit<Request, Answer> {
     queues: Arc<Queues<Request, Answer>>,
     limit: usize,
+    metrics: BatchMetrics,
 }
 
 impl<Request, Answer> Clone for GroupCommit<Request, Answer> {
@@ -40,6 +56,7 @@ impl<Request, Answer> Clone for GroupCommit<Request, Answer> {
         Self {
             queues: self.queues.clone(),
             limit: self.limit,
+            metrics: self.metrics,
         }
     }
 }
@@ -53,12 +70,13 @@ impl<Request, Answer> std::fmt::Debug for GroupCommit<Request, Answer> {
 }
 
 impl<Request: Send + 'static, Answer: Send + 'static> GroupCommit<Request, Answer> {
-    /// Batches of at most `limit` requests (at least 1).
+    /// Batches of at most `limit` requests (at least 1), recorded as `metrics`.
     #[must_use]
-    pub fn new(limit: usize) -> Self {
+    pub fn new(limit: usize, metrics: BatchMetrics) -> Self {
         Self {
             queues: Arc::default(),
             limit: limit.max(1),
+            metrics,
         }
     }
 
@@ -117,13 +135,12 @@ impl<Request: Send + 'static, Answer: Send + 'static> GroupCommit<Request, Answe
                 let n = queue.len().min(self.limit);
                 queue.drain(..n).collect()
             };
-            metrics::histogram!("boxoffice_seat_batch_requests").record(batch.len() as f64);
+            metrics::histogram!(self.metrics.requests).record(batch.len() as f64);
             let (requests, answers): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
             let asked = requests.len();
             let started = std::time::Instant::now();
             let ran = runner.run(event, requests).await;
-            metrics::histogram!("boxoffice_seat_batch_seconds")
-                .record(started.elapsed().as_secs_f64());
+            metrics::histogram!(self.metrics.seconds).record(started.elapsed().as_secs_f64());
             match ran {
                 Ok(answered) if answered.len() == asked => {
                     for (to, answer) in answers.into_iter().zip(answered) {

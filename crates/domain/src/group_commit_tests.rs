@@ -47,7 +47,7 @@ impl Recorder {
 
 #[tokio::test]
 async fn concurrent_requests_run_in_bounded_batches_in_arrival_order() {
-    let commits = GroupCommit::new(8);
+    let commits = GroupCommit::new(8, SEAT_BATCHES);
     let runner = Recorder::default();
     let event = EventId::generate();
     let answers = join_all((0..50).map(|n| commits.submit(&runner, event, n))).await;
@@ -66,7 +66,7 @@ async fn concurrent_requests_run_in_bounded_batches_in_arrival_order() {
 
 #[tokio::test]
 async fn a_busy_event_does_not_hold_up_another() {
-    let commits = GroupCommit::new(8);
+    let commits = GroupCommit::new(8, SEAT_BATCHES);
     let busy = EventId::generate();
     let runner = Recorder {
         stalled: Some(busy),
@@ -90,7 +90,7 @@ async fn a_busy_event_does_not_hold_up_another() {
 
 #[tokio::test]
 async fn a_failed_batch_fails_each_of_its_requests_and_keeps_unavailability() {
-    let commits = GroupCommit::new(8);
+    let commits = GroupCommit::new(8, SEAT_BATCHES);
     let runner = Recorder::default();
     runner.fail.store(true, Ordering::SeqCst);
     let event = EventId::generate();
@@ -112,7 +112,7 @@ async fn a_failed_batch_fails_each_of_its_requests_and_keeps_unavailability() {
 
 #[tokio::test]
 async fn a_panicking_batch_answers_with_an_error_and_the_event_recovers() {
-    let commits = GroupCommit::new(8);
+    let commits = GroupCommit::new(8, SEAT_BATCHES);
     let runner = Recorder::default();
     let event = EventId::generate();
     let error = commits.submit(&runner, event, 666).await;

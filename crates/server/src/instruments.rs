@@ -81,6 +81,14 @@ const HISTOGRAMS: &[(&str, &str)] = &[
         "boxoffice_seat_batch_seconds",
         "Seconds each seat batch took, from taking the connection to the commit.",
     ),
+    (
+        "boxoffice_admission_batch_requests",
+        "Requests per call of the seat gate's Lua steps (taking or settling seats of one event).",
+    ),
+    (
+        "boxoffice_admission_batch_seconds",
+        "Seconds each call of the seat gate's Lua steps took.",
+    ),
 ];
 
 /// Installs the recorder; returns what renders `/metrics`, with the pools of

@@ -32,6 +32,7 @@ pub mod testing;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use boxoffice_domain::group_commit::SEAT_BATCHES;
 use boxoffice_domain::ports::{HealthCheck, PoolStats, VersionBoard};
 use diesel::connection::SimpleConnection as _;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -102,7 +103,7 @@ pub async fn connect(url: &str, max_connections: usize) -> anyhow::Result<PgStor
     let store = PgStore {
         pool,
         versions: versions::Publisher::default(),
-        batches: batch::SeatBatches::new(batch::BATCH_LIMIT),
+        batches: batch::SeatBatches::new(batch::BATCH_LIMIT, SEAT_BATCHES),
     };
     store.ping().await.context("cannot reach Postgres")?;
     Ok(store)

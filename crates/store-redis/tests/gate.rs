@@ -223,6 +223,53 @@ async fn a_lying_redis_is_caught_by_postgres_and_rebuilt() {
     );
 }
 
+/// Concurrent requests of one event share the gate's script calls: each ask sees what
+/// the asks before it in the same call took, and every lease ends once Postgres has
+/// answered, whatever the mix of whole and partial requests.
+#[tokio::test]
+async fn concurrent_asks_of_one_event_take_exactly_its_seats() {
+    let Some(f) = fixture().await else { return };
+    let org = organizer(&f.stores).await;
+    let t = base();
+    let event = open_event(&f.stores, &org, t, 50).await;
+    let mut users = Vec::new();
+    for _ in 0..80 {
+        users.push(boxoffice_contract::engine::attendee(&f.stores).await);
+    }
+    let asks = users.iter().enumerate().map(|(i, user)| {
+        let gate = f.gate.clone();
+        let quantity = u32::try_from(i % 3 + 1).unwrap();
+        let request = booking(
+            seats(event.id, None, user.id, quantity),
+            OnSoldOut::Fail,
+            i % 2 == 0,
+        );
+        async move { (quantity, gate.book(&request, t).await) }
+    });
+    let mut booked = 0;
+    for (asked, answer) in futures_util::future::join_all(asks).await {
+        match answer {
+            Ok(outcome) => {
+                let got = outcome.booking.map_or(0, |b| b.quantity);
+                assert!((1..=asked).contains(&got), "asked {asked}, got {got}");
+                booked += got;
+            }
+            Err(BookError::SoldOut { .. }) => {}
+            Err(e) => panic!("unexpected answer: {e:?}"),
+        }
+    }
+    assert_eq!(booked, 50, "every seat sold once");
+    assert_eq!(f.sold(&event, t).await, 50);
+    assert_eq!(f.state(&event, "free").await, Some(0));
+    let leases = f.key("leases", &event);
+    let left: i64 = f
+        .redis
+        .run("count leases", async |c| cmd("HLEN").arg(&leases).query_async(c).await)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "a lease outlived its request");
+}
+
 #[tokio::test]
 async fn an_abandoned_lease_returns_its_seats_after_its_deadline() {
     let Some(f) = fixture().await else { return };

@@ -26,6 +26,7 @@ mod waitlist;
 
 use anyhow::Context;
 use async_trait::async_trait;
+use boxoffice_domain::group_commit::SEAT_BATCHES;
 use boxoffice_domain::ports::{HealthCheck, LocalVersionBoard, PoolStats};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
@@ -96,7 +97,7 @@ impl SqliteStore {
             readers,
             writer: Arc::new(Mutex::new(writer)),
             versions: Arc::default(),
-            batches: batch::SeatBatches::new(batch::BATCH_LIMIT),
+            batches: batch::SeatBatches::new(batch::BATCH_LIMIT, SEAT_BATCHES),
         })
     }
 

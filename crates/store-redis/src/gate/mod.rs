@@ -5,6 +5,10 @@
 //! it checks every request again under its own lock and constraints, so a stale or lost
 //! Redis can cost a retry, never an oversold seat. See `docs/scaling.md`.
 //!
+//! Concurrent requests of one event share the Lua steps: those that queue while one
+//! step runs are taken, and later settled, in one script call, in arrival order (the
+//! per-event group commit the stores' seat batches use).
+//!
 //! Per event, Redis keeps (under the event's hash tag, for Redis Cluster):
 //! - `seats:{E}`: free seats event-wide and per ticket type, and the sales window;
 //! - `leases:{E}`: seats taken by requests the store has not answered yet, each with a
@@ -53,6 +57,8 @@ pub struct SeatGate<S> {
     /// One rebuild at a time per event in this process, so a cold event's first burst
     /// of requests reads the store once, not once per request.
     loading: Mutex<HashMap<EventId, Arc<tokio::sync::Mutex<()>>>>,
+    /// The per-event queues of the admission steps.
+    steps: admission::Steps,
 }
 
 impl<S> std::fmt::Debug for SeatGate<S> {
@@ -76,17 +82,23 @@ where
     pub fn new(store: Arc<S>, redis: Redis) -> Self {
         Self {
             store,
+            steps: admission::Steps::new(redis.clone()),
             redis,
             loading: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The keys of `event`'s state: its seats, its leases, and the set of due events.
+    /// The keys of `event`'s state.
     fn keys(&self, event: EventId) -> [String; 3] {
-        [
-            self.redis.key(&format!("seats:{{{event}}}")),
-            self.redis.key(&format!("leases:{{{event}}}")),
-            self.redis.key("due"),
-        ]
+        event_keys(&self.redis, event)
     }
+}
+
+/// The keys of `event`'s state: its seats, its leases, and the set of due events.
+fn event_keys(redis: &Redis, event: EventId) -> [String; 3] {
+    [
+        redis.key(&format!("seats:{{{event}}}")),
+        redis.key(&format!("leases:{{{event}}}")),
+        redis.key("due"),
+    ]
 }
