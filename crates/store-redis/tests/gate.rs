@@ -264,7 +264,9 @@ async fn concurrent_asks_of_one_event_take_exactly_its_seats() {
     let leases = f.key("leases", &event);
     let left: i64 = f
         .redis
-        .run("count leases", async |c| cmd("HLEN").arg(&leases).query_async(c).await)
+        .run("count leases", async |c| {
+            cmd("HLEN").arg(&leases).query_async(c).await
+        })
         .await
         .unwrap();
     assert_eq!(left, 0, "a lease outlived its request");
