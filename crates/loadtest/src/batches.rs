@@ -1,5 +1,6 @@
-//! How many requests the servers' seat batches held during a scenario, from the
-//! `boxoffice_seat_batch_requests` summary each server's `/metrics` shows.
+//! How many requests the servers' batches held during a scenario, from the summaries
+//! each server's `/metrics` shows: the seat batches (`boxoffice_seat_batch_*`) and the
+//! seat gate's shared Lua calls (`boxoffice_admission_batch_*`).
 
 use crate::drive::{Call, Conn};
 use std::net::SocketAddr;
@@ -16,18 +17,24 @@ pub struct BatchTotals {
 }
 
 impl BatchTotals {
-    /// The totals of every server at `addrs` now (a server that does not answer counts
-    /// nothing).
-    pub async fn read(addrs: &[SocketAddr]) -> Self {
+    /// The totals of the batches named `batch` (`seat` or `admission`) of every server
+    /// at `addrs` now (a server that does not answer counts nothing).
+    pub async fn read(addrs: &[SocketAddr], batch: &str) -> Self {
         let mut totals = Self::default();
         for &addr in addrs {
             let reply = Conn::to(addr).send(&Call::get("/metrics")).await;
             let text = String::from_utf8_lossy(&reply.body);
-            totals.requests += value(&text, "boxoffice_seat_batch_requests_sum");
-            totals.batches += value(&text, "boxoffice_seat_batch_requests_count");
-            totals.seconds += value(&text, "boxoffice_seat_batch_seconds_sum");
+            totals.add(&text, batch);
         }
         totals
+    }
+
+    /// Adds the totals of the batches named `batch` in one server's metrics `page`.
+    fn add(&mut self, page: &str, batch: &str) {
+        let name = |series: &str| format!("boxoffice_{batch}_batch_{series}");
+        self.requests += value(page, &name("requests_sum"));
+        self.batches += value(page, &name("requests_count"));
+        self.seconds += value(page, &name("seconds_sum"));
     }
 
     /// Requests per batch and milliseconds per batch between `before` and these
@@ -64,6 +71,13 @@ mod tests {
         assert!((value(page, "boxoffice_seat_batch_requests_sum") - 120.0).abs() < f64::EPSILON);
         assert!((value(page, "boxoffice_seat_batch_requests_count") - 10.0).abs() < f64::EPSILON);
         assert!(value(page, "boxoffice_seat_batch_requests_max").abs() < f64::EPSILON);
+        let mut seat = BatchTotals::default();
+        seat.add(page, "seat");
+        assert!((seat.requests - 120.0).abs() < f64::EPSILON);
+        assert!((seat.batches - 10.0).abs() < f64::EPSILON);
+        let mut admission = BatchTotals::default();
+        admission.add(page, "admission");
+        assert_eq!(admission, BatchTotals::default());
         let before = BatchTotals {
             requests: 20.0,
             batches: 5.0,

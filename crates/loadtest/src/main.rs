@@ -183,13 +183,17 @@ where
         return Ok(());
     }
     eprintln!("{}: {name}", deployment.label);
-    let batches = BatchTotals::read(deployment.addrs()).await;
+    let batches = BatchTotals::read(deployment.addrs(), "seat").await;
+    let calls = BatchTotals::read(deployment.addrs(), "admission").await;
     let sampler = Sampler::start(&deployment.processes());
     let outcome = scenario.await?;
     let samples = sampler.stop();
-    let per_batch = BatchTotals::read(deployment.addrs())
+    let per_batch = BatchTotals::read(deployment.addrs(), "seat")
         .await
         .mean_since(batches);
+    let per_gate_call = BatchTotals::read(deployment.addrs(), "admission")
+        .await
+        .mean_since(calls);
     let run = &outcome.run;
     report.rows.push(Row {
         store: deployment.label.clone(),
@@ -197,6 +201,7 @@ where
         cores: samples.cores(run.started, run.started + run.elapsed),
         peak_rss: samples.peak_rss(),
         per_batch,
+        per_gate_call,
         outcome,
     });
     for complaint in deployment.complaints() {

@@ -24,6 +24,9 @@ pub struct Row {
     /// Requests per seat batch and milliseconds per batch during the scenario, when any
     /// batch ran.
     pub per_batch: Option<(f64, f64)>,
+    /// Requests per call of the seat gate's Lua steps and milliseconds per call, when
+    /// any ran (Postgres with Redis only).
+    pub per_gate_call: Option<(f64, f64)>,
 }
 
 impl Row {
@@ -190,18 +193,18 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\n| store | scenario | cores: servers | postgres | redis | load tool | peak RSS MiB per server | seat batches: requests, ms each | notes |"
+            "\n| store | scenario | cores: servers | postgres | redis | load tool | peak RSS MiB per server | seat batches: requests, ms each | gate calls: requests, ms each | notes |"
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|---:|---|");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---|---:|---:|---|");
         for row in &self.rows {
             let c = &row.cores;
             let rss: Vec<String> = row.peak_rss.iter().map(|&k| mib(k)).collect();
-            let per_batch = row
-                .per_batch
-                .map_or_else(|| "-".to_owned(), |(n, ms)| format!("{n:.1}, {ms:.2}"));
+            let mean = |per: Option<(f64, f64)>| {
+                per.map_or_else(|| "-".to_owned(), |(n, ms)| format!("{n:.1}, {ms:.2}"))
+            };
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} |",
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} |",
                 row.store,
                 row.scenario,
                 c.servers,
@@ -209,7 +212,8 @@ impl Report {
                 c.redis,
                 c.load,
                 rss.join(" / "),
-                per_batch,
+                mean(row.per_batch),
+                mean(row.per_gate_call),
                 row.outcome.note
             );
         }
