@@ -7,6 +7,7 @@ mod auth;
 mod bookings;
 mod check_ins;
 mod edge;
+mod erasure;
 mod events;
 mod faults;
 mod holds;

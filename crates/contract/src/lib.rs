@@ -55,6 +55,7 @@ macro_rules! port_contract {
             users::update_account_changes_role_and_active,
             users::the_only_active_admin_stays_one,
             users::concurrent_changes_never_remove_the_last_admin,
+            users::erase_leaves_a_tombstone_once,
             users::list_pages_through_everyone_in_order,
             tokens::rotation_issues_a_working_successor,
             tokens::reuse_of_rotated_token_revokes_family,

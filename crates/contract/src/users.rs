@@ -7,7 +7,8 @@ use boxoffice_domain::page::PageRequest;
 use boxoffice_domain::ports::{CreateUserError, UpdateUserError};
 use boxoffice_domain::time::to_store_precision;
 use boxoffice_domain::user::{
-    AccountChanges, Email, EmailKey, NewUser, PasswordHash, PersonName, ProfileChanges, Role, User,
+    AccountChanges, ERASED_NAME, Email, EmailKey, NewUser, PasswordHash, PersonName,
+    ProfileChanges, Role, Tombstone, User,
 };
 use chrono::Duration;
 use futures_util::future::join_all;
@@ -577,4 +578,118 @@ pub async fn concurrent_changes_never_remove_the_last_admin(stores: Stores) {
             "round {round}: one admin is left"
         );
     }
+}
+
+/// `erase` replaces name and email with the tombstone, leaves no way to log in (no
+/// credentials by either email or id, sessions and reset tokens gone, access tokens
+/// refused from `at`), frees the email, and changes nothing the second time; the only
+/// active admin is refused, and an unknown account is not found.
+pub async fn erase_leaves_a_tombstone_once(stores: Stores) {
+    let old_email = format!("erase-{}@example.org", UserId::generate());
+    let ada = user(&stores, &old_email).await;
+    let t = now();
+    let (refresh, _) = crate::fixtures::session(&stores, ada.id, t).await;
+    let reset = crate::fixtures::saved_reset(&stores, ada.id, t).await;
+    let at = to_store_precision(t + Duration::seconds(1));
+    let tombstone = Tombstone::of(ada.id);
+
+    assert!(
+        stores
+            .users
+            .erase(ada.id, &tombstone, at)
+            .await
+            .expect("erase")
+    );
+    let erased = stores
+        .users
+        .find(ada.id)
+        .await
+        .expect("find")
+        .expect("kept");
+    assert_eq!(
+        erased,
+        User {
+            name: ERASED_NAME.to_owned(),
+            email: tombstone.email.clone(),
+            active: false,
+            tokens_valid_from: Some(at),
+            ..ada.clone()
+        }
+    );
+    for key in [EmailKey::of(&old_email), tombstone.email_key.clone()] {
+        let found = stores.users.credentials_by_email(&key).await.expect("read");
+        assert!(found.is_none(), "an erased account has no credentials");
+    }
+    assert!(
+        stores
+            .users
+            .credentials_by_id(ada.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let next = boxoffice_domain::secret::SecretToken::generate();
+    let later = t + Duration::seconds(2);
+    let rotated = stores
+        .tokens
+        .rotate_refresh(
+            &refresh.hash(),
+            &next.hash(),
+            later,
+            later + Duration::days(1),
+        )
+        .await;
+    assert!(rotated.is_err(), "sessions are gone: {rotated:?}");
+    let consumed = stores.tokens.consume_reset(&reset.hash(), later).await;
+    assert_eq!(consumed.expect("read"), None, "reset tokens are gone");
+
+    let again = user(&stores, &old_email).await;
+    assert_ne!(again.id, ada.id, "the email is free for a new account");
+    let second = stores
+        .users
+        .erase(ada.id, &Tombstone::of(ada.id), later)
+        .await;
+    assert!(
+        !second.expect("erase again"),
+        "a second erasure changes nothing"
+    );
+    assert_eq!(stores.users.find(ada.id).await.expect("find"), Some(erased));
+
+    let root = admin(&stores).await;
+    let refused = stores
+        .users
+        .erase(root.id, &Tombstone::of(root.id), later)
+        .await;
+    assert!(
+        matches!(refused, Err(UpdateUserError::LastAdmin)),
+        "{refused:?}"
+    );
+    assert_eq!(
+        stores.users.find(root.id).await.expect("find"),
+        Some(root.clone())
+    );
+    let second_admin = admin(&stores).await;
+    let erased_admin = stores
+        .users
+        .erase(root.id, &Tombstone::of(root.id), later)
+        .await;
+    assert!(erased_admin.expect("another admin is left"));
+    let refused = stores
+        .users
+        .erase(second_admin.id, &Tombstone::of(second_admin.id), later)
+        .await;
+    assert!(
+        matches!(refused, Err(UpdateUserError::LastAdmin)),
+        "{refused:?}"
+    );
+
+    let nobody = UserId::generate();
+    let missing = stores
+        .users
+        .erase(nobody, &Tombstone::of(nobody), later)
+        .await;
+    assert!(
+        matches!(missing, Err(UpdateUserError::NotFound)),
+        "{missing:?}"
+    );
 }

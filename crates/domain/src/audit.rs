@@ -31,13 +31,15 @@ pub enum AuditAction {
     AccountDeactivated,
     /// An account was activated again by an admin.
     AccountActivated,
+    /// An account was erased (by its user or an admin): only its id stays.
+    AccountErased,
     /// A reused refresh token revoked its whole session.
     TokenFamilyRevoked,
     /// An event was cancelled.
     EventCancelled,
 }
 
-const ACTIONS: [(AuditAction, &str); 9] = [
+const ACTIONS: [(AuditAction, &str); 10] = [
     (AuditAction::LoginSucceeded, "login_succeeded"),
     (AuditAction::LoginFailed, "login_failed"),
     (AuditAction::PasswordChanged, "password_changed"),
@@ -45,6 +47,7 @@ const ACTIONS: [(AuditAction, &str); 9] = [
     (AuditAction::RoleChanged, "role_changed"),
     (AuditAction::AccountDeactivated, "account_deactivated"),
     (AuditAction::AccountActivated, "account_activated"),
+    (AuditAction::AccountErased, "account_erased"),
     (AuditAction::TokenFamilyRevoked, "token_family_revoked"),
     (AuditAction::EventCancelled, "event_cancelled"),
 ];

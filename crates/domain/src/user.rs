@@ -1,9 +1,11 @@
 //! User accounts and the values they are made of.
 
 mod email;
+mod erasure;
 mod sessions;
 
 pub use email::{Email, EmailKey};
+pub use erasure::{ERASED_NAME, Tombstone};
 pub use sessions::tokens_valid_from;
 
 use crate::{Timestamp, UserId};

@@ -132,10 +132,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource!("/users/me/password", put => users::change_password),
                 )
+                .service(resource!("/users/me/erase", post => users::erase_me))
                 .service(resource!("/users/me/bookings", get => bookings::my_bookings))
                 .service(resource!("/users/me/waitlist", get => waitlist::my_entries))
                 .service(resource!("/users", get => users::list_users))
-                .service(resource!("/users/{id}", patch => users::update_user))
+                .service(
+                    resource!("/users/{id}", patch => users::update_user, delete => users::erase_user),
+                )
                 .service(
                     resource!("/events", post => events::create_event, get => events::list_events),
                 )

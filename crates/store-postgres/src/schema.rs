@@ -24,6 +24,7 @@ diesel::table! {
         version -> Int8,
         tokens_valid_from -> Nullable<Timestamptz>,
         email_key -> Text,
+        erased_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -2,13 +2,14 @@
 
 use crate::PgStore;
 use crate::models::{NewUserRow, UserRow};
-use crate::schema::users;
+use crate::schema::{password_reset_tokens, refresh_tokens, users};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository, VersionKey};
 use boxoffice_domain::user::{
-    AccountChanges, Credentials, EmailKey, NewUser, PasswordHash, ProfileChanges, Role, User,
+    AccountChanges, Credentials, EmailKey, NewUser, PasswordHash, ProfileChanges, Role, Tombstone,
+    User,
 };
 use boxoffice_domain::{Timestamp, UserId};
 use diesel::prelude::*;
@@ -40,10 +41,20 @@ struct AccountChangeset<'a> {
 }
 
 impl PgStore {
-    async fn credentials_where_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
+    /// Account `id` with its password hash; with `erased`, also when it was erased.
+    async fn credentials_where_id(
+        &self,
+        id: UserId,
+        erased: bool,
+    ) -> anyhow::Result<Option<Credentials>> {
         self.run(async |conn| {
             users::table
                 .find(id.as_uuid())
+                .filter(
+                    users::erased_at
+                        .is_null()
+                        .or(erased.into_sql::<diesel::sql_types::Bool>()),
+                )
                 .select(UserRow::as_select())
                 .first(conn)
                 .await
@@ -102,7 +113,7 @@ impl UserRepository for PgStore {
     }
 
     async fn find(&self, id: UserId) -> anyhow::Result<Option<User>> {
-        Ok(self.credentials_where_id(id).await?.map(|c| c.user))
+        Ok(self.credentials_where_id(id, true).await?.map(|c| c.user))
     }
 
     async fn snapshot(&self, id: UserId) -> anyhow::Result<Option<(User, u64)>> {
@@ -124,6 +135,7 @@ impl UserRepository for PgStore {
         self.run(async |conn| {
             users::table
                 .filter(users::email_key.eq(key.as_str()))
+                .filter(users::erased_at.is_null())
                 .select(UserRow::as_select())
                 .first(conn)
                 .await
@@ -136,7 +148,7 @@ impl UserRepository for PgStore {
     }
 
     async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
-        self.credentials_where_id(id).await
+        self.credentials_where_id(id, false).await
     }
 
     async fn update_profile(
@@ -237,6 +249,63 @@ impl UserRepository for PgStore {
             return Err(UpdateUserError::NotFound);
         }
         Ok(())
+    }
+
+    async fn erase(
+        &self,
+        id: UserId,
+        tombstone: &Tombstone,
+        at: Timestamp,
+    ) -> Result<bool, UpdateUserError> {
+        self.transaction(async |conn| {
+            // The active admins first, in id order as every admin change locks them, so
+            // an erasure and a role change never wait for each other in a circle.
+            let only_admin = is_only_admin(conn, id).await?;
+            let found = users::table
+                .find(id.as_uuid())
+                .select(users::erased_at)
+                .for_update()
+                .first::<Option<Timestamp>>(conn)
+                .await
+                .optional()
+                .with_context(|| format!("cannot read account {id}"))?;
+            let Some(erased_at) = found else {
+                return Ok(Err(UpdateUserError::NotFound));
+            };
+            if erased_at.is_some() {
+                return Ok(Ok(false));
+            }
+            if only_admin {
+                return Ok(Err(UpdateUserError::LastAdmin));
+            }
+            diesel::update(users::table.find(id.as_uuid()))
+                .set((
+                    users::name.eq(&tombstone.name),
+                    users::email.eq(&tombstone.email),
+                    users::email_key.eq(tombstone.email_key.as_str()),
+                    users::password_hash.eq(""),
+                    users::active.eq(false),
+                    users::tokens_valid_from.eq(at),
+                    users::erased_at.eq(at),
+                ))
+                .execute(conn)
+                .await
+                .with_context(|| format!("cannot erase account {id}"))?;
+            diesel::delete(refresh_tokens::table.filter(refresh_tokens::user_id.eq(id.as_uuid())))
+                .execute(conn)
+                .await
+                .with_context(|| format!("cannot delete the sessions of account {id}"))?;
+            diesel::delete(
+                password_reset_tokens::table
+                    .filter(password_reset_tokens::user_id.eq(id.as_uuid())),
+            )
+            .execute(conn)
+            .await
+            .with_context(|| format!("cannot delete the reset tokens of account {id}"))?;
+            self.versions.bump(conn, VersionKey::User(id)).await?;
+            Ok(Ok(true))
+        })
+        .await?
     }
 
     async fn list(&self, page: &PageRequest<UserId>) -> anyhow::Result<Page<User, UserId>> {

@@ -25,6 +25,7 @@ diesel::table! {
         version -> BigInt,
         tokens_valid_from -> Nullable<BigInt>,
         email_key -> Text,
+        erased_at -> Nullable<BigInt>,
     }
 }
 

@@ -2,14 +2,15 @@
 
 use crate::SqliteStore;
 use crate::convert::{instant, micros, uuid};
-use crate::schema::users;
+use crate::schema::{password_reset_tokens, refresh_tokens, users};
 use crate::versions;
 use anyhow::Context;
 use async_trait::async_trait;
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::ports::{CreateUserError, UpdateUserError, UserRepository, VersionKey};
 use boxoffice_domain::user::{
-    AccountChanges, Credentials, EmailKey, NewUser, PasswordHash, ProfileChanges, Role, User,
+    AccountChanges, Credentials, EmailKey, NewUser, PasswordHash, ProfileChanges, Role, Tombstone,
+    User,
 };
 use boxoffice_domain::{Timestamp, UserId};
 use diesel::prelude::*;
@@ -146,6 +147,7 @@ impl UserRepository for SqliteStore {
         self.read(move |c| {
             users::table
                 .filter(users::email_key.eq(key))
+                .filter(users::erased_at.is_null())
                 .select(UserRow::as_select())
                 .first(c)
                 .optional()
@@ -157,8 +159,18 @@ impl UserRepository for SqliteStore {
     }
 
     async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
-        self.read(move |c| find_row(c, id)?.map(UserRow::into_credentials).transpose())
-            .await
+        self.read(move |c| {
+            users::table
+                .find(id.to_string())
+                .filter(users::erased_at.is_null())
+                .select(UserRow::as_select())
+                .first(c)
+                .optional()
+                .context("cannot read user")?
+                .map(UserRow::into_credentials)
+                .transpose()
+        })
+        .await
     }
 
     async fn update_profile(
@@ -253,6 +265,59 @@ impl UserRepository for SqliteStore {
         } else {
             Ok(())
         }
+    }
+
+    async fn erase(
+        &self,
+        id: UserId,
+        tombstone: &Tombstone,
+        at: Timestamp,
+    ) -> Result<bool, UpdateUserError> {
+        let (tombstone, board) = (tombstone.clone(), self.versions.clone());
+        self.write(move |c| {
+            // The writer's transaction is the lock: no other change runs meanwhile.
+            let found = users::table
+                .find(id.to_string())
+                .select(users::erased_at)
+                .first::<Option<i64>>(c)
+                .optional()
+                .context("cannot read user")?;
+            let Some(erased_at) = found else {
+                return Ok(Err(UpdateUserError::NotFound));
+            };
+            if erased_at.is_some() {
+                return Ok(Ok(false));
+            }
+            if is_only_admin(c, id)? {
+                return Ok(Err(UpdateUserError::LastAdmin));
+            }
+            diesel::update(users::table.find(id.to_string()))
+                .set((
+                    users::name.eq(&tombstone.name),
+                    users::email.eq(&tombstone.email),
+                    users::email_key.eq(tombstone.email_key.as_str()),
+                    users::password_hash.eq(""),
+                    users::active.eq(false),
+                    users::tokens_valid_from.eq(micros(at)),
+                    users::erased_at.eq(micros(at)),
+                ))
+                .execute(c)
+                .context("cannot erase user")?;
+            diesel::delete(
+                refresh_tokens::table.filter(refresh_tokens::user_id.eq(id.to_string())),
+            )
+            .execute(c)
+            .context("cannot delete the user's sessions")?;
+            diesel::delete(
+                password_reset_tokens::table
+                    .filter(password_reset_tokens::user_id.eq(id.to_string())),
+            )
+            .execute(c)
+            .context("cannot delete the user's reset tokens")?;
+            versions::bump(c, &board, VersionKey::User(id))?;
+            Ok(Ok(true))
+        })
+        .await?
     }
 
     async fn list(&self, page: &PageRequest<UserId>) -> anyhow::Result<Page<User, UserId>> {

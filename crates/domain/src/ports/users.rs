@@ -1,6 +1,6 @@
 use crate::page::{Page, PageRequest};
 use crate::user::{
-    AccountChanges, Credentials, EmailKey, NewUser, PasswordHash, ProfileChanges, User,
+    AccountChanges, Credentials, EmailKey, NewUser, PasswordHash, ProfileChanges, Tombstone, User,
 };
 use crate::{Timestamp, UserId};
 use async_trait::async_trait;
@@ -26,7 +26,7 @@ pub enum UpdateUserError {
     #[error("email is already taken")]
     EmailTaken,
     /// The changes would leave no active admin.
-    #[error("the only active admin cannot be deactivated or demoted")]
+    #[error("the only active admin cannot be deactivated, demoted or erased")]
     LastAdmin,
     /// The store failed.
     #[error(transparent)]
@@ -53,7 +53,8 @@ pub trait UserRepository: Send + Sync + 'static {
     /// Only when the store fails.
     async fn snapshot(&self, id: UserId) -> anyhow::Result<Option<(User, u64)>>;
 
-    /// The account whose email has this key, and its password hash.
+    /// The account whose email has this key, and its password hash; none for an erased
+    /// account, which has neither.
     /// # Errors
     /// Only when the store fails.
     async fn credentials_by_email(&self, key: &EmailKey) -> anyhow::Result<Option<Credentials>>;
@@ -93,6 +94,20 @@ pub trait UserRepository: Send + Sync + 'static {
         hash: &PasswordHash,
         tokens_valid_from: Timestamp,
     ) -> Result<(), UpdateUserError>;
+
+    /// Erases account `id` in one transaction: its name and email become `tombstone`,
+    /// its password hash and its refresh and reset tokens are deleted, it is inactive
+    /// and refuses access tokens issued before `at`, for good. Refuses, in the same
+    /// transaction, to erase the only active admin. Returns `false`, changing nothing,
+    /// when the account was erased before.
+    /// # Errors
+    /// `NotFound` when there is no such account, `LastAdmin`.
+    async fn erase(
+        &self,
+        id: UserId,
+        tombstone: &Tombstone,
+        at: Timestamp,
+    ) -> Result<bool, UpdateUserError>;
 
     /// All accounts, oldest first.
     /// # Errors

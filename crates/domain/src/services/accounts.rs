@@ -7,8 +7,8 @@ use crate::ports::{
 };
 use crate::secret::SecretToken;
 use crate::user::{
-    AccountChanges, Email, EmailKey, NewUser, Password, PersonName, ProfileChanges, Role, User,
-    tokens_valid_from,
+    AccountChanges, Email, EmailKey, NewUser, Password, PersonName, ProfileChanges, Role,
+    Tombstone, User, tokens_valid_from,
 };
 use crate::{Clock, UserId};
 use chrono::Duration;
@@ -208,25 +208,59 @@ impl AccountService {
         current: &str,
         new: Password,
     ) -> Result<(), ChangePasswordError> {
+        self.check_password(user, current).await?;
+        self.replace_password(user, &new).await?;
+        tracing::info!("password changed");
+        self.audit
+            .record(AuditAction::PasswordChanged, Some(user), Some(user), None)
+            .await;
+        Ok(())
+    }
+
+    /// Checks that `password` is the current password of account `user`.
+    /// # Errors
+    /// `InvalidCredentials` when it is not, or the account has none (erased).
+    pub(super) async fn check_password(
+        &self,
+        user: UserId,
+        password: &str,
+    ) -> Result<(), ChangePasswordError> {
         let credentials = self
             .ports
             .users
             .credentials_by_id(user)
             .await?
             .ok_or(ChangePasswordError::InvalidCredentials)?;
-        if !self
+        if self
             .ports
             .hasher
-            .verify(current, &credentials.password_hash)
+            .verify(password, &credentials.password_hash)
             .await?
         {
-            return Err(ChangePasswordError::InvalidCredentials);
+            Ok(())
+        } else {
+            Err(ChangePasswordError::InvalidCredentials)
         }
-        self.replace_password(user, &new).await?;
-        tracing::info!("password changed");
-        self.audit
-            .record(AuditAction::PasswordChanged, Some(user), Some(user), None)
-            .await;
+    }
+
+    /// Replaces the personal data of account `id` with its tombstone and ends its
+    /// sessions for good (see [`UserRepository::erase`]); `actor` did it. Erasing an
+    /// erased account changes nothing.
+    /// # Errors
+    /// `NotFound`, `LastAdmin`.
+    pub(super) async fn erase_identity(&self, actor: UserId, id: UserId) -> Result<(), AdminError> {
+        let now = self.ports.clock.now();
+        let erased = self
+            .ports
+            .users
+            .erase(id, &Tombstone::of(id), tokens_valid_from(now))
+            .await?;
+        if erased {
+            tracing::info!(user_id = %id, actor_id = %actor, "account erased");
+            self.audit
+                .record(AuditAction::AccountErased, Some(actor), Some(id), None)
+                .await;
+        }
         Ok(())
     }
 

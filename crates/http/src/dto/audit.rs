@@ -14,7 +14,7 @@ pub struct AuditEntryDto {
     /// When it happened.
     pub at: DateTime<Utc>,
     /// `login_succeeded`, `login_failed`, `password_changed`, `password_reset`,
-    /// `role_changed`, `account_deactivated`, `account_activated`,
+    /// `role_changed`, `account_deactivated`, `account_activated`, `account_erased`,
     /// `token_family_revoked` or `event_cancelled`.
     pub action: String,
     /// Who did it, when known.

@@ -166,6 +166,14 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
+/// `POST /users/me/erase`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"password": "the password now"}))]
+pub struct EraseMeRequest {
+    /// The account's current password.
+    pub password: String,
+}
+
 /// `PATCH /users/{id}` (admins).
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"role": "organizer"}))]

@@ -11,7 +11,8 @@ use boxoffice_domain::ports::{
 };
 use boxoffice_domain::seats::SaleRefusal;
 use boxoffice_domain::services::{
-    AccessError, AdminError, AuthError, ChangePasswordError, EventError, LoginError, TokenError,
+    AccessError, AdminError, AuthError, ChangePasswordError, EraseError, EventError, LoginError,
+    TokenError,
 };
 use boxoffice_domain::validation::FieldError;
 use serde::Serialize;
@@ -380,6 +381,18 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound => Self::not_found(),
             AdminError::LastAdmin => last_admin(),
             AdminError::Backend(e) => Self::backend(&e),
+        }
+    }
+}
+
+impl From<EraseError> for ApiError {
+    fn from(e: EraseError) -> Self {
+        match e {
+            EraseError::InvalidCredentials => invalid_credentials(),
+            EraseError::Forbidden => Self::forbidden(),
+            EraseError::NotFound => Self::not_found(),
+            EraseError::LastAdmin => last_admin(),
+            EraseError::Backend(e) => Self::backend(&e),
         }
     }
 }

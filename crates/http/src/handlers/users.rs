@@ -2,13 +2,15 @@
 
 use crate::AppState;
 use crate::dto::{
-    ChangePasswordRequest, PageDto, PageParams, UpdateMeRequest, UpdateUserRequest, UserDto,
+    ChangePasswordRequest, EraseMeRequest, PageDto, PageParams, UpdateMeRequest, UpdateUserRequest,
+    UserDto,
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json, Query};
 use crate::validate::fields2;
 use actix_web::{HttpResponse, web};
 use boxoffice_domain::UserId;
+use boxoffice_domain::services::Erasure;
 use boxoffice_domain::user::{AccountChanges, Email, Password, PersonName, ProfileChanges};
 use uuid::Uuid;
 
@@ -71,6 +73,51 @@ pub async fn deactivate_me(
 ) -> Result<HttpResponse, ApiError> {
     state.accounts.deactivate(user.id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Erases the caller's account for good (GDPR art. 17): name and email are replaced,
+/// the password and every session are deleted, and the email is free for a new account.
+/// Bookings of events still to come are cancelled (their seats go back to sale and to
+/// the waitlist), waiting entries are left; past bookings stay, without personal data.
+#[utoipa::path(post, operation_id = "eraseCurrentUser", path = "/api/v1/users/me/erase", tag = "users", security(("bearer" = [])),
+    request_body = EraseMeRequest,
+    responses((status = 204, description = "Erased"),
+        (status = 401, description = "`invalid_credentials`: the password is wrong", body = Problem),
+        (status = 409, description = "`last_admin`: the caller is the only active admin", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn erase_me(
+    state: web::Data<AppState>,
+    AuthUser(user): AuthUser,
+    body: Json<EraseMeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    erasure(&state).erase_self(user.id, &body.password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Erases an account for good (admins), as `POST /users/me/erase` does. Erasing an
+/// erased account answers 204 and changes nothing.
+#[utoipa::path(delete, operation_id = "eraseUser", path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "User id")),
+    responses((status = 204, description = "Erased"), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "`last_admin`: the account is the only active admin", body = Problem)))]
+pub async fn erase_user(
+    state: web::Data<AppState>,
+    AuthUser(admin): AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    erasure(&state)
+        .erase_user(&admin, UserId::from_uuid(*id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The erasure use cases over this process's services.
+fn erasure(state: &AppState) -> Erasure<'_> {
+    Erasure {
+        accounts: &state.accounts,
+        bookings: &state.bookings,
+        tickets: &state.tickets,
+    }
 }
 
 /// Every account, oldest first (admins).

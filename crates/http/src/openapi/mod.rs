@@ -37,7 +37,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         auth::register, auth::login, auth::refresh, auth::logout,
         auth::request_password_reset, auth::confirm_password_reset,
         users::me, users::update_me, users::change_password, users::deactivate_me,
-        users::list_users, users::update_user,
+        users::erase_me, users::list_users, users::update_user, users::erase_user,
         events::create_event, events::list_events, events::get_event, events::update_event, events::cancel_event,
         holds::create_hold, holds::get_hold, holds::confirm_hold, holds::release_hold,
         bookings::book, bookings::get_booking, bookings::cancel_booking, bookings::my_bookings,

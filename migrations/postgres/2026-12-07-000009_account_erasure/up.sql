@@ -1,0 +1,3 @@
+-- When an account was erased (GDPR art. 17): its name and email are a tombstone from
+-- then on, it has no password, and it can never log in again.
+ALTER TABLE users ADD COLUMN erased_at TIMESTAMPTZ;
