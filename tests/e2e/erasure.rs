@@ -2,8 +2,8 @@
 //! `DELETE /users/{id}`.
 
 use crate::support::{
-    api, assert_seats, attendee, booked, create_event, event_body, every_item, login, my_bookings,
-    organizer, queued, register, text,
+    api, assert_seats, attendee, attendees, book, booked, create_event, event_body, event_queue,
+    every_item, login, my_bookings, organizer, queued, register, text,
 };
 use boxoffice_e2e::TestServer;
 use serde_json::json;
@@ -161,4 +161,86 @@ async fn erasing_an_account_body(server: TestServer) {
         !logs.contains(EMAIL) && !logs.contains(NAME),
         "the logs name the person"
     );
+}
+
+crate::on_both_stores!(
+    erasures_racing_bookings_lose_no_seat,
+    super::erasures_racing_bookings_body
+);
+/// Five attendees are erased (each twice, at once) while five more join the queue:
+/// their five seats go to the head of the queue in order, each once, and the event is
+/// never oversold.
+async fn erasures_racing_bookings_body(server: TestServer) {
+    let (org, _) = organizer(&server, "org.race@example.org").await;
+    let admin = server
+        .user_with_role("root.race@example.org", "admin")
+        .await;
+    let event = create_event(&server, &org, event_body("Race", json!({"capacity": 10}))).await;
+    let event = text(&event, "id");
+    let holders = attendees(&server, "holder.race", 10).await;
+    for (token, _) in &holders {
+        booked(&server, token, &event, 1).await;
+    }
+    let waiting = attendees(&server, "waiting.race", 10).await;
+    for (token, _) in &waiting {
+        queued(&server, token, &event, 1).await;
+    }
+    let late = attendees(&server, "late.race", 5).await;
+
+    let erasures = holders[..5].iter().flat_map(|(_, id)| {
+        let path = format!("/users/{id}");
+        [path.clone(), path]
+    });
+    let erasures = erasures.map(|path| {
+        let (server, admin) = (&server, &admin);
+        async move { api(server, "DELETE", &path, Some(admin), None).await.status }
+    });
+    let joins = late.iter().map(|(token, _)| async {
+        book(&server, token, &event, json!({"quantity": 1}))
+            .await
+            .status
+    });
+    let (erased, joined) = futures_util::future::join(
+        futures_util::future::join_all(erasures),
+        futures_util::future::join_all(joins),
+    )
+    .await;
+    assert!(erased.iter().all(|&s| s == 204), "{erased:?}");
+    assert!(joined.iter().all(|&s| s == 202), "{joined:?}");
+
+    assert_seats(&server, &event, 10, 10, 0, 10, "after the race").await;
+    let promoted: Vec<String> = event_queue(&server, &org, &event, "?status=promoted")
+        .await
+        .iter()
+        .map(|e| text(e, "user_id"))
+        .collect();
+    let head: Vec<String> = waiting[..5].iter().map(|(_, id)| id.clone()).collect();
+    assert_eq!(
+        promoted.iter().collect::<std::collections::BTreeSet<_>>(),
+        head.iter().collect(),
+        "the head of the queue, each once"
+    );
+    let queue = event_queue(&server, &org, &event, "").await;
+    let positions: Vec<u64> = queue
+        .iter()
+        .map(|e| e["position"].as_u64().expect("position"))
+        .collect();
+    assert_eq!(
+        positions,
+        (1..=10).collect::<Vec<u64>>(),
+        "the queue stays contiguous"
+    );
+    let order: Vec<String> = queue.iter().map(|e| text(e, "user_id")).collect();
+    let expected: Vec<String> = waiting[5..].iter().map(|(_, id)| id.clone()).collect();
+    assert_eq!(
+        order[..5],
+        expected[..],
+        "the rest of the queue keeps its order"
+    );
+    for (token, _) in &waiting[..5] {
+        assert_eq!(
+            my_bookings(&server, token, "?status=confirmed").await.len(),
+            1
+        );
+    }
 }
