@@ -83,6 +83,21 @@ fn find_row(c: &mut SqliteConnection, id: UserId) -> anyhow::Result<Option<UserR
         .context("cannot read user")
 }
 
+/// The account `query` finds, with its password hash, unless it was erased.
+fn live_credentials(
+    c: &mut SqliteConnection,
+    query: users::BoxedQuery<'static, diesel::sqlite::Sqlite>,
+) -> anyhow::Result<Option<Credentials>> {
+    query
+        .filter(users::erased_at.is_null())
+        .select(UserRow::as_select())
+        .first(c)
+        .optional()
+        .context("cannot read user")?
+        .map(UserRow::into_credentials)
+        .transpose()
+}
+
 /// Whether `id` is the one and only active admin.
 fn is_only_admin(c: &mut SqliteConnection, id: UserId) -> anyhow::Result<bool> {
     let admins: Vec<String> = users::table
@@ -145,32 +160,17 @@ impl UserRepository for SqliteStore {
     async fn credentials_by_email(&self, key: &EmailKey) -> anyhow::Result<Option<Credentials>> {
         let key = key.as_str().to_owned();
         self.read(move |c| {
-            users::table
-                .filter(users::email_key.eq(key))
-                .filter(users::erased_at.is_null())
-                .select(UserRow::as_select())
-                .first(c)
-                .optional()
-                .context("cannot read user")?
-                .map(UserRow::into_credentials)
-                .transpose()
+            live_credentials(
+                c,
+                users::table.filter(users::email_key.eq(key)).into_boxed(),
+            )
         })
         .await
     }
 
     async fn credentials_by_id(&self, id: UserId) -> anyhow::Result<Option<Credentials>> {
-        self.read(move |c| {
-            users::table
-                .find(id.to_string())
-                .filter(users::erased_at.is_null())
-                .select(UserRow::as_select())
-                .first(c)
-                .optional()
-                .context("cannot read user")?
-                .map(UserRow::into_credentials)
-                .transpose()
-        })
-        .await
+        self.read(move |c| live_credentials(c, users::table.find(id.to_string()).into_boxed()))
+            .await
     }
 
     async fn update_profile(
