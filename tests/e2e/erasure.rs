@@ -108,6 +108,17 @@ async fn erasing_an_account_body(server: TestServer) {
         "the erasure is in the audit log: {audit:?}"
     );
 
+    // An erased account cannot be brought back.
+    api(
+        &server,
+        "PATCH",
+        &format!("/users/{alice_id}"),
+        Some(&admin),
+        Some(json!({"active": true})),
+    )
+    .await
+    .problem(404, "not_found");
+
     // The address is free again; a second erasure is 204 and changes nothing.
     register(&server, "Alice Again", EMAIL, PASSWORD)
         .await

@@ -643,6 +643,15 @@ pub async fn erase_leaves_a_tombstone_once(stores: Stores) {
     let consumed = stores.tokens.consume_reset(&reset.hash(), later).await;
     assert_eq!(consumed.expect("read"), None, "reset tokens are gone");
 
+    let revive = AccountChanges {
+        role: None,
+        active: Some(true),
+    };
+    let revived = stores.users.update_account(ada.id, revive).await;
+    assert!(
+        matches!(revived, Err(UpdateUserError::NotFound)),
+        "an erased account stays erased: {revived:?}"
+    );
     let again = user(&stores, &old_email).await;
     assert_ne!(again.id, ada.id, "the email is free for a new account");
     let second = stores

@@ -207,13 +207,17 @@ impl UserRepository for PgStore {
                 if changes.unmakes_admin() && is_only_admin(conn, id).await? {
                     return Ok(Err(UpdateUserError::LastAdmin));
                 }
-                let updated = diesel::update(users::table.find(id.as_uuid()))
-                    .set(changeset)
-                    .returning(UserRow::as_returning())
-                    .get_result::<UserRow>(conn)
-                    .await
-                    .optional()
-                    .with_context(|| format!("cannot update account {id}"))?;
+                let updated = diesel::update(
+                    users::table
+                        .find(id.as_uuid())
+                        .filter(users::erased_at.is_null()),
+                )
+                .set(changeset)
+                .returning(UserRow::as_returning())
+                .get_result::<UserRow>(conn)
+                .await
+                .optional()
+                .with_context(|| format!("cannot update account {id}"))?;
                 if updated.is_some() {
                     self.versions.bump(conn, VersionKey::User(id)).await?;
                 }

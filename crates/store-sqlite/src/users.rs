@@ -222,13 +222,18 @@ impl UserRepository for SqliteStore {
                 return Ok(Err(UpdateUserError::LastAdmin));
             }
             if row.role.is_some() || row.active.is_some() {
-                let updated = diesel::update(users::table.find(id.to_string()))
-                    .set(&row)
-                    .execute(c)
-                    .context("cannot update user")?;
-                if updated > 0 {
-                    versions::bump(c, &board, VersionKey::User(id))?;
+                let updated = diesel::update(
+                    users::table
+                        .find(id.to_string())
+                        .filter(users::erased_at.is_null()),
+                )
+                .set(&row)
+                .execute(c)
+                .context("cannot update user")?;
+                if updated == 0 {
+                    return Ok(Err(UpdateUserError::NotFound));
                 }
+                versions::bump(c, &board, VersionKey::User(id))?;
             }
             Ok(match find_row(c, id)? {
                 Some(row) => Ok(row.into_user()?),

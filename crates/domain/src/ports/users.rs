@@ -77,7 +77,8 @@ pub trait UserRepository: Send + Sync + 'static {
     /// [unmake](AccountChanges::unmakes_admin) the only active admin (concurrent
     /// changes of two admins cannot both pass).
     /// # Errors
-    /// `NotFound` when there is no such account, `LastAdmin`.
+    /// `NotFound` when there is no such account or it was erased (an erased account
+    /// stays as it is for good), `LastAdmin`.
     async fn update_account(
         &self,
         id: UserId,
