@@ -119,6 +119,16 @@ async fn erasing_an_account_body(server: TestServer) {
     .await
     .problem(404, "not_found");
 
+    // No one can take a tombstone's address.
+    register(
+        &server,
+        "Squatter",
+        &format!("erased-{alice_id}@erased.invalid"),
+        PASSWORD,
+    )
+    .await
+    .problem(422, "validation_failed");
+
     // The address is free again; a second erasure is 204 and changes nothing.
     register(&server, "Alice Again", EMAIL, PASSWORD)
         .await

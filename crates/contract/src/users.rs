@@ -652,6 +652,36 @@ pub async fn erase_leaves_a_tombstone_once(stores: Stores) {
         matches!(revived, Err(UpdateUserError::NotFound)),
         "an erased account stays erased: {revived:?}"
     );
+    let renamed = ProfileChanges {
+        name: Some(PersonName::parse("Back Again").expect("name")),
+        email: None,
+    };
+    let renamed = stores.users.update_profile(ada.id, &renamed).await;
+    assert!(
+        matches!(renamed, Err(UpdateUserError::NotFound)),
+        "{renamed:?}"
+    );
+    let rehashed = stores
+        .users
+        .set_password(
+            ada.id,
+            &PasswordHash::new("hash-after-erasure".into()),
+            later,
+        )
+        .await;
+    assert!(
+        matches!(rehashed, Err(UpdateUserError::NotFound)),
+        "{rehashed:?}"
+    );
+    let nothing = AccountChanges {
+        role: None,
+        active: None,
+    };
+    let unchanged = stores.users.update_account(ada.id, nothing).await;
+    assert!(
+        matches!(unchanged, Err(UpdateUserError::NotFound)),
+        "{unchanged:?}"
+    );
     let again = user(&stores, &old_email).await;
     assert_ne!(again.id, ada.id, "the email is free for a new account");
     let second = stores

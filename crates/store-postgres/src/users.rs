@@ -167,12 +167,16 @@ impl UserRepository for PgStore {
         }
         let row = self
             .transaction(async |conn| {
-                let updated = diesel::update(users::table.find(id.as_uuid()))
-                    .set(changeset)
-                    .returning(UserRow::as_returning())
-                    .get_result::<UserRow>(conn)
-                    .await
-                    .optional();
+                let updated = diesel::update(
+                    users::table
+                        .find(id.as_uuid())
+                        .filter(users::erased_at.is_null()),
+                )
+                .set(changeset)
+                .returning(UserRow::as_returning())
+                .get_result::<UserRow>(conn)
+                .await
+                .optional();
                 match updated {
                     Err(e) if is_email_taken(&e) => Ok(Err(UpdateUserError::EmailTaken)),
                     updated => {
@@ -200,7 +204,8 @@ impl UserRepository for PgStore {
             active: changes.active,
         };
         if changeset.role.is_none() && changeset.active.is_none() {
-            return self.find(id).await?.ok_or(UpdateUserError::NotFound);
+            let live = self.credentials_where_id(id, false).await?;
+            return live.map(|c| c.user).ok_or(UpdateUserError::NotFound);
         }
         let row = self
             .transaction(async |conn| {
@@ -235,14 +240,18 @@ impl UserRepository for PgStore {
     ) -> Result<(), UpdateUserError> {
         let updated = self
             .transaction(async |conn| {
-                let updated = diesel::update(users::table.find(id.as_uuid()))
-                    .set((
-                        users::password_hash.eq(hash.as_str()),
-                        users::tokens_valid_from.eq(tokens_valid_from),
-                    ))
-                    .execute(conn)
-                    .await
-                    .with_context(|| format!("cannot set the password of user {id}"))?;
+                let updated = diesel::update(
+                    users::table
+                        .find(id.as_uuid())
+                        .filter(users::erased_at.is_null()),
+                )
+                .set((
+                    users::password_hash.eq(hash.as_str()),
+                    users::tokens_valid_from.eq(tokens_valid_from),
+                ))
+                .execute(conn)
+                .await
+                .with_context(|| format!("cannot set the password of user {id}"))?;
                 if updated > 0 {
                     self.versions.bump(conn, VersionKey::User(id)).await?;
                 }
@@ -261,28 +270,33 @@ impl UserRepository for PgStore {
         tombstone: &Tombstone,
         at: Timestamp,
     ) -> Result<bool, UpdateUserError> {
-        self.transaction(async |conn| {
-            // The active admins first, in id order as every admin change locks them, so
-            // an erasure and a role change never wait for each other in a circle.
-            let only_admin = is_only_admin(conn, id).await?;
-            let found = users::table
-                .find(id.as_uuid())
-                .select(users::erased_at)
-                .for_update()
-                .first::<Option<Timestamp>>(conn)
-                .await
-                .optional()
-                .with_context(|| format!("cannot read account {id}"))?;
-            let Some(erased_at) = found else {
-                return Ok(Err(UpdateUserError::NotFound));
-            };
-            if erased_at.is_some() {
-                return Ok(Ok(false));
-            }
-            if only_admin {
-                return Ok(Err(UpdateUserError::LastAdmin));
-            }
-            diesel::update(users::table.find(id.as_uuid()))
+        let erased = self
+            .transaction(async |conn| {
+                // The active admins first, in id order as every admin change locks them, so
+                // an erasure and a role change never wait for each other in a circle.
+                let only_admin = is_only_admin(conn, id).await?;
+                let found = users::table
+                    .find(id.as_uuid())
+                    .select(users::erased_at)
+                    .for_update()
+                    .first::<Option<Timestamp>>(conn)
+                    .await
+                    .optional()
+                    .with_context(|| format!("cannot read account {id}"))?;
+                let Some(erased_at) = found else {
+                    return Ok(Err(UpdateUserError::NotFound));
+                };
+                if erased_at.is_some() {
+                    return Ok(Ok(false));
+                }
+                if only_admin {
+                    return Ok(Err(UpdateUserError::LastAdmin));
+                }
+                diesel::update(
+                    users::table
+                        .find(id.as_uuid())
+                        .filter(users::erased_at.is_null()),
+                )
                 .set((
                     users::name.eq(&tombstone.name),
                     users::email.eq(&tombstone.email),
@@ -295,6 +309,15 @@ impl UserRepository for PgStore {
                 .execute(conn)
                 .await
                 .with_context(|| format!("cannot erase account {id}"))?;
+                self.versions.bump(conn, VersionKey::User(id)).await?;
+                Ok(Ok(true))
+            })
+            .await??;
+        // Apart, and also after an earlier erasure: a refresh locks its token row and
+        // then the account's (by its foreign key), so deleting tokens while holding the
+        // account's row could deadlock with it. The account is inactive already, so a
+        // token left for a moment cannot be used.
+        self.transaction(async |conn| {
             diesel::delete(refresh_tokens::table.filter(refresh_tokens::user_id.eq(id.as_uuid())))
                 .execute(conn)
                 .await
@@ -306,10 +329,10 @@ impl UserRepository for PgStore {
             .execute(conn)
             .await
             .with_context(|| format!("cannot delete the reset tokens of account {id}"))?;
-            self.versions.bump(conn, VersionKey::User(id)).await?;
-            Ok(Ok(true))
+            Ok(())
         })
-        .await?
+        .await?;
+        Ok(erased)
     }
 
     async fn list(&self, page: &PageRequest<UserId>) -> anyhow::Result<Page<User, UserId>> {

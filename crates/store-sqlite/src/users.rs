@@ -186,9 +186,13 @@ impl UserRepository for SqliteStore {
         let board = self.versions.clone();
         self.write(move |c| {
             if row.name.is_some() || row.email.is_some() {
-                match diesel::update(users::table.find(id.to_string()))
-                    .set(&row)
-                    .execute(c)
+                match diesel::update(
+                    users::table
+                        .find(id.to_string())
+                        .filter(users::erased_at.is_null()),
+                )
+                .set(&row)
+                .execute(c)
                 {
                     Ok(0) => return Ok(Err(UpdateUserError::NotFound)),
                     Ok(_) => versions::bump(c, &board, VersionKey::User(id))?,
@@ -235,10 +239,8 @@ impl UserRepository for SqliteStore {
                 }
                 versions::bump(c, &board, VersionKey::User(id))?;
             }
-            Ok(match find_row(c, id)? {
-                Some(row) => Ok(row.into_user()?),
-                None => Err(UpdateUserError::NotFound),
-            })
+            let live = live_credentials(c, users::table.find(id.to_string()).into_boxed())?;
+            Ok(live.map(|c| c.user).ok_or(UpdateUserError::NotFound))
         })
         .await?
     }
@@ -252,13 +254,17 @@ impl UserRepository for SqliteStore {
         let (hash, board) = (hash.as_str().to_owned(), self.versions.clone());
         let updated = self
             .write(move |c| {
-                let updated = diesel::update(users::table.find(id.to_string()))
-                    .set((
-                        users::password_hash.eq(hash),
-                        users::tokens_valid_from.eq(micros(tokens_valid_from)),
-                    ))
-                    .execute(c)
-                    .context("cannot update password")?;
+                let updated = diesel::update(
+                    users::table
+                        .find(id.to_string())
+                        .filter(users::erased_at.is_null()),
+                )
+                .set((
+                    users::password_hash.eq(hash),
+                    users::tokens_valid_from.eq(micros(tokens_valid_from)),
+                ))
+                .execute(c)
+                .context("cannot update password")?;
                 if updated > 0 {
                     versions::bump(c, &board, VersionKey::User(id))?;
                 }
@@ -296,18 +302,22 @@ impl UserRepository for SqliteStore {
             if is_only_admin(c, id)? {
                 return Ok(Err(UpdateUserError::LastAdmin));
             }
-            diesel::update(users::table.find(id.to_string()))
-                .set((
-                    users::name.eq(&tombstone.name),
-                    users::email.eq(&tombstone.email),
-                    users::email_key.eq(tombstone.email_key.as_str()),
-                    users::password_hash.eq(""),
-                    users::active.eq(false),
-                    users::tokens_valid_from.eq(micros(at)),
-                    users::erased_at.eq(micros(at)),
-                ))
-                .execute(c)
-                .context("cannot erase user")?;
+            diesel::update(
+                users::table
+                    .find(id.to_string())
+                    .filter(users::erased_at.is_null()),
+            )
+            .set((
+                users::name.eq(&tombstone.name),
+                users::email.eq(&tombstone.email),
+                users::email_key.eq(tombstone.email_key.as_str()),
+                users::password_hash.eq(""),
+                users::active.eq(false),
+                users::tokens_valid_from.eq(micros(at)),
+                users::erased_at.eq(micros(at)),
+            ))
+            .execute(c)
+            .context("cannot erase user")?;
             diesel::delete(
                 refresh_tokens::table.filter(refresh_tokens::user_id.eq(id.to_string())),
             )

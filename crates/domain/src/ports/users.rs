@@ -96,11 +96,12 @@ pub trait UserRepository: Send + Sync + 'static {
         tokens_valid_from: Timestamp,
     ) -> Result<(), UpdateUserError>;
 
-    /// Erases account `id` in one transaction: its name and email become `tombstone`,
-    /// its password hash and its refresh and reset tokens are deleted, it is inactive
-    /// and refuses access tokens issued before `at`, for good. Refuses, in the same
-    /// transaction, to erase the only active admin. Returns `false`, changing nothing,
-    /// when the account was erased before.
+    /// Erases account `id` for good: in one transaction its name and email become
+    /// `tombstone`, its password hash is deleted, it is inactive and refuses access
+    /// tokens issued before `at`; the same transaction refuses to erase the only active
+    /// admin. Then its refresh and reset tokens are deleted (also when the account was
+    /// erased before, which returns `false` and changes nothing else). An erased
+    /// account's name, email and password cannot be changed any more.
     /// # Errors
     /// `NotFound` when there is no such account, `LastAdmin`.
     async fn erase(

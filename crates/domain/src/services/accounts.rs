@@ -376,6 +376,9 @@ impl AccountService {
             .consume_reset(&SecretToken::presented(token).hash(), now)
             .await?
             .ok_or(TokenError::InvalidToken)?;
+        if self.ports.users.credentials_by_id(user).await?.is_none() {
+            return Err(TokenError::InvalidToken); // erased since the mail went out
+        }
         self.replace_password(user, &new).await?;
         tracing::info!(user_id = %user, "password reset");
         self.audit

@@ -1,7 +1,8 @@
 //! Erasing an account (GDPR art. 17): its personal data goes for good; what organizers'
 //! figures need stays, without it. Bookings stay counted (those of events still to
 //! come are cancelled, their seats go back and promote the waitlist), waiting entries
-//! are left, audit lines keep the account's id only, its scanner tokens are revoked.
+//! are taken out of their queues (status `left`), audit lines keep the account's id
+//! only, its scanner tokens are revoked.
 
 use super::TicketService;
 use super::{AccountService, AdminError, BookingService, ChangePasswordError};
@@ -85,7 +86,8 @@ impl Erasure<'_> {
 
     /// The identity goes first, in one transaction that also refuses the last admin;
     /// seats and tokens follow. Every step may run again: a repeat after a failure
-    /// finishes what the first attempt left.
+    /// finishes what the first attempt left (an admin's `DELETE /users/{id}`, since the
+    /// account itself can no longer sign in).
     async fn erase(&self, actor: UserId, id: UserId) -> Result<(), EraseError> {
         self.accounts.erase_identity(actor, id).await?;
         self.bookings.give_back_seats_of(id).await?;
@@ -95,28 +97,11 @@ impl Erasure<'_> {
 }
 
 impl BookingService {
-    /// Cancels `user`'s bookings of events still to come and takes their waiting
-    /// entries out of the queues, each as its own seat operation (seats go back and
-    /// promote the waitlist as any cancellation does).
+    /// Takes `user`'s waiting entries out of their queues (status `left`), then cancels
+    /// their bookings of events still to come, each as its own seat operation (seats go
+    /// back and promote the waitlist as any cancellation does). Entries go first: a
+    /// cancellation could otherwise promote the user's own entry into a new booking.
     async fn give_back_seats_of(&self, user: UserId) -> anyhow::Result<()> {
-        let mut page = PageRequest {
-            limit: PAGE,
-            after: None,
-        };
-        loop {
-            let bookings = self
-                .ports
-                .bookings
-                .user_bookings(user, Some(BookingStatus::Confirmed), &page)
-                .await?;
-            for booking in &bookings.items {
-                self.cancel_if_to_come(booking.id, booking.event_id).await?;
-            }
-            match bookings.next {
-                Some(next) => page.after = Some(next),
-                None => break,
-            }
-        }
         let mut page = PageRequest {
             limit: PAGE,
             after: None,
@@ -135,6 +120,24 @@ impl BookingService {
                 }
             }
             match entries.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        let mut page = PageRequest {
+            limit: PAGE,
+            after: None,
+        };
+        loop {
+            let bookings = self
+                .ports
+                .bookings
+                .user_bookings(user, Some(BookingStatus::Confirmed), &page)
+                .await?;
+            for booking in &bookings.items {
+                self.cancel_if_to_come(booking.id, booking.event_id).await?;
+            }
+            match bookings.next {
                 Some(next) => page.after = Some(next),
                 None => break,
             }

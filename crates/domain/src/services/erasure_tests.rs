@@ -78,6 +78,23 @@ async fn an_erasure_gives_back_only_seats_still_to_come() {
     let waiting = entry(user, WaitlistStatus::Waiting, 1);
     let promoted = entry(user, WaitlistStatus::Promoted, 2);
 
+    // Entries leave before any cancellation could promote one of them.
+    let mut order = mockall::Sequence::new();
+    let mut waitlists = MockWaitlists::new();
+    let entries = vec![waiting.clone(), promoted];
+    waitlists.expect_user_entries().returning(move |_, _| {
+        Ok(Page {
+            items: entries.clone(),
+            next: None,
+        })
+    });
+    let left = waiting.id;
+    waitlists
+        .expect_leave()
+        .withf(move |id, who, _| *id == left && *who == user)
+        .times(1)
+        .in_sequence(&mut order)
+        .returning(|_, _, _| Ok(()));
     let mut bookings = MockBookings::new();
     bookings
         .expect_user_bookings()
@@ -93,6 +110,7 @@ async fn an_erasure_gives_back_only_seats_still_to_come() {
         .expect_cancel_booking()
         .withf(move |id, quantity, _| *id == cancelled && quantity.is_none())
         .times(1)
+        .in_sequence(&mut order)
         .returning(move |_, _, now| {
             Ok(Booking {
                 status: BookingStatus::Cancelled,
@@ -104,20 +122,6 @@ async fn an_erasure_gives_back_only_seats_still_to_come() {
     repository
         .expect_find()
         .returning(move |id, _| Ok(events.iter().find(|e| e.id == id).cloned()));
-    let mut waitlists = MockWaitlists::new();
-    let entries = vec![waiting.clone(), promoted];
-    waitlists.expect_user_entries().returning(move |_, _| {
-        Ok(Page {
-            items: entries.clone(),
-            next: None,
-        })
-    });
-    let left = waiting.id;
-    waitlists
-        .expect_leave()
-        .withf(move |id, who, _| *id == left && *who == user)
-        .times(1)
-        .returning(|_, _, _| Ok(()));
     let mut check_ins = MockCheckIns::new();
     check_ins.expect_booking_tickets().returning(|_| Ok(None));
     let mut clock = MockClock::new();

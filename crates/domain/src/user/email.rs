@@ -10,7 +10,9 @@ use unicode_normalization::UnicodeNormalization;
 pub struct Email(String);
 
 impl Email {
-    /// Trims and checks the address: one `@`, a non-empty local part, a dotted domain.
+    /// Trims and checks the address: one `@`, a non-empty local part, a dotted domain
+    /// outside the reserved `.invalid` top-level domain (RFC 2606), which can receive no
+    /// mail and is where erased accounts' tombstones live.
     ///
     /// # Errors
     /// A message saying what is wrong.
@@ -26,7 +28,8 @@ impl Email {
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
-            && !domain.contains('@');
+            && !domain.contains('@')
+            && !domain.to_ascii_lowercase().ends_with(".invalid");
         if local.is_empty() || local.len() > 64 || !domain_ok {
             return bad();
         }
@@ -88,6 +91,8 @@ mod tests {
             "a b@x.org",
             "a@b@c.org",
             "a@.org",
+            "erased-1@erased.invalid",
+            "ann@Example.INVALID",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }

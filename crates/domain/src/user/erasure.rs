@@ -8,7 +8,8 @@ pub const ERASED_NAME: &str = "Erased user";
 
 /// An erased account's name and email: a name that says so, and an address in the
 /// reserved `.invalid` domain, unique to the account, so that the old address is free
-/// for a new registration and nothing can ever be mailed to the tombstone.
+/// for a new registration and nothing can ever be mailed to the tombstone. No account
+/// can take it first: [`Email::parse`](super::Email::parse) refuses `.invalid`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tombstone {
     /// [`ERASED_NAME`].
@@ -45,8 +46,8 @@ mod tests {
         assert_eq!(tomb.email_key, EmailKey::of(&tomb.email));
         assert_ne!(tomb.email, Tombstone::of(b).email);
         assert!(
-            crate::user::Email::parse(&tomb.email).is_ok(),
-            "a valid address"
+            crate::user::Email::parse(&tomb.email).is_err(),
+            "no one can register or take a tombstone's address"
         );
     }
 }

@@ -78,7 +78,8 @@ pub async fn deactivate_me(
 /// Erases the caller's account for good (GDPR art. 17): name and email are replaced,
 /// the password and every session are deleted, and the email is free for a new account.
 /// Bookings of events still to come are cancelled (their seats go back to sale and to
-/// the waitlist), waiting entries are left; past bookings stay, without personal data.
+/// the waitlist), waiting entries are taken out of their queues; past bookings stay,
+/// without personal data.
 #[utoipa::path(post, operation_id = "eraseCurrentUser", path = "/api/v1/users/me/erase", tag = "users", security(("bearer" = [])),
     request_body = EraseMeRequest,
     responses((status = 204, description = "Erased"),
