@@ -4,8 +4,7 @@
 //! are taken out of their queues (status `left`), audit lines keep the account's id
 //! only, its scanner tokens are revoked.
 
-use super::TicketService;
-use super::{AccountService, AdminError, BookingService, ChangePasswordError};
+use super::{AccountService, AdminError, BookingService, ChangePasswordError, TicketService};
 use crate::UserId;
 use crate::booking::{BookingStatus, WaitlistStatus};
 use crate::page::PageRequest;
@@ -43,9 +42,7 @@ impl From<AdminError> for EraseError {
     }
 }
 
-/// Bookings or waiting entries read per page while erasing. Bookings of events that
-/// started or were cancelled, and bookings with a ticket used at the door, stay as
-/// they are.
+/// Bookings or waiting entries read per page while erasing.
 const PAGE: u32 = 100;
 
 /// The erasure use cases, which span accounts, seats and scanner tokens.
@@ -101,6 +98,8 @@ impl BookingService {
     /// their bookings of events still to come, each as its own seat operation (seats go
     /// back and promote the waitlist as any cancellation does). Entries go first: a
     /// cancellation could otherwise promote the user's own entry into a new booking.
+    /// Bookings of events that started or were cancelled, and bookings with a ticket
+    /// used at the door, stay as they are.
     async fn give_back_seats_of(&self, user: UserId) -> anyhow::Result<()> {
         let mut page = PageRequest {
             limit: PAGE,
