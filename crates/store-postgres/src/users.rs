@@ -67,6 +67,18 @@ impl PgStore {
     }
 }
 
+/// Account `id`, unless it was erased: an erased account changes no more.
+type LiveUser = diesel::dsl::Filter<
+    diesel::dsl::Find<users::table, uuid::Uuid>,
+    diesel::dsl::IsNull<users::erased_at>,
+>;
+
+fn live_user(id: UserId) -> LiveUser {
+    users::table
+        .find(id.as_uuid())
+        .filter(users::erased_at.is_null())
+}
+
 /// Whether `id` is the one and only active admin. Locks the active admins' rows (in id
 /// order) until the transaction ends: of two transactions demoting two admins at once,
 /// the second sees the first's change and is refused.
@@ -167,16 +179,12 @@ impl UserRepository for PgStore {
         }
         let row = self
             .transaction(async |conn| {
-                let updated = diesel::update(
-                    users::table
-                        .find(id.as_uuid())
-                        .filter(users::erased_at.is_null()),
-                )
-                .set(changeset)
-                .returning(UserRow::as_returning())
-                .get_result::<UserRow>(conn)
-                .await
-                .optional();
+                let updated = diesel::update(live_user(id))
+                    .set(changeset)
+                    .returning(UserRow::as_returning())
+                    .get_result::<UserRow>(conn)
+                    .await
+                    .optional();
                 match updated {
                     Err(e) if is_email_taken(&e) => Ok(Err(UpdateUserError::EmailTaken)),
                     updated => {
@@ -212,17 +220,13 @@ impl UserRepository for PgStore {
                 if changes.unmakes_admin() && is_only_admin(conn, id).await? {
                     return Ok(Err(UpdateUserError::LastAdmin));
                 }
-                let updated = diesel::update(
-                    users::table
-                        .find(id.as_uuid())
-                        .filter(users::erased_at.is_null()),
-                )
-                .set(changeset)
-                .returning(UserRow::as_returning())
-                .get_result::<UserRow>(conn)
-                .await
-                .optional()
-                .with_context(|| format!("cannot update account {id}"))?;
+                let updated = diesel::update(live_user(id))
+                    .set(changeset)
+                    .returning(UserRow::as_returning())
+                    .get_result::<UserRow>(conn)
+                    .await
+                    .optional()
+                    .with_context(|| format!("cannot update account {id}"))?;
                 if updated.is_some() {
                     self.versions.bump(conn, VersionKey::User(id)).await?;
                 }
@@ -240,18 +244,14 @@ impl UserRepository for PgStore {
     ) -> Result<(), UpdateUserError> {
         let updated = self
             .transaction(async |conn| {
-                let updated = diesel::update(
-                    users::table
-                        .find(id.as_uuid())
-                        .filter(users::erased_at.is_null()),
-                )
-                .set((
-                    users::password_hash.eq(hash.as_str()),
-                    users::tokens_valid_from.eq(tokens_valid_from),
-                ))
-                .execute(conn)
-                .await
-                .with_context(|| format!("cannot set the password of user {id}"))?;
+                let updated = diesel::update(live_user(id))
+                    .set((
+                        users::password_hash.eq(hash.as_str()),
+                        users::tokens_valid_from.eq(tokens_valid_from),
+                    ))
+                    .execute(conn)
+                    .await
+                    .with_context(|| format!("cannot set the password of user {id}"))?;
                 if updated > 0 {
                     self.versions.bump(conn, VersionKey::User(id)).await?;
                 }
@@ -292,23 +292,19 @@ impl UserRepository for PgStore {
                 if only_admin {
                     return Ok(Err(UpdateUserError::LastAdmin));
                 }
-                diesel::update(
-                    users::table
-                        .find(id.as_uuid())
-                        .filter(users::erased_at.is_null()),
-                )
-                .set((
-                    users::name.eq(&tombstone.name),
-                    users::email.eq(&tombstone.email),
-                    users::email_key.eq(tombstone.email_key.as_str()),
-                    users::password_hash.eq(""),
-                    users::active.eq(false),
-                    users::tokens_valid_from.eq(at),
-                    users::erased_at.eq(at),
-                ))
-                .execute(conn)
-                .await
-                .with_context(|| format!("cannot erase account {id}"))?;
+                diesel::update(live_user(id))
+                    .set((
+                        users::name.eq(&tombstone.name),
+                        users::email.eq(&tombstone.email),
+                        users::email_key.eq(tombstone.email_key.as_str()),
+                        users::password_hash.eq(""),
+                        users::active.eq(false),
+                        users::tokens_valid_from.eq(at),
+                        users::erased_at.eq(at),
+                    ))
+                    .execute(conn)
+                    .await
+                    .with_context(|| format!("cannot erase account {id}"))?;
                 self.versions.bump(conn, VersionKey::User(id)).await?;
                 Ok(Ok(true))
             })

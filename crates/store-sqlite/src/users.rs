@@ -98,6 +98,18 @@ fn live_credentials(
         .transpose()
 }
 
+/// Account `id`, unless it was erased: an erased account changes no more.
+type LiveUser = diesel::dsl::Filter<
+    diesel::dsl::Find<users::table, String>,
+    diesel::dsl::IsNull<users::erased_at>,
+>;
+
+fn live_user(id: UserId) -> LiveUser {
+    users::table
+        .find(id.to_string())
+        .filter(users::erased_at.is_null())
+}
+
 /// Whether `id` is the one and only active admin.
 fn is_only_admin(c: &mut SqliteConnection, id: UserId) -> anyhow::Result<bool> {
     let admins: Vec<String> = users::table
@@ -186,14 +198,7 @@ impl UserRepository for SqliteStore {
         let board = self.versions.clone();
         self.write(move |c| {
             if row.name.is_some() || row.email.is_some() {
-                match diesel::update(
-                    users::table
-                        .find(id.to_string())
-                        .filter(users::erased_at.is_null()),
-                )
-                .set(&row)
-                .execute(c)
-                {
+                match diesel::update(live_user(id)).set(&row).execute(c) {
                     Ok(0) => return Ok(Err(UpdateUserError::NotFound)),
                     Ok(_) => versions::bump(c, &board, VersionKey::User(id))?,
                     Err(e) if is_unique_violation(&e) => {
@@ -226,14 +231,10 @@ impl UserRepository for SqliteStore {
                 return Ok(Err(UpdateUserError::LastAdmin));
             }
             if row.role.is_some() || row.active.is_some() {
-                let updated = diesel::update(
-                    users::table
-                        .find(id.to_string())
-                        .filter(users::erased_at.is_null()),
-                )
-                .set(&row)
-                .execute(c)
-                .context("cannot update user")?;
+                let updated = diesel::update(live_user(id))
+                    .set(&row)
+                    .execute(c)
+                    .context("cannot update user")?;
                 if updated == 0 {
                     return Ok(Err(UpdateUserError::NotFound));
                 }
@@ -254,17 +255,13 @@ impl UserRepository for SqliteStore {
         let (hash, board) = (hash.as_str().to_owned(), self.versions.clone());
         let updated = self
             .write(move |c| {
-                let updated = diesel::update(
-                    users::table
-                        .find(id.to_string())
-                        .filter(users::erased_at.is_null()),
-                )
-                .set((
-                    users::password_hash.eq(hash),
-                    users::tokens_valid_from.eq(micros(tokens_valid_from)),
-                ))
-                .execute(c)
-                .context("cannot update password")?;
+                let updated = diesel::update(live_user(id))
+                    .set((
+                        users::password_hash.eq(hash),
+                        users::tokens_valid_from.eq(micros(tokens_valid_from)),
+                    ))
+                    .execute(c)
+                    .context("cannot update password")?;
                 if updated > 0 {
                     versions::bump(c, &board, VersionKey::User(id))?;
                 }
@@ -302,22 +299,18 @@ impl UserRepository for SqliteStore {
             if is_only_admin(c, id)? {
                 return Ok(Err(UpdateUserError::LastAdmin));
             }
-            diesel::update(
-                users::table
-                    .find(id.to_string())
-                    .filter(users::erased_at.is_null()),
-            )
-            .set((
-                users::name.eq(&tombstone.name),
-                users::email.eq(&tombstone.email),
-                users::email_key.eq(tombstone.email_key.as_str()),
-                users::password_hash.eq(""),
-                users::active.eq(false),
-                users::tokens_valid_from.eq(micros(at)),
-                users::erased_at.eq(micros(at)),
-            ))
-            .execute(c)
-            .context("cannot erase user")?;
+            diesel::update(live_user(id))
+                .set((
+                    users::name.eq(&tombstone.name),
+                    users::email.eq(&tombstone.email),
+                    users::email_key.eq(tombstone.email_key.as_str()),
+                    users::password_hash.eq(""),
+                    users::active.eq(false),
+                    users::tokens_valid_from.eq(micros(at)),
+                    users::erased_at.eq(micros(at)),
+                ))
+                .execute(c)
+                .context("cannot erase user")?;
             diesel::delete(
                 refresh_tokens::table.filter(refresh_tokens::user_id.eq(id.to_string())),
             )
