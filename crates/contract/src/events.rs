@@ -89,6 +89,7 @@ pub async fn create_then_find_with_ticket_types(stores: Stores) {
                 quantity: t.quantity,
                 sold: 0,
                 held: 0,
+                retired: false,
             })
             .collect(),
     };

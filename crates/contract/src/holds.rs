@@ -40,6 +40,7 @@ pub async fn hold_then_find(stores: EngineStores) {
         ticket_type_id: vip,
         user_id: ann.id,
         quantity: 3,
+        price_cents: ev.ticket_types[0].price_cents,
         expires_at,
         created_at: t,
     };
@@ -286,6 +287,7 @@ pub async fn confirm_turns_hold_into_booking(stores: EngineStores) {
         ticket_type_id: general,
         user_id: ann.id,
         quantity: 2,
+        price_cents: hold.price_cents,
         status: BookingStatus::Confirmed,
         source: BookingSource::Hold,
         created_at: at,

@@ -10,9 +10,10 @@ use crate::engine::{
 };
 use crate::fixtures::ticket_type;
 use boxoffice_domain::booking::{BookingSource, BookingStatus, OnSoldOut, WaitlistStatus};
-use boxoffice_domain::event::{Event, EventDetails};
+use boxoffice_domain::event::{Event, EventDetails, TicketTypeChanges};
 use boxoffice_domain::ports::{
-    BookError, ConfirmHoldError, HoldError, JoinWaitlistError, LeaveWaitlistError, UpdateEventError,
+    BookError, ConfirmHoldError, HoldError, JoinWaitlistError, LeaveWaitlistError, TicketTypeError,
+    UpdateEventError,
 };
 use boxoffice_domain::seats::SaleRefusal;
 use boxoffice_domain::{EventId, HoldId, TicketTypeId, Timestamp, UserId};
@@ -205,6 +206,7 @@ struct Workload {
     expired_confirms: AtomicU32,
     bookings: AtomicU32,
     capacity_changes: AtomicU32,
+    type_changes: AtomicU32,
 }
 
 impl Workload {
@@ -382,13 +384,16 @@ async fn client(w: Arc<Workload>, user: UserId, index: u64) {
                     .collect();
                 if let Some(e) = waiting.choose(&mut rng) {
                     match s.waitlists.leave(e.id, user, now).await {
-                        Ok(()) | Err(LeaveWaitlistError::NotWaiting(WaitlistStatus::Promoted)) => {}
+                        Ok(())
+                        | Err(LeaveWaitlistError::NotWaiting(
+                            WaitlistStatus::Promoted | WaitlistStatus::Closed,
+                        )) => {}
                         Err(err) => panic!("client {index} op {op}: leave: {err:?}"),
                     }
                 }
                 "leave"
             }
-            92..97 => {
+            92..95 => {
                 let details = EventDetails {
                     capacity: rng.random_range(25..=60),
                     ..w.event.details.clone()
@@ -401,6 +406,29 @@ async fn client(w: Arc<Workload>, user: UserId, index: u64) {
                     Err(e) => panic!("client {index} op {op}: update_details: {e:?}"),
                 }
                 "capacity change"
+            }
+            95..99 => {
+                // The VIP cap moves, or is lifted; sometimes the price changes with it.
+                let quantity = rng.random_bool(0.8).then(|| rng.random_range(4..=14));
+                let changes = TicketTypeChanges {
+                    quantity: Some(quantity),
+                    price_cents: rng
+                        .random_bool(0.3)
+                        .then(|| rng.random_range(8000..=10_000)),
+                    ..TicketTypeChanges::default()
+                };
+                match s
+                    .events
+                    .change_ticket_type(event, w.vip, &changes, now)
+                    .await
+                {
+                    Ok(_) => {
+                        w.type_changes.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(TicketTypeError::QuantityBelowSold { .. }) => {}
+                    Err(e) => panic!("client {index} op {op}: change_ticket_type: {e:?}"),
+                }
+                "ticket type change"
             }
             _ => {
                 tokio::task::yield_now().await;
@@ -442,6 +470,7 @@ pub async fn mixed_workload_keeps_invariants(stores: EngineStores) {
         expired_confirms: AtomicU32::new(0),
         bookings: AtomicU32::new(0),
         capacity_changes: AtomicU32::new(0),
+        type_changes: AtomicU32::new(0),
     });
     let tasks: Vec<_> = users
         .iter()
@@ -452,12 +481,13 @@ pub async fn mixed_workload_keeps_invariants(stores: EngineStores) {
         result.expect("client");
     }
     eprintln!(
-        "mixed workload: {} holds, {} confirmed, {} expired at confirmation, {} bookings, {} capacity changes",
+        "mixed workload: {} holds, {} confirmed, {} expired at confirmation, {} bookings, {} capacity changes, {} ticket type changes",
         w.holds.load(Ordering::SeqCst),
         w.confirms.load(Ordering::SeqCst),
         w.expired_confirms.load(Ordering::SeqCst),
         w.bookings.load(Ordering::SeqCst),
         w.capacity_changes.load(Ordering::SeqCst),
+        w.type_changes.load(Ordering::SeqCst),
     );
     assert!(
         w.holds.load(Ordering::SeqCst) > 0 && w.bookings.load(Ordering::SeqCst) > 0,

@@ -19,6 +19,7 @@ pub mod holds;
 pub mod invariants;
 pub mod keyed;
 pub mod rate_limit;
+pub mod ticket_types;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
@@ -172,6 +173,11 @@ macro_rules! engine_contract {
             invariants::flash_sale_sells_exactly_capacity,
             invariants::concurrent_cancellations_promote_first_waiting,
             invariants::mixed_workload_keeps_invariants,
+            ticket_types::added_types_sell_and_keep_names_unique,
+            ticket_types::a_new_price_applies_to_what_is_taken_afterwards,
+            ticket_types::quantity_changes_promote_refuse_and_close,
+            ticket_types::retired_types_stop_selling_and_close_their_queue,
+            ticket_types::bookings_racing_type_changes_never_oversell,
         );
     };
     (@tests $setup:path; $($module:ident :: $test:ident),* $(,)?) => {

@@ -49,6 +49,7 @@ pub async fn join_refused_while_seats_are_free(stores: EngineStores) {
         quantity: 2,
         position: Some(1),
         status: WaitlistStatus::Waiting,
+        closed_reason: None,
         booking_id: None,
         created_at: at,
         queue_seq: joined.queue_seq,

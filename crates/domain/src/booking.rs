@@ -101,8 +101,20 @@ string_enum!(
         Promoted = "promoted",
         /// Left by its user.
         Left = "left",
-        /// Closed because the event was cancelled.
+        /// Closed by the organizer's change: see its [`ClosedReason`].
         Closed = "closed",
+    }
+);
+
+string_enum!(
+    /// Why a waitlist entry was closed.
+    ClosedReason {
+        /// The event was cancelled.
+        EventCancelled = "event_cancelled",
+        /// Its ticket type was retired.
+        TicketTypeRetired = "ticket_type_retired",
+        /// Its ticket type's quantity was lowered below the seats it waits for.
+        QuantityLowered = "quantity_lowered",
     }
 );
 
@@ -129,6 +141,8 @@ pub struct Hold {
     pub user_id: UserId,
     /// How many seats.
     pub quantity: u32,
+    /// Price of one ticket when the seats were taken: what confirming it charges.
+    pub price_cents: i64,
     /// When the seats return unless confirmed.
     pub expires_at: Timestamp,
     /// When it was taken.
@@ -148,6 +162,8 @@ pub struct Booking {
     pub user_id: UserId,
     /// Seats still booked (lowered by partial cancellations).
     pub quantity: u32,
+    /// Price of one ticket when the booking was made (a later price change leaves it).
+    pub price_cents: i64,
     /// Confirmed or cancelled.
     pub status: BookingStatus,
     /// Direct, from a hold, or from the waitlist.
@@ -175,6 +191,8 @@ pub struct WaitlistEntry {
     pub position: Option<u32>,
     /// Waiting, promoted, left or closed.
     pub status: WaitlistStatus,
+    /// Why it was closed, when it was.
+    pub closed_reason: Option<ClosedReason>,
     /// The booking a promotion made.
     pub booking_id: Option<BookingId>,
     /// When it joined.
@@ -215,6 +233,13 @@ mod tests {
             WaitlistStatus::Closed,
         ] {
             assert_eq!(s.as_str().parse::<WaitlistStatus>(), Ok(s));
+        }
+        for r in [
+            ClosedReason::EventCancelled,
+            ClosedReason::TicketTypeRetired,
+            ClosedReason::QuantityLowered,
+        ] {
+            assert_eq!(r.as_str().parse::<ClosedReason>(), Ok(r));
         }
         assert!("maybe".parse::<OnSoldOut>().is_err());
     }

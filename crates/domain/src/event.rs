@@ -7,6 +7,9 @@ use std::str::FromStr;
 /// The most seats one event may have.
 pub const MAX_CAPACITY: u32 = 1_000_000;
 
+/// The most ticket types one event may have, retired ones included.
+pub const MAX_TICKET_TYPES: usize = 50;
+
 /// Whether an event still takes bookings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventStatus {
@@ -171,39 +174,76 @@ pub fn validate_ticket_types(types: &[NewTicketType], capacity: u32) -> Vec<Fiel
     if types.is_empty() {
         errors.push(FieldError::new("ticket_types", "must not be empty"));
     }
-    if types.len() > 50 {
+    if types.len() > MAX_TICKET_TYPES {
         errors.push(FieldError::new("ticket_types", "at most 50 ticket types"));
     }
     for (i, t) in types.iter().enumerate() {
         let field = |name: &str| format!("ticket_types[{i}].{name}");
-        if !text_fits(&t.name, 100) {
-            errors.push(FieldError::new(
-                field("name"),
-                "must be 1 to 100 characters",
-            ));
-        } else if types[..i]
-            .iter()
-            .any(|other| other.name.trim().eq_ignore_ascii_case(t.name.trim()))
+        let changes = TicketTypeChanges {
+            name: Some(t.name.clone()),
+            price_cents: Some(t.price_cents),
+            quantity: Some(t.quantity),
+        };
+        let mut own = changes.validate(capacity);
+        if !own.iter().any(|e| e.field == "name") && has_name(&types[..i], &t.name) {
+            own.insert(
+                0,
+                FieldError::new("name", "must be unique within the event"),
+            );
+        }
+        errors.extend(
+            own.into_iter()
+                .map(|e| FieldError::new(field(&e.field), e.message)),
+        );
+    }
+    errors
+}
+
+/// Whether one of `types` is named `name`, ignoring case and surrounding blanks.
+fn has_name(types: &[NewTicketType], name: &str) -> bool {
+    types.iter().any(|t| same_name(&t.name, name))
+}
+
+/// Whether two ticket type names are the same to attendees: ignoring case and
+/// surrounding blanks.
+#[must_use]
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// Changes to a ticket type; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(clippy::option_option)] // Some(None) lifts the cap: that is the point.
+pub struct TicketTypeChanges {
+    /// New name, unique within the event.
+    pub name: Option<String>,
+    /// New price of one ticket, for bookings made from now on.
+    pub price_cents: Option<i64>,
+    /// New cap, or `Some(None)` to lift it (the event's capacity still holds).
+    pub quantity: Option<Option<u32>>,
+}
+
+impl TicketTypeChanges {
+    /// Every rule the fields set break, for an event of `capacity` seats.
+    #[must_use]
+    pub fn validate(&self, capacity: u32) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if self.name.as_deref().is_some_and(|n| !text_fits(n, 100)) {
+            errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+        }
+        if self.price_cents.is_some_and(|p| p < 0) {
+            errors.push(FieldError::new("price_cents", "must not be negative"));
+        }
+        if let Some(Some(q)) = self.quantity
+            && (q == 0 || q > capacity)
         {
             errors.push(FieldError::new(
-                field("name"),
-                "must be unique within the event",
-            ));
-        }
-        if t.price_cents < 0 {
-            errors.push(FieldError::new(
-                field("price_cents"),
-                "must not be negative",
-            ));
-        }
-        if t.quantity.is_some_and(|q| q == 0 || q > capacity) {
-            errors.push(FieldError::new(
-                field("quantity"),
+                "quantity",
                 "must be between 1 and the event's capacity",
             ));
         }
+        errors
     }
-    errors
 }
 
 /// A ticket type with its seat counters.
@@ -221,12 +261,18 @@ pub struct TicketType {
     pub sold: u32,
     /// Seats of this type in live holds.
     pub held: u32,
+    /// Retired types sell nothing any more; their bookings and holds stay valid.
+    pub retired: bool,
 }
 
 impl TicketType {
-    /// Seats of this type that can still be taken when `event_free` seats are free event-wide.
+    /// Seats of this type that can still be taken when `event_free` seats are free
+    /// event-wide (none once retired).
     #[must_use]
     pub fn available(&self, event_free: u32) -> u32 {
+        if self.retired {
+            return 0;
+        }
         self.quantity.map_or(event_free, |q| {
             q.saturating_sub(self.sold + self.held).min(event_free)
         })
@@ -548,6 +594,24 @@ mod tests {
     }
 
     #[test]
+    fn type_changes_check_only_what_they_set() {
+        assert!(TicketTypeChanges::default().validate(10).is_empty());
+        let lifted = TicketTypeChanges {
+            quantity: Some(None),
+            ..TicketTypeChanges::default()
+        };
+        assert!(lifted.validate(10).is_empty(), "lifting the cap is allowed");
+        let broken = TicketTypeChanges {
+            name: Some("  ".into()),
+            price_cents: Some(-1),
+            quantity: Some(Some(11)),
+        };
+        let fields: Vec<_> = broken.validate(10).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["name", "price_cents", "quantity"]);
+        assert!(same_name(" VIP ", "vip"));
+    }
+
+    #[test]
     fn availability_never_goes_negative() {
         let event = Event {
             id: EventId::generate(),
@@ -568,9 +632,15 @@ mod tests {
             quantity: Some(5),
             sold: 4,
             held: 0,
+            retired: false,
         };
         assert_eq!(capped.available(10), 1);
         assert_eq!(capped.available(0), 0);
+        let retired = TicketType {
+            retired: true,
+            ..capped
+        };
+        assert_eq!(retired.available(10), 0, "a retired type sells nothing");
     }
 
     #[test]

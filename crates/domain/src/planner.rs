@@ -14,8 +14,8 @@ mod state;
 pub use outcome::{Outcome, Refusal};
 
 use crate::booking::{
-    Booking, BookingOutcome, BookingSource, BookingStatus, Hold, HoldStatus, OnSoldOut, Quantity,
-    WaitlistEntry, WaitlistStatus,
+    Booking, BookingOutcome, BookingSource, BookingStatus, ClosedReason, Hold, HoldStatus,
+    OnSoldOut, Quantity, WaitlistEntry, WaitlistStatus,
 };
 use crate::ports::{BookRequest, SeatRequest};
 use crate::seats::{SaleTerms, Seats, TypeSeats};
@@ -77,6 +77,10 @@ pub struct EventFacts {
     pub queue: Vec<Queued>,
     /// Whether `queue` holds every waiting entry.
     pub queue_complete: bool,
+    /// Every waiting entry of each ticket type whose quantity the batch sets or that it
+    /// retires ([`SeatOp::ChangeType`], [`SeatOp::RetireType`]), in queue order: the
+    /// entries such a change may close.
+    pub closable: Vec<Queued>,
     /// What each requester of a hold, booking or join has; missing users have nothing.
     pub users: HashMap<UserId, UserTickets>,
     /// The event's holds that the batch confirms or releases, with their status.
@@ -145,6 +149,22 @@ pub enum SeatOp {
         /// The new capacity.
         capacity: u32,
     },
+    /// Change a ticket type's quantity (`Some(None)` lifts its cap) or price; a lower
+    /// quantity closes the waiting entries of the type that want more.
+    #[allow(clippy::option_option)] // Some(None) lifts the cap: that is the point.
+    ChangeType {
+        /// The type.
+        ticket_type_id: TicketTypeId,
+        /// The new cap, if it changes.
+        quantity: Option<Option<u32>>,
+        /// The new price, if it changes.
+        price_cents: Option<i64>,
+    },
+    /// Stop selling a ticket type: its waiting entries close; its holds and bookings stay.
+    RetireType {
+        /// The type.
+        ticket_type_id: TicketTypeId,
+    },
     /// End the holds expired by now (and promote): what every request does first.
     Sweep,
     /// Cancel the event: its bookings, holds and entries end, its counters go to zero.
@@ -204,13 +224,16 @@ pub struct HoldEnd {
     pub at: Timestamp,
 }
 
-/// A waitlist entry that left the queue by promotion or by its user.
+/// A waitlist entry that left the queue by promotion, by its user, or closed by a
+/// change of its ticket type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryEnd {
     /// The entry.
     pub entry_id: WaitlistEntryId,
-    /// `Promoted` or `Left`.
+    /// `Promoted`, `Left` or `Closed`.
     pub status: WaitlistStatus,
+    /// Why it was closed, when `Closed`.
+    pub closed_reason: Option<ClosedReason>,
     /// The booking it became, when promoted.
     pub booking_id: Option<BookingId>,
     /// When.
@@ -235,7 +258,7 @@ pub struct Plan {
     pub entries: Vec<WaitlistEntry>,
     /// Holds that ended.
     pub ended_holds: Vec<HoldEnd>,
-    /// Entries promoted or left, in that order.
+    /// Entries promoted, left or closed, in that order.
     pub ended_entries: Vec<EntryEnd>,
     /// Bookings cancelled in whole or part, as they are after the batch.
     pub changed_bookings: Vec<Booking>,
@@ -376,6 +399,27 @@ pub fn requesters(batch: &[Timed]) -> Vec<UserId> {
     users
 }
 
+/// The ticket types whose waiting entries `batch` may close, each once: those it sets
+/// the quantity of or retires. A store reads their entries as [`EventFacts::closable`].
+#[must_use]
+pub fn closable_types(batch: &[Timed]) -> Vec<TicketTypeId> {
+    let mut types: Vec<TicketTypeId> = batch
+        .iter()
+        .filter_map(|t| match t.op {
+            SeatOp::ChangeType {
+                ticket_type_id,
+                quantity: Some(_),
+                ..
+            }
+            | SeatOp::RetireType { ticket_type_id } => Some(ticket_type_id),
+            _ => None,
+        })
+        .collect();
+    types.sort_unstable_by_key(|t| t.as_uuid());
+    types.dedup();
+    types
+}
+
 /// Waiting entries a store reads first when promotion may happen.
 pub const QUEUE_READ: usize = 100;
 
@@ -458,11 +502,13 @@ pub fn plan(facts: EventFacts, batch: &[Timed]) -> Result<(Vec<Outcome>, Plan), 
     Ok((outcomes, planner.into_plan()))
 }
 
-/// A confirmed booking of `event_id`: `(ticket type, user, quantity)`.
+/// A confirmed booking of `event_id`: `(ticket type, user, quantity)` at `price_cents`
+/// a ticket.
 fn confirmed(
     id: BookingId,
     event_id: EventId,
     (ticket_type_id, user_id, quantity): (TicketTypeId, UserId, u32),
+    price_cents: i64,
     source: BookingSource,
     created_at: Timestamp,
 ) -> Booking {
@@ -472,6 +518,7 @@ fn confirmed(
         ticket_type_id,
         user_id,
         quantity,
+        price_cents,
         status: BookingStatus::Confirmed,
         source,
         created_at,
@@ -496,6 +543,7 @@ fn waiting(
         quantity,
         position: Some(position),
         status: WaitlistStatus::Waiting,
+        closed_reason: None,
         booking_id: None,
         created_at: now,
         queue_seq: 0,

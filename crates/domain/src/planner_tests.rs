@@ -2,7 +2,7 @@
 //! planned one by one on a model of a store.
 
 use super::*;
-use crate::booking::Quantity;
+use crate::booking::{ClosedReason, Quantity};
 use crate::event::EventStatus;
 use crate::seats::SaleRefusal;
 use crate::seats::TypeSeats;
@@ -42,6 +42,8 @@ impl Model {
             .map(|(i, &quantity)| TypeSeats {
                 id: TicketTypeId::from_uuid(uuid(1000 + i as u128)),
                 quantity,
+                price_cents: 100 * (i as i64 + 1),
+                retired: false,
                 sold: 0,
                 held: 0,
             })
@@ -154,6 +156,17 @@ impl Model {
                 _ => {}
             }
         }
+        let closing = closable_types(batch);
+        let closable = self
+            .waiting()
+            .filter(|e| closing.contains(&e.ticket_type_id))
+            .map(|e| Queued {
+                id: e.id,
+                user_id: e.user_id,
+                ticket_type_id: e.ticket_type_id,
+                quantity: e.quantity,
+            })
+            .collect();
         EventFacts {
             event_id: self.event_id,
             seats: self.seats.clone(),
@@ -162,6 +175,7 @@ impl Model {
             expiring,
             queue_complete: queue.len() == self.waiting().count(),
             queue,
+            closable,
             users,
             holds,
             bookings,
@@ -191,6 +205,7 @@ impl Model {
             assert_eq!(entry.status, WaitlistStatus::Waiting);
             entry.status = end.status;
             entry.booking_id = end.booking_id;
+            entry.closed_reason = end.closed_reason;
         }
         for changed in &plan.changed_bookings {
             let booking = self.bookings.iter_mut().find(|(b, _)| b.id == changed.id);
@@ -214,6 +229,7 @@ impl Model {
             for e in &mut self.entries {
                 if e.status == WaitlistStatus::Waiting {
                     e.status = WaitlistStatus::Closed;
+                    e.closed_reason = Some(ClosedReason::EventCancelled);
                 }
             }
         }
@@ -305,6 +321,14 @@ impl Model {
             "oversold"
         );
         assert_eq!(self.waitlist_count as usize, self.waiting().count());
+        for e in self.waiting() {
+            let t = self.seats.of(e.ticket_type_id).expect("a known type");
+            assert!(!t.retired, "an entry waits for a retired type");
+            assert!(
+                t.quantity.is_none_or(|q| e.quantity <= q),
+                "an entry waits for more than its type's quantity"
+            );
+        }
         // Every transaction ends with the queue promoted: its head does not fit.
         if let Some(head) = self.waiting().next() {
             assert!(
@@ -319,7 +343,7 @@ type BookingShape = (
     Option<BookingId>,
     UserId,
     TicketTypeId,
-    u32,
+    (u32, i64),
     BookingSource,
     Timestamp,
     BookingStatus,
@@ -333,7 +357,7 @@ fn booking_shape(b: &Booking) -> BookingShape {
         id,
         b.user_id,
         b.ticket_type_id,
-        b.quantity,
+        (b.quantity, b.price_cents),
         b.source,
         b.created_at,
         b.status,
@@ -346,7 +370,7 @@ type EntryShape = (
     TicketTypeId,
     u32,
     Option<u32>,
-    WaitlistStatus,
+    (WaitlistStatus, Option<ClosedReason>),
     Timestamp,
 );
 
@@ -356,7 +380,7 @@ fn entry_shape(e: &WaitlistEntry) -> EntryShape {
         e.ticket_type_id,
         e.quantity,
         e.position,
-        e.status,
+        (e.status, e.closed_reason),
         e.created_at,
     )
 }
@@ -737,6 +761,195 @@ fn a_raised_capacity_promotes_and_a_capacity_below_the_taken_seats_is_refused() 
     model.check();
 }
 
+/// A request of `user_n` for `qty` seats of type `ty` (`None`: the default type).
+fn book_type(model: &Model, ty: Option<usize>, user_n: u128, qty: u32, id: u128) -> Timed {
+    let ty = ty.map(|i| model.ty(i));
+    Timed {
+        op: SeatOp::Book {
+            id: BookingId::from_uuid(uuid(id)),
+            request: seats_of(model, ty, user_n, qty),
+            on_sold_out: OnSoldOut::Waitlist,
+            allow_partial: false,
+        },
+        now: at(1),
+    }
+}
+
+fn change_type(
+    model: &Model,
+    i: usize,
+    quantity: Option<Option<u32>>,
+    price: Option<i64>,
+) -> Timed {
+    op(
+        SeatOp::ChangeType {
+            ticket_type_id: model.ty(i),
+            quantity,
+            price_cents: price,
+        },
+        2,
+    )
+}
+
+fn waiting_users(model: &Model) -> Vec<UserId> {
+    model.waiting().map(|e| e.user_id).collect()
+}
+
+#[test]
+fn a_raised_type_quantity_promotes_in_fifo_order_within_the_capacity() {
+    // VIP is capped at 2 of 10 seats; three users queue for VIP behind its sale.
+    let mut model = Model::new(10, &[Some(2), None], None);
+    let batch: Vec<_> = [(0, 2), (1, 2), (2, 1), (3, 1)]
+        .iter()
+        .map(|&(u, qty)| book_type(&model, Some(0), u, qty, 1600 + u))
+        .collect();
+    model.run(&batch, 100);
+    assert_eq!(waiting_users(&model), [user(1), user(2), user(3)]);
+    let outcomes = model.run(&[change_type(&model, 0, Some(Some(5)), None)], 100);
+    assert_eq!(outcomes, [Outcome::TypeChanged]);
+    assert_eq!(
+        waiting_users(&model),
+        [user(3)],
+        "user 1 (2 seats) then user 2 fit; user 3 waits"
+    );
+    let lifted = model.run(&[change_type(&model, 0, Some(None), None)], 100);
+    assert_eq!(lifted, [Outcome::TypeChanged]);
+    assert_eq!(model.seats.types[0].quantity, None);
+    assert!(
+        model.waiting().next().is_none(),
+        "a lifted cap promotes the rest"
+    );
+    assert_eq!((model.seats.sold, model.seats.types[0].sold), (6, 6));
+    model.check();
+}
+
+#[test]
+fn a_lower_type_quantity_is_refused_below_its_taken_seats_and_closes_larger_entries() {
+    let mut model = Model::new(10, &[Some(4), None], None);
+    let batch = [
+        book_type(&model, Some(0), 0, 2, 1700),
+        hold(&model, 1, 1, 1701, 1, 100),
+        book_type(&model, Some(0), 2, 3, 1702),
+        book_type(&model, Some(0), 3, 1, 1703),
+        book_type(&model, Some(1), 4, 1, 1704),
+    ];
+    model.run(&batch, 100);
+    // Type 0: 2 sold, 1 held (the default type), user 2 waits for 3, user 3 got the last.
+    assert_eq!(waiting_users(&model), [user(2)]);
+    let refused = model.run(&[change_type(&model, 0, Some(Some(3)), None)], 100);
+    assert_eq!(
+        refused,
+        [Outcome::Refused(Refusal::QuantityBelowSold { taken: 4 })]
+    );
+    let cancel = SeatOp::Cancel {
+        booking_id: BookingId::from_uuid(uuid(1703)),
+        quantity: None,
+    };
+    let release = SeatOp::Release {
+        hold_id: HoldId::from_uuid(uuid(1701)),
+        user_id: user(1),
+    };
+    model.run(&[op(cancel, 2), op(release, 2)], 100);
+    assert_eq!(waiting_users(&model), [user(2)], "3 seats do not fit in 2");
+    let lowered = model.run(&[change_type(&model, 0, Some(Some(2)), Some(250))], 100);
+    assert_eq!(lowered, [Outcome::TypeChanged]);
+    let entry = &model.entries[0];
+    assert_eq!(
+        (entry.status, entry.closed_reason),
+        (WaitlistStatus::Closed, Some(ClosedReason::QuantityLowered)),
+        "3 seats could never fit in a type of 2"
+    );
+    assert_eq!(model.waitlist_count, 0);
+    assert_eq!(
+        (
+            model.seats.types[0].quantity,
+            model.seats.types[0].price_cents
+        ),
+        (Some(2), 250)
+    );
+    model.check();
+}
+
+#[test]
+fn prices_are_fixed_when_seats_are_taken() {
+    let mut model = Model::new(10, &[None], None);
+    model.run(&[hold(&model, 0, 1, 1800, 1, 100)], 100);
+    model.run(&[change_type(&model, 0, None, Some(900))], 100);
+    let hold_id = HoldId::from_uuid(uuid(1800));
+    let outcomes = model.run(
+        &[
+            op(
+                SeatOp::Confirm {
+                    hold_id,
+                    user_id: user(0),
+                },
+                3,
+            ),
+            book(&model, 1, 2, 1801, 3),
+        ],
+        100,
+    );
+    let prices: Vec<_> = model.bookings.iter().map(|(b, _)| b.price_cents).collect();
+    assert_eq!(
+        prices,
+        [100, 900],
+        "the hold keeps the price it was taken at; a new booking pays the new one"
+    );
+    assert!(matches!(outcomes[0], Outcome::Confirmed(_)));
+    model.check();
+}
+
+#[test]
+fn a_retired_type_sells_nothing_closes_its_queue_and_keeps_its_holds() {
+    let mut model = Model::new(3, &[None, None], None);
+    let batch = [
+        hold(&model, 0, 1, 1900, 1, 100),
+        book_type(&model, Some(0), 1, 2, 1901),
+        book_type(&model, Some(0), 2, 1, 1902),
+        book_type(&model, Some(1), 3, 1, 1903),
+    ];
+    model.run(&batch, 100);
+    assert_eq!(waiting_users(&model), [user(2), user(3)]);
+    let retire = op(
+        SeatOp::RetireType {
+            ticket_type_id: model.ty(0),
+        },
+        2,
+    );
+    let outcomes = model.run(&[retire.clone(), retire], 100);
+    assert_eq!(outcomes, [Outcome::TypeChanged, Outcome::TypeChanged]);
+    assert_eq!(waiting_users(&model), [user(3)]);
+    assert_eq!(
+        model.entries[0].closed_reason,
+        Some(ClosedReason::TicketTypeRetired)
+    );
+    let refused = Outcome::Refused(Refusal::Refused(SaleRefusal::TicketTypeRetired));
+    let named = model.run(&[book_type(&model, Some(0), 4, 1, 1904)], 100);
+    assert_eq!(named, [refused]);
+    let changed = model.run(&[change_type(&model, 0, None, Some(5))], 100);
+    assert_eq!(changed, [Outcome::Refused(Refusal::TypeRetired)]);
+    // The hold of the retired type still confirms; a cancellation's seats go to type 1.
+    let confirm = SeatOp::Confirm {
+        hold_id: HoldId::from_uuid(uuid(1900)),
+        user_id: user(0),
+    };
+    let cancel = SeatOp::Cancel {
+        booking_id: BookingId::from_uuid(uuid(1901)),
+        quantity: None,
+    };
+    let outcomes = model.run(&[op(confirm, 3), op(cancel, 3)], 100);
+    assert!(matches!(outcomes[0], Outcome::Confirmed(_)));
+    assert!(model.waiting().next().is_none(), "user 3 was promoted");
+    // Requests without a type now go to type 1, the first on sale.
+    let default = model.run(&[book_type(&model, None, 5, 2, 1905)], 100);
+    let Outcome::Booked(booked) = &default[0] else {
+        panic!("expected a booking outcome, got {default:?}");
+    };
+    let entry = booked.waitlist_entry.as_ref().expect("sold out: queued");
+    assert_eq!(entry.ticket_type_id, model.ty(1));
+    model.check();
+}
+
 #[test]
 fn cancelling_an_event_ends_everything_without_promoting_first() {
     let mut model = Model::new(2, &[None], None);
@@ -787,7 +1000,7 @@ struct Gen {
 
 fn gen_request() -> impl Strategy<Value = Gen> {
     (
-        0..20_u8,
+        0..22_u8,
         0..4_u128,
         1..5_u32,
         0..8_u8,
@@ -887,6 +1100,14 @@ fn timed(model: &Model, g: &Gen, id: u128) -> Timed {
             capacity: g.qty * 3 + u32::from(g.pick),
         },
         18 if g.fail && g.partial && g.pick == 0 => SeatOp::CancelEvent,
+        19 | 20 => SeatOp::ChangeType {
+            ticket_type_id: model.ty(nth),
+            quantity: (!g.fail).then(|| (!g.partial).then_some(g.qty + u32::from(g.pick % 3))),
+            price_cents: g.partial.then_some(i64::from(g.qty) * 50),
+        },
+        21 if g.pick < 2 => SeatOp::RetireType {
+            ticket_type_id: model.ty(nth),
+        },
         _ => SeatOp::Sweep,
     };
     Timed { op, now: at(g.now) }

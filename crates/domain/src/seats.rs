@@ -6,13 +6,18 @@ use crate::booking::OnSoldOut;
 use crate::event::EventStatus;
 use crate::{TicketTypeId, Timestamp, WaitlistEntryId};
 
-/// Counters of one ticket type.
+/// One ticket type as the seat rules see it: its cap, price, whether it sells, and its
+/// counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TypeSeats {
     /// The type.
     pub id: TicketTypeId,
     /// Its own cap, if any.
     pub quantity: Option<u32>,
+    /// Price of one ticket, in minor units: what a booking made now is charged.
+    pub price_cents: i64,
+    /// Retired types sell nothing any more.
+    pub retired: bool,
     /// Seats of this type sold.
     pub sold: u32,
     /// Seats of this type held.
@@ -46,14 +51,24 @@ impl Seats {
         self.capacity.saturating_sub(self.sold + self.held)
     }
 
-    fn of(&self, ty: TicketTypeId) -> Option<&TypeSeats> {
+    /// The counters of type `ty`, if the event has it.
+    #[must_use]
+    pub fn of(&self, ty: TicketTypeId) -> Option<&TypeSeats> {
         self.types.iter().find(|t| t.id == ty)
     }
 
-    /// Seats of type `ty` that can be taken now (0 for an unknown type).
+    /// The type a request without a ticket type asks for: the first type (in creation
+    /// order) that is not retired, or the first type when every one is.
+    #[must_use]
+    pub fn default_type(&self) -> Option<&TypeSeats> {
+        let on_sale = self.types.iter().find(|t| !t.retired);
+        on_sale.or_else(|| self.types.first())
+    }
+
+    /// Seats of type `ty` that can be taken now (0 for an unknown or retired type).
     #[must_use]
     pub fn free(&self, ty: TicketTypeId) -> u32 {
-        self.of(ty).map_or(0, |t| {
+        self.of(ty).filter(|t| !t.retired).map_or(0, |t| {
             let type_free = t
                 .quantity
                 .map_or(u32::MAX, |q| q.saturating_sub(t.sold + t.held));
@@ -197,6 +212,8 @@ pub enum SaleRefusal {
         /// Tickets the user already has (booked, held or waiting).
         already: u32,
     },
+    /// The ticket type was retired: it sells nothing any more.
+    TicketTypeRetired,
     /// More tickets than the event's capacity or the ticket type's quantity: such a
     /// request could never be served, and queued it would block the waitlist behind it
     /// for good.
@@ -207,8 +224,9 @@ pub enum SaleRefusal {
 }
 
 /// Whether a user who already has `already` tickets of the event may ask for `qty`
-/// tickets of type `ty` at `now`: the sale terms, then the most seats of the type the
-/// event holds (its capacity, or the type's own quantity when smaller).
+/// tickets of type `ty` at `now`: the sale terms, then whether the type is on sale, then
+/// the most seats of the type the event holds (its capacity, or the type's own quantity
+/// when smaller).
 ///
 /// # Errors
 /// The first rule the request breaks.
@@ -221,6 +239,9 @@ pub fn admit(
     now: Timestamp,
 ) -> Result<(), SaleRefusal> {
     terms.allow(already, qty, now)?;
+    if seats.of(ty).is_some_and(|t| t.retired) {
+        return Err(SaleRefusal::TicketTypeRetired);
+    }
     let most = seats
         .of(ty)
         .and_then(|t| t.quantity)
@@ -265,6 +286,8 @@ mod tests {
             .map(|&quantity| TypeSeats {
                 id: TicketTypeId::generate(),
                 quantity,
+                price_cents: 0,
+                retired: false,
                 sold: 0,
                 held: 0,
             })

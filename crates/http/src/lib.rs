@@ -26,8 +26,8 @@ use boxoffice_domain::services::{
 use boxoffice_domain::{Clock, EventId};
 use error::ApiError;
 use handlers::{
-    analytics, api_tokens, audit, auth, bookings, check_ins, events, holds, ops, redoc, tickets,
-    users, waitlist,
+    analytics, api_tokens, audit, auth, bookings, check_ins, events, holds, ops, redoc,
+    ticket_types, tickets, users, waitlist,
 };
 use std::sync::Arc;
 use utoipa_swagger_ui::SwaggerUi;
@@ -144,6 +144,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     resource!("/events/{id}", get => events::get_event, patch => events::update_event, delete => events::cancel_event),
+                )
+                .service(resource!("/events/{id}/ticket-types", post => ticket_types::add))
+                .service(
+                    resource!("/events/{id}/ticket-types/{type_id}", patch => ticket_types::update, delete => ticket_types::retire),
                 )
                 .service(resource!("/events/{id}/holds", post => holds::create_hold))
                 .service(

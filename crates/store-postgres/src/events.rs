@@ -12,12 +12,14 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus,
-    NewEvent,
+    NewEvent, NewTicketType, TicketTypeChanges,
 };
 use boxoffice_domain::page::Page;
 use boxoffice_domain::planner::{SeatOp, Timed};
-use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError, VersionKey};
-use boxoffice_domain::{EventId, Timestamp};
+use boxoffice_domain::ports::{
+    CancelEventError, EventRepository, TicketTypeError, UpdateEventError, VersionKey,
+};
+use boxoffice_domain::{EventId, TicketTypeId, Timestamp};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use std::collections::HashMap;
@@ -146,7 +148,7 @@ async fn load_event(
 }
 
 /// `load_event` for an event the caller has just written: missing is a bug.
-async fn reload_event(
+pub(crate) async fn reload_event(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     now: Timestamp,
@@ -279,6 +281,34 @@ impl EventRepository for PgStore {
         self.transaction(async |conn| update_in(conn, &self.versions, id, changes, now).await)
             .await
             .with_context(|| format!("cannot update event {id}"))?
+    }
+
+    async fn add_ticket_type(
+        &self,
+        id: EventId,
+        ticket_type: &NewTicketType,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError> {
+        self.add_type(id, ticket_type, now).await
+    }
+
+    async fn change_ticket_type(
+        &self,
+        id: EventId,
+        ticket_type: TicketTypeId,
+        changes: &TicketTypeChanges,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError> {
+        self.change_type(id, ticket_type, changes, now).await
+    }
+
+    async fn retire_ticket_type(
+        &self,
+        id: EventId,
+        ticket_type: TicketTypeId,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError> {
+        self.retire_type(id, ticket_type, now).await
     }
 
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {

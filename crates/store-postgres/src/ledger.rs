@@ -30,8 +30,8 @@ type EventRow = (
     Option<i32>,
 );
 
-/// A ticket type row: id, event, own cap, sold, held.
-type TypeRow = (Uuid, Uuid, Option<i32>, i32, i32);
+/// A ticket type row: id, event, own cap, sold, held, retired.
+type TypeRow = (Uuid, Uuid, Option<i32>, i32, i32, bool);
 
 /// Seats of live holds that expired by `now` but are not swept yet, per ticket type.
 async fn expired_held(
@@ -118,11 +118,13 @@ fn snapshot(
     let types = types
         .iter()
         .filter(|t| t.1 == id)
-        .map(|&(ty, _, quantity, sold, held)| {
+        .map(|&(ty, _, quantity, sold, held, retired)| {
             let stale = expired.get(&ty).copied().unwrap_or(0);
             Ok(TypeSeats {
                 id: TicketTypeId::from_uuid(ty),
                 quantity: quantity.map(|q| to_u32(q, "quantity")).transpose()?,
+                price_cents: 0, // admission does not price
+                retired,
                 sold: to_u32(sold, "type sold")?,
                 held: to_u32(held, "type held")?.saturating_sub(stale),
             })
@@ -141,13 +143,18 @@ fn snapshot(
     let status: EventStatus = status
         .parse()
         .map_err(|e: String| anyhow::anyhow!("event {id}: {e}"))?;
+    // Retired types are left out: the gate leaves requests for them to the store, which
+    // refuses them; the first type on sale is the default.
+    let on_sale = seats.types.iter().any(|t| !t.retired);
+    let sells = status == EventStatus::Scheduled && on_sale;
     Ok(SeatSnapshot {
         event_id: EventId::from_uuid(id),
-        sales: (status == EventStatus::Scheduled).then_some((opens, closes.unwrap_or(starts))),
+        sales: sells.then_some((opens, closes.unwrap_or(starts))),
         free: seats.capacity.saturating_sub(seats.sold + seats.held),
         types: seats
             .types
             .iter()
+            .filter(|t| !t.retired)
             .map(|t| TypeSnapshot {
                 id: t.id,
                 free: seats.free(t.id),
@@ -196,6 +203,7 @@ impl SeatLedger for PgStore {
                     ticket_types::quantity,
                     ticket_types::sold,
                     ticket_types::held,
+                    ticket_types::retired,
                 ))
                 .load::<TypeRow>(conn)
                 .await

@@ -22,6 +22,7 @@ mod ledger;
 mod models;
 mod pool;
 mod schema;
+mod ticket_types;
 mod tokens;
 mod users;
 mod versions;

@@ -295,6 +295,7 @@ pub(crate) struct TicketTypeRow {
     pub quantity: Option<i32>,
     pub sold: i32,
     pub held: i32,
+    pub retired: bool,
 }
 
 impl TicketTypeRow {
@@ -306,6 +307,7 @@ impl TicketTypeRow {
             quantity: opt_to_u32(self.quantity, "quantity")?,
             sold: to_u32(self.sold, "sold")?,
             held: to_u32(self.held, "held")?,
+            retired: self.retired,
         })
     }
 }
@@ -356,6 +358,7 @@ pub(crate) struct HoldRow {
     pub status: String,
     pub expires_at: Timestamp,
     pub created_at: Timestamp,
+    pub price_cents: i64,
 }
 
 impl HoldRow {
@@ -366,6 +369,7 @@ impl HoldRow {
             ticket_type_id: TicketTypeId::from_uuid(self.ticket_type_id),
             user_id: UserId::from_uuid(self.user_id),
             quantity: to_u32(self.quantity, "hold quantity")?,
+            price_cents: self.price_cents,
             expires_at: self.expires_at,
             created_at: self.created_at,
         })
@@ -384,6 +388,7 @@ pub(crate) struct BookingRow {
     pub source: String,
     pub created_at: Timestamp,
     pub cancelled_at: Option<Timestamp>,
+    pub price_cents: i64,
 }
 
 impl BookingRow {
@@ -394,6 +399,7 @@ impl BookingRow {
             ticket_type_id: TicketTypeId::from_uuid(self.ticket_type_id),
             user_id: UserId::from_uuid(self.user_id),
             quantity: to_u32(self.quantity, "booking quantity")?,
+            price_cents: self.price_cents,
             status: parse_status(&self.status, self.id)?,
             source: parse_status(&self.source, self.id)?,
             created_at: self.created_at,
@@ -414,6 +420,7 @@ pub(crate) struct EntryRow {
     pub status: String,
     pub booking_id: Option<Uuid>,
     pub created_at: Timestamp,
+    pub closed_reason: Option<String>,
 }
 
 impl EntryRow {
@@ -428,6 +435,11 @@ impl EntryRow {
             quantity: to_u32(self.quantity, "entry quantity")?,
             position: (status == WaitlistStatus::Waiting).then_some(position),
             status,
+            closed_reason: self
+                .closed_reason
+                .as_deref()
+                .map(|r| parse_status(r, self.id))
+                .transpose()?,
             booking_id: self.booking_id.map(BookingId::from_uuid),
             created_at: self.created_at,
             queue_seq: u64::try_from(self.seq).context("negative waitlist seq")?,

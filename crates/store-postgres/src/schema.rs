@@ -87,6 +87,7 @@ diesel::table! {
         quantity -> Nullable<Int4>,
         sold -> Int4,
         held -> Int4,
+        retired -> Bool,
     }
 }
 
@@ -101,6 +102,7 @@ diesel::table! {
         expires_at -> Timestamptz,
         created_at -> Timestamptz,
         ended_at -> Nullable<Timestamptz>,
+        price_cents -> Int8,
     }
 }
 
@@ -117,6 +119,7 @@ diesel::table! {
         hold_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         cancelled_at -> Nullable<Timestamptz>,
+        price_cents -> Int8,
     }
 }
 
@@ -132,6 +135,7 @@ diesel::table! {
         booking_id -> Nullable<Uuid>,
         created_at -> Timestamptz,
         ended_at -> Nullable<Timestamptz>,
+        closed_reason -> Nullable<Text>,
     }
 }
 

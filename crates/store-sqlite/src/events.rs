@@ -11,11 +11,13 @@ use async_trait::async_trait;
 use boxoffice_domain::booking::HoldStatus;
 use boxoffice_domain::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus,
-    NewEvent,
+    NewEvent, NewTicketType, TicketTypeChanges,
 };
 use boxoffice_domain::page::Page;
 use boxoffice_domain::planner::{SeatOp, Timed};
-use boxoffice_domain::ports::{CancelEventError, EventRepository, UpdateEventError, VersionKey};
+use boxoffice_domain::ports::{
+    CancelEventError, EventRepository, TicketTypeError, UpdateEventError, VersionKey,
+};
 use boxoffice_domain::{EventId, TicketTypeId, Timestamp};
 use diesel::prelude::*;
 
@@ -175,6 +177,7 @@ impl EventRepository for SqliteStore {
                     quantity: t.quantity.map(stored_count).transpose()?,
                     sold: 0,
                     held: 0,
+                    retired: false,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -261,6 +264,34 @@ impl EventRepository for SqliteStore {
             Ok(Ok(load_existing(c, id)?))
         })
         .await?
+    }
+
+    async fn add_ticket_type(
+        &self,
+        id: EventId,
+        ticket_type: &NewTicketType,
+        _now: Timestamp,
+    ) -> Result<Event, TicketTypeError> {
+        self.add_type(id, ticket_type).await
+    }
+
+    async fn change_ticket_type(
+        &self,
+        id: EventId,
+        ticket_type: TicketTypeId,
+        changes: &TicketTypeChanges,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError> {
+        self.change_type(id, ticket_type, changes, now).await
+    }
+
+    async fn retire_ticket_type(
+        &self,
+        id: EventId,
+        ticket_type: TicketTypeId,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError> {
+        self.retire_type(id, ticket_type, now).await
     }
 
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {

@@ -19,6 +19,7 @@ mod holds;
 mod idempotency;
 mod rows;
 mod schema;
+mod ticket_types;
 mod tokens;
 mod users;
 mod versions;

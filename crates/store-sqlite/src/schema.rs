@@ -88,6 +88,7 @@ diesel::table! {
         quantity -> Nullable<Integer>,
         sold -> Integer,
         held -> Integer,
+        retired -> Bool,
     }
 }
 
@@ -102,6 +103,7 @@ diesel::table! {
         expires_at -> BigInt,
         created_at -> BigInt,
         ended_at -> Nullable<BigInt>,
+        price_cents -> BigInt,
     }
 }
 
@@ -118,6 +120,7 @@ diesel::table! {
         hold_id -> Nullable<Text>,
         created_at -> BigInt,
         cancelled_at -> Nullable<BigInt>,
+        price_cents -> BigInt,
     }
 }
 
@@ -133,6 +136,7 @@ diesel::table! {
         booking_id -> Nullable<Text>,
         created_at -> BigInt,
         ended_at -> Nullable<BigInt>,
+        closed_reason -> Nullable<Text>,
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::booking::{Booking, BookingOutcome, Hold, WaitlistEntry, WaitlistStatus};
 use crate::ports::{
     BookError, CancelBookingError, ConfirmHoldError, HoldError, JoinWaitlistError,
-    LeaveWaitlistError, UpdateEventError,
+    LeaveWaitlistError, TicketTypeError, UpdateEventError,
 };
 use crate::seats::SaleRefusal;
 
@@ -47,6 +47,13 @@ pub enum Refusal {
         /// Seats sold plus held.
         taken: u32,
     },
+    /// A retired ticket type does not change any more.
+    TypeRetired,
+    /// A ticket type's quantity below its seats sold and held.
+    QuantityBelowSold {
+        /// The type's seats sold plus held.
+        taken: u32,
+    },
 }
 
 /// What a request got.
@@ -69,6 +76,8 @@ pub enum Outcome {
     Left,
     /// The capacity changed.
     Resized,
+    /// A ticket type changed or was retired (or was retired already).
+    TypeChanged,
     /// Holds that expired at this request.
     Swept {
         /// How many.
@@ -207,6 +216,26 @@ impl Outcome {
             }
             other => Err(UpdateEventError::Backend(mismatch(
                 "capacity change",
+                &other,
+            ))),
+        }
+    }
+
+    /// The outcome of a ticket type's change or retirement as the port answers it.
+    ///
+    /// # Errors
+    /// The refusal, or `Backend` for an outcome such a change cannot have.
+    pub fn into_type_change(self) -> Result<(), TicketTypeError> {
+        match self {
+            Self::TypeChanged => Ok(()),
+            Self::Refused(Refusal::NotFound) => Err(TicketTypeError::NotFound),
+            Self::Refused(Refusal::Cancelled) => Err(TicketTypeError::EventCancelled),
+            Self::Refused(Refusal::TypeRetired) => Err(TicketTypeError::Retired),
+            Self::Refused(Refusal::QuantityBelowSold { taken }) => {
+                Err(TicketTypeError::QuantityBelowSold { taken })
+            }
+            other => Err(TicketTypeError::Backend(mismatch(
+                "ticket type change",
                 &other,
             ))),
         }

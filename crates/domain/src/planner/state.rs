@@ -5,12 +5,12 @@ use super::{
     Refusal, SeatOp, UserTickets, booked, confirmed, waiting,
 };
 use crate::booking::{
-    Booking, BookingOutcome, BookingSource, BookingStatus, Hold, HoldStatus, OnSoldOut, Quantity,
-    WaitlistEntry, WaitlistStatus,
+    Booking, BookingOutcome, BookingSource, BookingStatus, ClosedReason, Hold, HoldStatus,
+    OnSoldOut, Quantity, WaitlistEntry, WaitlistStatus,
 };
 use crate::event::EventStatus;
 use crate::ports::SeatRequest;
-use crate::seats::{self, SaleTerms, Taken};
+use crate::seats::{self, SaleTerms, Taken, TypeSeats};
 use crate::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -28,6 +28,17 @@ impl Next {
             Self::Head(entry) | Self::Tail(entry) => *entry,
         }
     }
+}
+
+/// How a waiting entry leaves the queue.
+#[derive(Clone, Copy)]
+enum Ended {
+    /// It became this booking.
+    Promoted(BookingId),
+    /// Its user took it out.
+    Left,
+    /// A change of its ticket type closed it.
+    Closed(ClosedReason),
 }
 
 /// One event while a batch is decided.
@@ -52,6 +63,8 @@ pub(super) struct Planner {
     queue_complete: bool,
     /// Entries this batch queued, not yet promoted, in queue order.
     tail: VecDeque<Queued>,
+    /// Waiting entries of the types the batch changes (see [`EventFacts::closable`]).
+    closable: Vec<Queued>,
     plan: Plan,
 }
 
@@ -72,6 +85,7 @@ impl Planner {
             read: 0,
             queue_complete: facts.queue_complete,
             tail: VecDeque::new(),
+            closable: facts.closable,
             plan: Plan {
                 seats: facts.seats,
                 waitlist_count: facts.waitlist_count,
@@ -201,39 +215,67 @@ impl Planner {
                 BookingId::generate(),
                 self.event_id,
                 (entry.ticket_type_id, entry.user_id, entry.quantity),
+                self.price_of(entry.ticket_type_id),
                 BookingSource::Waitlist,
                 now,
             );
             let booking = self.insert_booking(booking, None);
-            self.end_entry(entry, WaitlistStatus::Promoted, Some(booking.id), now);
+            let promoted = Ended::Promoted(booking.id);
+            self.end_entry(entry, promoted, now);
         }
     }
 
+    /// The price of one ticket of `ty` now (0 for an unknown type, which sells nothing).
+    fn price_of(&self, ty: TicketTypeId) -> i64 {
+        self.plan.seats.of(ty).map_or(0, |t| t.price_cents)
+    }
+
     /// Takes waiting `entry` out of the queue.
-    fn end_entry(
-        &mut self,
-        entry: Queued,
-        status: WaitlistStatus,
-        booking_id: Option<BookingId>,
-        now: Timestamp,
-    ) {
+    fn end_entry(&mut self, entry: Queued, ended: Ended, now: Timestamp) {
+        let (status, booking_id, closed_reason) = match ended {
+            Ended::Promoted(booking) => (WaitlistStatus::Promoted, Some(booking), None),
+            Ended::Left => (WaitlistStatus::Left, None, None),
+            Ended::Closed(reason) => (WaitlistStatus::Closed, None, Some(reason)),
+        };
         self.plan.waitlist_count = self.plan.waitlist_count.saturating_sub(1);
         self.gone.insert(entry.id);
         if let Some(stored) = self.entries.get_mut(&entry.id) {
             stored.status = status;
             stored.booking_id = booking_id;
+            stored.closed_reason = closed_reason;
         }
         let user = self.user(entry.user_id);
         user.waiting.retain(|t| *t != entry.ticket_type_id);
-        if status == WaitlistStatus::Left {
+        if status != WaitlistStatus::Promoted {
             user.tickets = user.tickets.saturating_sub(entry.quantity);
         }
         self.plan.ended_entries.push(EntryEnd {
             entry_id: entry.id,
             status,
+            closed_reason,
             booking_id,
             at: now,
         });
+    }
+
+    /// Closes the waiting entries of `ty` that `close` picks, stored or queued by the batch.
+    fn close_entries(
+        &mut self,
+        ty: TicketTypeId,
+        close: impl Fn(&Queued) -> bool,
+        reason: ClosedReason,
+        now: Timestamp,
+    ) {
+        let picked: Vec<Queued> = self
+            .closable
+            .iter()
+            .chain(&self.tail)
+            .filter(|e| e.ticket_type_id == ty && !self.gone.contains(&e.id) && close(e))
+            .copied()
+            .collect();
+        for entry in picked {
+            self.end_entry(entry, Ended::Closed(reason), now);
+        }
     }
 
     fn decide(&mut self, op: &SeatOp, now: Timestamp, expired: u32) -> Outcome {
@@ -268,6 +310,16 @@ impl Planner {
                 self.leave(*entry_id, *user_id, now).map(|()| Outcome::Left)
             }
             SeatOp::Resize { capacity } => self.resize(*capacity).map(|()| Outcome::Resized),
+            SeatOp::ChangeType {
+                ticket_type_id,
+                quantity,
+                price_cents,
+            } => self
+                .change_type(*ticket_type_id, *quantity, *price_cents, now)
+                .map(|()| Outcome::TypeChanged),
+            SeatOp::RetireType { ticket_type_id } => self
+                .retire_type(*ticket_type_id, now)
+                .map(|()| Outcome::TypeChanged),
             SeatOp::Sweep => Ok(Outcome::Swept { expired }),
             SeatOp::CancelEvent => Ok(self.cancel_event(now)),
         };
@@ -276,10 +328,10 @@ impl Planner {
 
     /// The type `request` names, or the default type; then the sale terms.
     fn admit(&self, request: &SeatRequest, now: Timestamp) -> Result<TicketTypeId, Refusal> {
-        let types = &self.plan.seats.types;
+        let seats = &self.plan.seats;
         let ty = match request.ticket_type_id {
-            Some(id) => types.iter().find(|t| t.id == id),
-            None => types.first(),
+            Some(id) => seats.of(id),
+            None => seats.default_type(),
         }
         .ok_or(Refusal::NotFound)?
         .id;
@@ -316,6 +368,7 @@ impl Planner {
             ticket_type_id: ty,
             user_id: request.user_id,
             quantity,
+            price_cents: self.price_of(ty),
             expires_at,
             created_at: now,
         };
@@ -355,7 +408,8 @@ impl Planner {
             debug_assert!(taken, "plan_booking books only free seats");
             self.user(request.user_id).tickets += split.book;
             let seats = (ty, request.user_id, split.book);
-            let booking = confirmed(id, self.event_id, seats, BookingSource::Direct, now);
+            let price = self.price_of(ty);
+            let booking = confirmed(id, self.event_id, seats, price, BookingSource::Direct, now);
             self.insert_booking(booking, None)
         });
         let entry = (split.wait > 0).then(|| self.enqueue(request, ty, split.wait, now));
@@ -439,6 +493,7 @@ impl Planner {
             BookingId::generate(),
             self.event_id,
             seats,
+            hold.price_cents,
             BookingSource::Hold,
             now,
         );
@@ -510,7 +565,7 @@ impl Planner {
                     ticket_type_id: entry.ticket_type_id,
                     quantity: entry.quantity,
                 };
-                self.end_entry(queued, WaitlistStatus::Left, None, now);
+                self.end_entry(queued, Ended::Left, now);
                 Ok(())
             }
         }
@@ -526,6 +581,63 @@ impl Planner {
             return Err(Refusal::CapacityBelowSold { taken });
         }
         seats.capacity = capacity;
+        Ok(())
+    }
+
+    /// The type `ty` of an event that still changes, for a change of the type.
+    fn changeable_type(&mut self, ty: TicketTypeId) -> Result<&mut TypeSeats, Refusal> {
+        if self.cancelled() {
+            return Err(Refusal::Cancelled);
+        }
+        let types = &mut self.plan.seats.types;
+        types
+            .iter_mut()
+            .find(|t| t.id == ty)
+            .ok_or(Refusal::NotFound)
+    }
+
+    /// Sets type `ty`'s quantity and price. A cap below its seats sold and held is
+    /// refused; a lower cap closes the waiting entries of the type that want more than
+    /// it (they could never be served and would block the queue); a higher or lifted
+    /// cap promotes once the request is decided.
+    #[allow(clippy::option_option)] // Some(None) lifts the cap.
+    fn change_type(
+        &mut self,
+        ty: TicketTypeId,
+        quantity: Option<Option<u32>>,
+        price_cents: Option<i64>,
+        now: Timestamp,
+    ) -> Result<(), Refusal> {
+        let t = self.changeable_type(ty)?;
+        if t.retired {
+            return Err(Refusal::TypeRetired);
+        }
+        let taken = t.sold + t.held;
+        if let Some(Some(cap)) = quantity
+            && cap < taken
+        {
+            return Err(Refusal::QuantityBelowSold { taken });
+        }
+        if let Some(quantity) = quantity {
+            t.quantity = quantity;
+        }
+        if let Some(price) = price_cents {
+            t.price_cents = price;
+        }
+        if let Some(Some(cap)) = quantity {
+            let too_big = move |e: &Queued| e.quantity > cap;
+            self.close_entries(ty, too_big, ClosedReason::QuantityLowered, now);
+        }
+        Ok(())
+    }
+
+    /// Retires type `ty` (again: nothing changes): its waiting entries close.
+    fn retire_type(&mut self, ty: TicketTypeId, now: Timestamp) -> Result<(), Refusal> {
+        let t = self.changeable_type(ty)?;
+        if !t.retired {
+            t.retired = true;
+            self.close_entries(ty, |_| true, ClosedReason::TicketTypeRetired, now);
+        }
         Ok(())
     }
 
@@ -565,6 +677,7 @@ impl Planner {
         for entry in self.entries.values_mut() {
             if entry.status == WaitlistStatus::Waiting {
                 entry.status = WaitlistStatus::Closed;
+                entry.closed_reason = Some(ClosedReason::EventCancelled);
             }
         }
         Outcome::EventCancelled

@@ -1,8 +1,9 @@
 use crate::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, NewEvent,
+    NewTicketType, TicketTypeChanges,
 };
 use crate::page::Page;
-use crate::{EventId, Timestamp};
+use crate::{EventId, TicketTypeId, Timestamp};
 use async_trait::async_trait;
 
 /// Why an event could not be changed.
@@ -31,6 +32,35 @@ pub enum CancelEventError {
     /// No such event.
     #[error("event not found")]
     NotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Why a ticket type could not be added, changed or retired.
+#[derive(Debug, thiserror::Error)]
+pub enum TicketTypeError {
+    /// No such event, or no such type of it.
+    #[error("event or ticket type not found")]
+    NotFound,
+    /// Cancelled events do not change any more.
+    #[error("event is cancelled")]
+    EventCancelled,
+    /// A retired type does not change any more.
+    #[error("ticket type is retired")]
+    Retired,
+    /// The new quantity is below the type's seats sold or held.
+    #[error("quantity below the {taken} seats of the type sold or held")]
+    QuantityBelowSold {
+        /// The type's seats sold plus held when the change was refused.
+        taken: u32,
+    },
+    /// Another type of the event has this name (ignoring case).
+    #[error("another ticket type has this name")]
+    NameTaken,
+    /// The event has [`MAX_TICKET_TYPES`](crate::event::MAX_TICKET_TYPES) types already.
+    #[error("the event has as many ticket types as it may")]
+    TooMany,
     /// The store failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),
@@ -81,6 +111,41 @@ pub trait EventRepository: Send + Sync + 'static {
         details: &EventDetails,
         now: Timestamp,
     ) -> Result<Event, UpdateEventError>;
+
+    /// Adds a ticket type after the event's others, under the event's lock (its name
+    /// unique within the event, ignoring case); returns the event as it is then.
+    /// # Errors
+    /// `NotFound`, `EventCancelled`, `NameTaken` or `TooMany`.
+    async fn add_ticket_type(
+        &self,
+        event: EventId,
+        ticket_type: &NewTicketType,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError>;
+
+    /// Changes a ticket type in one transaction: its quantity and price as the seat
+    /// planner decides ([`SeatOp::ChangeType`](crate::planner::SeatOp::ChangeType): a
+    /// higher quantity promotes the waitlist in it), then its name.
+    /// # Errors
+    /// `NotFound`, `EventCancelled`, `Retired`, `QuantityBelowSold` or `NameTaken`.
+    async fn change_ticket_type(
+        &self,
+        event: EventId,
+        ticket_type: TicketTypeId,
+        changes: &TicketTypeChanges,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError>;
+
+    /// Retires a ticket type (idempotent) as the seat planner decides
+    /// ([`SeatOp::RetireType`](crate::planner::SeatOp::RetireType)).
+    /// # Errors
+    /// `NotFound` or `EventCancelled`.
+    async fn retire_ticket_type(
+        &self,
+        event: EventId,
+        ticket_type: TicketTypeId,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError>;
 
     /// Marks the event cancelled (idempotent), and in the same transaction cancels its
     /// confirmed bookings, releases its live holds and closes its waitlist.

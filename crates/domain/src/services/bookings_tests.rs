@@ -73,6 +73,7 @@ fn booking_of(user: UserId, event: EventId) -> Booking {
         ticket_type_id: TicketTypeId::generate(),
         user_id: user,
         quantity: 2,
+        price_cents: 0,
         status: BookingStatus::Confirmed,
         source: BookingSource::Direct,
         created_at: Utc::now(),

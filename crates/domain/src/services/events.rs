@@ -2,15 +2,17 @@ use super::copies::{Copies, ReadSource, Versioned};
 use super::listings::Listings;
 use crate::audit::{AuditAction, Auditor};
 use crate::event::{
-    Event, EventChanges, EventCursor, EventDetails, EventQuery, NewEvent, NewTicketType,
-    validate_ticket_types,
+    Event, EventChanges, EventCursor, EventDetails, EventQuery, MAX_TICKET_TYPES, NewEvent,
+    NewTicketType, TicketTypeChanges, validate_ticket_types,
 };
 use crate::page::Page;
 use crate::ports::AuditLog;
-use crate::ports::{CancelEventError, EventRepository, UpdateEventError, VersionBoard, VersionKey};
+use crate::ports::{
+    CancelEventError, EventRepository, TicketTypeError, UpdateEventError, VersionBoard, VersionKey,
+};
 use crate::user::User;
 use crate::validation::FieldError;
-use crate::{Clock, EventId};
+use crate::{Clock, EventId, TicketTypeId};
 use std::sync::Arc;
 
 /// An event use case failed.
@@ -34,6 +36,15 @@ pub enum EventError {
         /// Seats sold plus held.
         taken: u32,
     },
+    /// The ticket type is retired: it does not change any more.
+    #[error("ticket type is retired")]
+    TicketTypeRetired,
+    /// A ticket type's new quantity is below its seats already sold or held.
+    #[error("quantity is below the {taken} seats of the type sold or held")]
+    QuantityBelowSold {
+        /// The type's seats sold plus held.
+        taken: u32,
+    },
     /// A port failed.
     #[error(transparent)]
     Backend(#[from] anyhow::Error),
@@ -46,6 +57,26 @@ impl From<UpdateEventError> for EventError {
             UpdateEventError::Cancelled => Self::Cancelled,
             UpdateEventError::CapacityBelowSold { taken } => Self::CapacityBelowSold { taken },
             UpdateEventError::Backend(e) => Self::Backend(e),
+        }
+    }
+}
+
+impl From<TicketTypeError> for EventError {
+    fn from(e: TicketTypeError) -> Self {
+        match e {
+            TicketTypeError::NotFound => Self::NotFound,
+            TicketTypeError::EventCancelled => Self::Cancelled,
+            TicketTypeError::Retired => Self::TicketTypeRetired,
+            TicketTypeError::QuantityBelowSold { taken } => Self::QuantityBelowSold { taken },
+            TicketTypeError::NameTaken => Self::Invalid(vec![FieldError::new(
+                "name",
+                "must be unique within the event",
+            )]),
+            TicketTypeError::TooMany => Self::Invalid(vec![FieldError::new(
+                "ticket_types",
+                format!("the event has {MAX_TICKET_TYPES} ticket types, the most it may have"),
+            )]),
+            TicketTypeError::Backend(e) => Self::Backend(e),
         }
     }
 }
@@ -211,6 +242,85 @@ impl EventService {
             .record(AuditAction::EventCancelled, Some(actor.id), None, Some(id))
             .await;
         Ok(event)
+    }
+
+    /// Adds a ticket type to an event; only its organizer and admins may.
+    /// # Errors
+    /// `NotFound`, `Forbidden`, `Invalid` (a name taken included) or `Cancelled`.
+    #[tracing::instrument(skip_all, fields(event_id = %id, actor = %actor.id))]
+    pub async fn add_ticket_type(
+        &self,
+        actor: &User,
+        id: EventId,
+        ticket_type: NewTicketType,
+    ) -> Result<Event, EventError> {
+        let event = self.managed_event(actor, id).await?;
+        let errors =
+            validate_ticket_types(std::slice::from_ref(&ticket_type), event.details.capacity);
+        if !errors.is_empty() {
+            let fields = errors.into_iter().map(|e| {
+                let field = e.field.rsplit('.').next().unwrap_or(&e.field).to_owned();
+                FieldError::new(field, e.message)
+            });
+            return Err(EventError::Invalid(fields.collect()));
+        }
+        let added = self
+            .events
+            .add_ticket_type(id, &ticket_type, self.clock.now())
+            .await?;
+        tracing::info!(ticket_type_id = %ticket_type.id, "ticket type added");
+        Ok(added)
+    }
+
+    /// Changes a ticket type's name, price or quantity; only the event's organizer and
+    /// admins may. A new price applies to holds and bookings made afterwards.
+    /// # Errors
+    /// `NotFound`, `Forbidden`, `Invalid`, `Cancelled`, `TicketTypeRetired` or
+    /// `QuantityBelowSold`.
+    #[tracing::instrument(skip_all, fields(event_id = %id, ticket_type_id = %ticket_type, actor = %actor.id))]
+    pub async fn change_ticket_type(
+        &self,
+        actor: &User,
+        id: EventId,
+        ticket_type: TicketTypeId,
+        changes: &TicketTypeChanges,
+    ) -> Result<Event, EventError> {
+        let event = self.managed_event(actor, id).await?;
+        let errors = changes.validate(event.details.capacity);
+        if !errors.is_empty() {
+            return Err(EventError::Invalid(errors));
+        }
+        let changed = self
+            .events
+            .change_ticket_type(id, ticket_type, changes, self.clock.now())
+            .await?;
+        tracing::info!(
+            quantity = ?changes.quantity,
+            price_cents = ?changes.price_cents,
+            "ticket type changed"
+        );
+        Ok(changed)
+    }
+
+    /// Retires a ticket type: it sells nothing more and its waiting entries close; its
+    /// bookings and holds stay valid. Only the event's organizer and admins may;
+    /// retiring twice is harmless.
+    /// # Errors
+    /// `NotFound`, `Forbidden` or `Cancelled`.
+    #[tracing::instrument(skip_all, fields(event_id = %id, ticket_type_id = %ticket_type, actor = %actor.id))]
+    pub async fn retire_ticket_type(
+        &self,
+        actor: &User,
+        id: EventId,
+        ticket_type: TicketTypeId,
+    ) -> Result<Event, EventError> {
+        self.managed_event(actor, id).await?;
+        let retired = self
+            .events
+            .retire_ticket_type(id, ticket_type, self.clock.now())
+            .await?;
+        tracing::info!("ticket type retired");
+        Ok(retired)
     }
 
     async fn managed_event(&self, actor: &User, id: EventId) -> Result<Event, EventError> {

@@ -59,6 +59,7 @@ fn booking(quantity: u32) -> Booking {
         ticket_type_id: TicketTypeId::generate(),
         user_id: UserId::generate(),
         quantity,
+        price_cents: 0,
         status: BookingStatus::Confirmed,
         source: BookingSource::Direct,
         created_at: at(0),

@@ -1,6 +1,6 @@
 use boxoffice_domain::booking::{
-    Booking, BookingOutcome, BookingSource, BookingStatus, Hold, OnSoldOut, WaitlistEntry,
-    WaitlistStatus,
+    Booking, BookingOutcome, BookingSource, BookingStatus, ClosedReason, Hold, OnSoldOut,
+    WaitlistEntry, WaitlistStatus,
 };
 use boxoffice_domain::services::EventReport;
 use chrono::{DateTime, Utc};
@@ -80,6 +80,9 @@ pub struct HoldDto {
     pub ticket_type_id: Uuid,
     /// Seats held.
     pub quantity: u32,
+    /// Price of one ticket, in minor units of the event's currency: fixed when the seats
+    /// were held, and what the booking that confirms them is charged.
+    pub price_cents: i64,
     /// When the seats return unless confirmed.
     pub expires_at: DateTime<Utc>,
 }
@@ -91,6 +94,7 @@ impl From<Hold> for HoldDto {
             event_id: h.event_id.as_uuid(),
             ticket_type_id: h.ticket_type_id.as_uuid(),
             quantity: h.quantity,
+            price_cents: h.price_cents,
             expires_at: h.expires_at,
         }
     }
@@ -140,6 +144,9 @@ pub struct BookingDto {
     pub user_id: Uuid,
     /// Seats booked (lowered by partial cancellations).
     pub quantity: u32,
+    /// Price of one ticket, in minor units of the event's currency, when the booking was
+    /// made (for a confirmed hold: when it was held); a later price change leaves it.
+    pub price_cents: i64,
     /// `confirmed` or `cancelled`.
     pub status: BookingStatusDto,
     /// `direct`, `hold` or `waitlist`.
@@ -158,6 +165,7 @@ impl From<Booking> for BookingDto {
             ticket_type_id: b.ticket_type_id.as_uuid(),
             user_id: b.user_id.as_uuid(),
             quantity: b.quantity,
+            price_cents: b.price_cents,
             status: match b.status {
                 BookingStatus::Confirmed => BookingStatusDto::Confirmed,
                 BookingStatus::Cancelled => BookingStatusDto::Cancelled,
@@ -183,8 +191,30 @@ pub enum WaitlistStatusDto {
     Promoted,
     /// Left by its user.
     Left,
-    /// Closed by the event's cancellation.
+    /// Closed by the organizer: see `closed_reason`.
     Closed,
+}
+
+/// Why a waitlist entry was closed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosedReasonDto {
+    /// The event was cancelled.
+    EventCancelled,
+    /// Its ticket type was retired.
+    TicketTypeRetired,
+    /// Its ticket type's quantity was lowered below the seats it waits for.
+    QuantityLowered,
+}
+
+impl From<ClosedReason> for ClosedReasonDto {
+    fn from(r: ClosedReason) -> Self {
+        match r {
+            ClosedReason::EventCancelled => Self::EventCancelled,
+            ClosedReason::TicketTypeRetired => Self::TicketTypeRetired,
+            ClosedReason::QuantityLowered => Self::QuantityLowered,
+        }
+    }
 }
 
 impl From<WaitlistStatusDto> for WaitlistStatus {
@@ -226,6 +256,8 @@ pub struct WaitlistEntryDto {
     pub position: Option<u32>,
     /// `waiting`, `promoted`, `left` or `closed`.
     pub status: WaitlistStatusDto,
+    /// Why it was closed; `null` unless `closed`.
+    pub closed_reason: Option<ClosedReasonDto>,
     /// The booking a promotion made.
     pub booking_id: Option<Uuid>,
     /// When it joined.
@@ -242,6 +274,7 @@ impl From<WaitlistEntry> for WaitlistEntryDto {
             quantity: e.quantity,
             position: e.position,
             status: e.status.into(),
+            closed_reason: e.closed_reason.map(Into::into),
             booking_id: e.booking_id.map(|b| b.as_uuid()),
             created_at: e.created_at,
         }

@@ -2,6 +2,7 @@ use super::{Instant, nullable};
 use boxoffice_domain::TicketTypeId;
 use boxoffice_domain::event::{
     Availability, Event, EventChanges, EventDetails, EventStatus, NewTicketType, TicketType,
+    TicketTypeChanges,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,50 @@ pub struct TicketTypeRequest {
     /// event's capacity only.
     #[schema(minimum = 1, maximum = 1_000_000)]
     pub quantity: Option<u32>,
+}
+
+impl TicketTypeRequest {
+    /// The new type, for the domain to validate.
+    #[must_use]
+    pub fn into_domain(self) -> NewTicketType {
+        NewTicketType {
+            id: TicketTypeId::generate(),
+            name: self.name.trim().to_owned(),
+            price_cents: self.price_cents,
+            quantity: self.quantity,
+        }
+    }
+}
+
+/// `PATCH /events/{id}/ticket-types/{type_id}`: absent fields stay.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[allow(clippy::option_option)]
+#[schema(example = json!({"price_cents": 3000, "quantity": 40}))]
+pub struct UpdateTicketTypeRequest {
+    /// New name, 1 to 100 characters, unique within the event.
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
+    pub name: Option<String>,
+    /// New price of one ticket in minor units, for holds and bookings made from now on
+    /// (existing ones keep theirs).
+    #[schema(minimum = 0)]
+    pub price_cents: Option<i64>,
+    /// New cap (1 to the event's capacity), or `null` to lift it (the event's capacity
+    /// still holds). Below the type's sold + held is 409 `quantity_below_sold`; a higher
+    /// cap promotes the type's waiting entries at once, in queue order; a lower one
+    /// closes those that want more seats than it (`closed_reason: quantity_lowered`).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000)]
+    pub quantity: Option<Option<u32>>,
+}
+
+impl From<UpdateTicketTypeRequest> for TicketTypeChanges {
+    fn from(r: UpdateTicketTypeRequest) -> Self {
+        Self {
+            name: r.name.map(|n| n.trim().to_owned()),
+            price_cents: r.price_cents,
+            quantity: r.quantity,
+        }
+    }
 }
 
 /// `POST /events`.
@@ -221,8 +266,21 @@ pub struct TicketTypeDto {
     pub sold: u32,
     /// Seats of this type held.
     pub held: u32,
-    /// Seats of this type that can still be taken.
+    /// Seats of this type that can still be taken (0 once retired).
     pub available: u32,
+    /// `on_sale`, or `retired`: no new holds, bookings or waitlist entries (409
+    /// `ticket_type_retired`); its bookings and holds stay valid.
+    pub status: TicketTypeStatusDto,
+}
+
+/// Whether a ticket type still sells.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketTypeStatusDto {
+    /// Sold (within the event's sales window).
+    OnSale,
+    /// No longer sold.
+    Retired,
 }
 
 impl TicketTypeDto {
@@ -230,6 +288,11 @@ impl TicketTypeDto {
         Self {
             id: t.id.as_uuid(),
             available: t.available(event_free),
+            status: if t.retired {
+                TicketTypeStatusDto::Retired
+            } else {
+                TicketTypeStatusDto::OnSale
+            },
             name: t.name,
             price_cents: t.price_cents,
             quantity: t.quantity,
@@ -237,6 +300,14 @@ impl TicketTypeDto {
             held: t.held,
         }
     }
+}
+
+/// Type `id` of `event` as the API shows it, if the event has it.
+#[must_use]
+pub fn ticket_type_of(event: Event, id: TicketTypeId) -> Option<TicketTypeDto> {
+    let free = event.availability().available;
+    let found = event.ticket_types.into_iter().find(|t| t.id == id);
+    found.map(|t| TicketTypeDto::new(t, free))
 }
 
 /// Whether an event still takes bookings.

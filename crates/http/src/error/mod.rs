@@ -413,6 +413,14 @@ impl From<EventError> for ApiError {
                 "capacity_below_sold",
                 format!("Capacity cannot go below the {taken} seats already sold or held."),
             ),
+            EventError::TicketTypeRetired => SaleRefusal::TicketTypeRetired.into(),
+            EventError::QuantityBelowSold { taken } => Self::new(
+                StatusCode::CONFLICT,
+                "quantity_below_sold",
+                format!(
+                    "The ticket type's quantity cannot go below its {taken} seats already sold or held."
+                ),
+            ),
             EventError::Backend(e) => Self::backend(&e),
         }
     }
@@ -433,6 +441,10 @@ impl From<SaleRefusal> for ApiError {
             SaleRefusal::PurchaseLimitExceeded { limit, already } => conflict(
                 "purchase_limit_exceeded",
                 format!("At most {limit} tickets per person; you already have {already}."),
+            ),
+            SaleRefusal::TicketTypeRetired => conflict(
+                "ticket_type_retired",
+                "This ticket type was retired and is no longer sold.",
             ),
             SaleRefusal::NeverServable { most } => conflict(
                 "sold_out",

@@ -10,6 +10,7 @@ pub mod events;
 pub mod holds;
 pub mod ops;
 pub mod redoc;
+pub mod ticket_types;
 pub mod tickets;
 pub mod users;
 pub mod waitlist;

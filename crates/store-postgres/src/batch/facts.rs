@@ -98,6 +98,8 @@ impl LockedEventRow {
 struct TypeSeatsRow {
     id: Uuid,
     quantity: Option<i32>,
+    price_cents: i64,
+    retired: bool,
     sold: i32,
     held: i32,
 }
@@ -107,6 +109,8 @@ impl TypeSeatsRow {
         Ok(TypeSeats {
             id: TicketTypeId::from_uuid(self.id),
             quantity: self.quantity.map(|q| to_u32(q, "quantity")).transpose()?,
+            price_cents: self.price_cents,
+            retired: self.retired,
             sold: to_u32(self.sold, "type sold")?,
             held: to_u32(self.held, "type held")?,
         })
@@ -214,11 +218,43 @@ pub(super) async fn queue_head(
     event: EventId,
     n: usize,
 ) -> anyhow::Result<Vec<Queued>> {
-    let rows = waitlist_entries::table
+    let limit = i64::try_from(n).context("queue read too long")?;
+    waiting_entries(conn, event, None, limit).await
+}
+
+/// Every waiting entry of `event` of one of `types` (none: no statement), in queue
+/// order: what [`EventFacts::closable`](boxoffice_domain::planner::EventFacts::closable)
+/// holds.
+pub(super) async fn closable(
+    conn: &mut AsyncPgConnection,
+    event: EventId,
+    types: &[TicketTypeId],
+) -> anyhow::Result<Vec<Queued>> {
+    if types.is_empty() {
+        return Ok(Vec::new());
+    }
+    let types: Vec<Uuid> = types.iter().map(|t| t.as_uuid()).collect();
+    waiting_entries(conn, event, Some(&types), i64::MAX).await
+}
+
+/// The first `limit` waiting entries of `event` (of `types` only, when given), in
+/// queue order.
+async fn waiting_entries(
+    conn: &mut AsyncPgConnection,
+    event: EventId,
+    types: Option<&[Uuid]>,
+    limit: i64,
+) -> anyhow::Result<Vec<Queued>> {
+    let mut query = waitlist_entries::table
         .filter(waitlist_entries::event_id.eq(event.as_uuid()))
         .filter(waitlist_entries::status.eq(WaitlistStatus::Waiting.as_str()))
+        .into_boxed();
+    if let Some(types) = types {
+        query = query.filter(waitlist_entries::ticket_type_id.eq_any(types));
+    }
+    let rows = query
         .order(waitlist_entries::seq.asc())
-        .limit(i64::try_from(n).context("queue read too long")?)
+        .limit(limit)
         .select((
             waitlist_entries::id,
             waitlist_entries::user_id,

@@ -14,7 +14,9 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use boxoffice_domain::EventId;
 use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
-use boxoffice_domain::planner::{EventFacts, Outcome, Planning, Refusal, Timed, requesters};
+use boxoffice_domain::planner::{
+    EventFacts, Outcome, Planning, Refusal, Timed, closable_types, requesters,
+};
 use boxoffice_domain::ports::VersionKey;
 use diesel_async::AsyncPgConnection;
 use std::collections::HashMap;
@@ -120,6 +122,7 @@ async fn run_batch(
         HashMap::new()
     };
     let named = facts::named_rows(conn, event, batch).await?;
+    let closable = facts::closable(conn, event, &closable_types(batch)).await?;
     let mut planning = Planning::new(EventFacts {
         event_id: event,
         seats: seats.clone(),
@@ -128,6 +131,7 @@ async fn run_batch(
         expiring,
         queue: Vec::new(),
         queue_complete: false,
+        closable,
         users,
         holds: named.holds,
         bookings: named.bookings,

@@ -10,35 +10,36 @@ use anyhow::Context as _;
 use boxoffice_domain::EventId;
 use boxoffice_domain::Timestamp;
 use boxoffice_domain::booking::{Booking, Hold, WaitlistEntry};
-use boxoffice_domain::booking::{BookingStatus, HoldStatus, WaitlistStatus};
+use boxoffice_domain::booking::{BookingStatus, ClosedReason, HoldStatus, WaitlistStatus};
 use boxoffice_domain::event::EventStatus;
 use boxoffice_domain::planner::{EntryEnd, HoldEnd, NewBooking, Plan};
 use boxoffice_domain::seats::{Seats, TypeSeats};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Int4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::try_join_all;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Inserts active holds, one per array element: id, event, type, user, quantity,
-/// expiry, creation.
+/// expiry, creation, price.
 const INSERT_HOLDS: &str = "
-    INSERT INTO holds (id, event_id, ticket_type_id, user_id, quantity, expires_at, created_at)
+    INSERT INTO holds (id, event_id, ticket_type_id, user_id, quantity, expires_at, created_at,
+                       price_cents)
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int4[],
-                         $6::timestamptz[], $7::timestamptz[])";
+                         $6::timestamptz[], $7::timestamptz[], $8::int8[])";
 
 /// Inserts bookings, one per array element: id, event, type, user, quantity (which is
-/// also the number of tickets issued), status, source, hold, creation.
+/// also the number of tickets issued), status, source, hold, creation, price.
 const INSERT_BOOKINGS: &str = "
     INSERT INTO bookings (id, event_id, ticket_type_id, user_id, quantity, tickets_issued,
-                          status, source, hold_id, created_at)
+                          status, source, hold_id, created_at, price_cents)
     SELECT id, event_id, ticket_type_id, user_id, quantity, quantity,
-           status, source, hold_id, created_at
+           status, source, hold_id, created_at, price_cents
       FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int4[],
-                  $6::text[], $7::text[], $8::uuid[], $9::timestamptz[])
+                  $6::text[], $7::text[], $8::uuid[], $9::timestamptz[], $10::int8[])
            AS v(id, event_id, ticket_type_id, user_id, quantity, status, source, hold_id,
-                created_at)";
+                created_at, price_cents)";
 
 /// Inserts waiting entries in array order (their `seq` follows it): id, event, type,
 /// user, quantity, creation.
@@ -58,11 +59,13 @@ const END_HOLDS: &str = "
       FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, status, at)
      WHERE holds.id = v.id AND holds.status = 'active'";
 
-/// Ends waiting entries: `$1` ids, `$2` statuses, `$3` bookings, `$4` when.
+/// Ends waiting entries: `$1` ids, `$2` statuses, `$3` bookings, `$4` when, `$5` why
+/// closed.
 const END_ENTRIES: &str = "
-    UPDATE waitlist_entries SET status = v.status, booking_id = v.booking, ended_at = v.at
-      FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[])
-           AS v(id, status, booking, at)
+    UPDATE waitlist_entries SET status = v.status, booking_id = v.booking, ended_at = v.at,
+                                closed_reason = v.reason
+      FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::text[])
+           AS v(id, status, booking, at, reason)
      WHERE waitlist_entries.id = v.id AND waitlist_entries.status = 'waiting'";
 
 /// Cancels confirmed bookings in whole or part: `$1` ids, `$2` quantities, `$3`
@@ -152,12 +155,16 @@ async fn write_event(
         .with_context(|| format!("cannot write the counters of event {event}"))
 }
 
-/// Writes the counters of ticket type `t`.
+/// Writes what the planner decides of ticket type `t`: its counters, cap, price and
+/// whether it is retired.
 async fn write_type(mut conn: &AsyncPgConnection, t: &TypeSeats) -> anyhow::Result<()> {
     diesel::update(ticket_types::table.find(t.id.as_uuid()))
         .set((
             ticket_types::sold.eq(to_i32(t.sold, "type sold")?),
             ticket_types::held.eq(to_i32(t.held, "type held")?),
+            ticket_types::quantity.eq(t.quantity.map(|q| to_i32(q, "quantity")).transpose()?),
+            ticket_types::price_cents.eq(t.price_cents),
+            ticket_types::retired.eq(t.retired),
         ))
         .execute(&mut conn)
         .await
@@ -197,6 +204,7 @@ async fn insert_holds(mut conn: &AsyncPgConnection, holds: &[Hold]) -> anyhow::R
         .bind::<Array<Int4>, _>(quantities)
         .bind::<Array<Timestamptz>, _>(holds.iter().map(|h| h.expires_at).collect::<Vec<_>>())
         .bind::<Array<Timestamptz>, _>(holds.iter().map(|h| h.created_at).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(holds.iter().map(|h| h.price_cents).collect::<Vec<_>>())
         .execute(&mut conn)
         .await
         .context("cannot insert holds")?;
@@ -234,6 +242,7 @@ async fn insert_bookings(
                 .collect::<Vec<_>>(),
         )
         .bind::<Array<Timestamptz>, _>(all().map(|b| b.created_at).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(all().map(|b| b.price_cents).collect::<Vec<_>>())
         .execute(&mut conn)
         .await
         .context("cannot insert bookings")?;
@@ -324,11 +333,16 @@ async fn end_entries(mut conn: &AsyncPgConnection, ended: &[&EntryEnd]) -> anyho
         .map(|e| e.booking_id.map(|b| b.as_uuid()))
         .collect();
     let at: Vec<Timestamp> = ended.iter().map(|e| e.at).collect();
+    let reasons: Vec<Option<&str>> = ended
+        .iter()
+        .map(|e| e.closed_reason.map(ClosedReason::as_str))
+        .collect();
     let n = diesel::sql_query(END_ENTRIES)
         .bind::<Array<SqlUuid>, _>(&ids)
         .bind::<Array<Text>, _>(&statuses)
         .bind::<Array<Nullable<SqlUuid>>, _>(&bookings)
         .bind::<Array<Timestamptz>, _>(&at)
+        .bind::<Array<Nullable<Text>>, _>(&reasons)
         .execute(&mut conn)
         .await
         .context("cannot end waitlist entries")?;
@@ -402,6 +416,7 @@ async fn cascade(
                 .set((
                     waitlist_entries::status.eq(WaitlistStatus::Closed.as_str()),
                     waitlist_entries::ended_at.eq(at),
+                    waitlist_entries::closed_reason.eq(ClosedReason::EventCancelled.as_str()),
                 ))
                 .execute(&mut c3)
                 .await

@@ -7,15 +7,16 @@ use async_trait::async_trait;
 use boxoffice_domain::booking::{Booking, BookingOutcome, Hold, OnSoldOut};
 use boxoffice_domain::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, NewEvent,
+    NewTicketType, TicketTypeChanges,
 };
 use boxoffice_domain::page::{Page, PageRequest};
 use boxoffice_domain::planner::Timed;
 use boxoffice_domain::ports::{
     BookError, BookRequest, Bookings, CancelBookingError, CancelEventError, ConfirmHoldError,
     EventRepository, HoldError, Idempotency, Keyed, KeyedSeats, Reservations, SeatLedger,
-    SeatRequest, UpdateEventError,
+    SeatRequest, TicketTypeError, UpdateEventError,
 };
-use boxoffice_domain::{BookingId, EventId, HoldId, Timestamp, UserId};
+use boxoffice_domain::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId};
 
 #[async_trait]
 impl<S> Reservations for SeatGate<S>
@@ -255,6 +256,50 @@ where
         let updated = self.store.update_details(id, details, now).await;
         self.rebuild_after_mark(id, now, &mark).await;
         updated
+    }
+
+    async fn add_ticket_type(
+        &self,
+        id: EventId,
+        ticket_type: &NewTicketType,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError> {
+        // A new type takes no seat: the gate learns it at a rebuild (until then the
+        // gate leaves its requests to the store).
+        let added = self.store.add_ticket_type(id, ticket_type, now).await;
+        if added.is_ok() {
+            self.rebuild_after(id, now).await;
+        }
+        added
+    }
+
+    async fn change_ticket_type(
+        &self,
+        id: EventId,
+        ticket_type: TicketTypeId,
+        changes: &TicketTypeChanges,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError> {
+        // A higher quantity gives seats back, a lower one takes them away.
+        let mark = self.mark(id, now).await?;
+        let changed = self
+            .store
+            .change_ticket_type(id, ticket_type, changes, now)
+            .await;
+        self.rebuild_after_mark(id, now, &mark).await;
+        changed
+    }
+
+    async fn retire_ticket_type(
+        &self,
+        id: EventId,
+        ticket_type: TicketTypeId,
+        now: Timestamp,
+    ) -> Result<Event, TicketTypeError> {
+        let mark = self.mark(id, now).await?;
+        let retired = self.store.retire_ticket_type(id, ticket_type, now).await;
+        self.rebuild_after_mark(id, now, &mark).await;
+        retired
     }
 
     async fn cancel(&self, id: EventId, now: Timestamp) -> Result<Event, CancelEventError> {

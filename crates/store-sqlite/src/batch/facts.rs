@@ -30,6 +30,8 @@ pub(super) fn seats_of(event: &Event) -> Seats {
             .map(|t| TypeSeats {
                 id: t.id,
                 quantity: t.quantity,
+                price_cents: t.price_cents,
+                retired: t.retired,
                 sold: t.sold,
                 held: t.held,
             })
@@ -139,11 +141,43 @@ pub(super) fn queue_head(
     event: EventId,
     n: usize,
 ) -> anyhow::Result<Vec<Queued>> {
-    let rows: Vec<(String, String, String, i32)> = entries::table
+    let limit = i64::try_from(n).context("queue read too long")?;
+    waiting_entries(c, event, None, limit)
+}
+
+/// Every waiting entry of `event` of one of `types` (none: no statement), in queue
+/// order: what [`EventFacts::closable`](boxoffice_domain::planner::EventFacts::closable)
+/// holds.
+pub(super) fn closable(
+    c: &mut SqliteConnection,
+    event: EventId,
+    types: &[TicketTypeId],
+) -> anyhow::Result<Vec<Queued>> {
+    if types.is_empty() {
+        return Ok(Vec::new());
+    }
+    let types: Vec<String> = types.iter().map(ToString::to_string).collect();
+    waiting_entries(c, event, Some(&types), i64::MAX)
+}
+
+/// The first `limit` waiting entries of `event` (of `types` only, when given), in
+/// queue order.
+fn waiting_entries(
+    c: &mut SqliteConnection,
+    event: EventId,
+    types: Option<&[String]>,
+    limit: i64,
+) -> anyhow::Result<Vec<Queued>> {
+    let mut query = entries::table
         .filter(entries::event_id.eq(event.to_string()))
         .filter(entries::status.eq(WaitlistStatus::Waiting.as_str()))
+        .into_boxed();
+    if let Some(types) = types {
+        query = query.filter(entries::ticket_type_id.eq_any(types));
+    }
+    let rows: Vec<(String, String, String, i32)> = query
         .order(entries::seq)
-        .limit(i64::try_from(n).context("queue read too long")?)
+        .limit(limit)
         .select((
             entries::id,
             entries::user_id,

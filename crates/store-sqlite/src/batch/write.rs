@@ -5,7 +5,7 @@
 use crate::convert::{micros, micros_opt, stored_count};
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries as entries};
 use anyhow::Context as _;
-use boxoffice_domain::booking::{BookingStatus, HoldStatus, WaitlistStatus};
+use boxoffice_domain::booking::{BookingStatus, ClosedReason, HoldStatus, WaitlistStatus};
 use boxoffice_domain::event::EventStatus;
 use boxoffice_domain::planner::{Changes, Plan};
 use boxoffice_domain::seats::Seats;
@@ -47,13 +47,17 @@ pub(super) fn write(
         .execute(c)
         .context("cannot write event counters")?;
     for t in plan.changed_types(read) {
+        let quantity = t.quantity.map(stored_count).transpose()?;
         diesel::update(ticket_types::table.find(t.id.to_string()))
             .set((
                 ticket_types::sold.eq(stored_count(t.sold)?),
                 ticket_types::held.eq(stored_count(t.held)?),
+                ticket_types::quantity.eq(quantity),
+                ticket_types::price_cents.eq(t.price_cents),
+                ticket_types::retired.eq(t.retired),
             ))
             .execute(c)
-            .context("cannot write ticket type counters")?;
+            .context("cannot write a ticket type")?;
     }
     if let Some(at) = plan.cancelled_at {
         cascade(c, event, at)?;
@@ -75,6 +79,7 @@ fn insert_holds(c: &mut SqliteConnection, plan: &Plan) -> anyhow::Result<()> {
                 holds::status.eq(HoldStatus::Active.as_str()),
                 holds::expires_at.eq(micros(h.expires_at)),
                 holds::created_at.eq(micros(h.created_at)),
+                holds::price_cents.eq(h.price_cents),
             ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -104,6 +109,7 @@ fn insert_bookings(c: &mut SqliteConnection, plan: &Plan) -> anyhow::Result<()> 
                 bookings::source.eq(b.source.as_str()),
                 bookings::hold_id.eq(new.hold_id.map(|h| h.to_string())),
                 bookings::created_at.eq(micros(b.created_at)),
+                bookings::price_cents.eq(b.price_cents),
             ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -173,6 +179,7 @@ fn end_rows(c: &mut SqliteConnection, changes: &Changes<'_>) -> anyhow::Result<(
                 entries::status.eq(end.status.as_str()),
                 entries::booking_id.eq(end.booking_id.map(|b| b.to_string())),
                 entries::ended_at.eq(micros(end.at)),
+                entries::closed_reason.eq(end.closed_reason.map(ClosedReason::as_str)),
             ))
             .execute(c)
             .context("cannot end a waitlist entry")?;
@@ -221,6 +228,7 @@ fn cascade(c: &mut SqliteConnection, event: EventId, at: Timestamp) -> anyhow::R
         .set((
             entries::status.eq(WaitlistStatus::Closed.as_str()),
             entries::ended_at.eq(at),
+            entries::closed_reason.eq(ClosedReason::EventCancelled.as_str()),
         ))
         .execute(c)
         .context("cannot close the waitlist")?;

@@ -21,6 +21,7 @@ pub(crate) struct BookingRow {
     pub(crate) hold_id: Option<String>,
     pub(crate) created_at: i64,
     pub(crate) cancelled_at: Option<i64>,
+    pub(crate) price_cents: i64,
 }
 
 impl BookingRow {
@@ -32,6 +33,7 @@ impl BookingRow {
             ticket_type_id: TicketTypeId::from_uuid(uuid(&self.ticket_type_id)?),
             user_id: UserId::from_uuid(uuid(&self.user_id)?),
             quantity: count(self.quantity)?,
+            price_cents: self.price_cents,
             status: self.status.parse().map_err(anyhow::Error::msg)?,
             source: self.source.parse().map_err(anyhow::Error::msg)?,
             created_at: instant(self.created_at)?,

@@ -24,6 +24,7 @@ pub(crate) struct EntryRow {
     pub(crate) status: String,
     pub(crate) booking_id: Option<String>,
     pub(crate) created_at: i64,
+    pub(crate) closed_reason: Option<String>,
 }
 
 impl EntryRow {
@@ -37,6 +38,10 @@ impl EntryRow {
             quantity: count(self.quantity)?,
             position: position.map(u32::try_from).transpose()?,
             status: self.status.parse().map_err(anyhow::Error::msg)?,
+            closed_reason: self
+                .closed_reason
+                .map(|r| r.parse().map_err(anyhow::Error::msg))
+                .transpose()?,
             booking_id: self
                 .booking_id
                 .map(|id| uuid(&id).map(BookingId::from_uuid))

@@ -44,6 +44,7 @@ pub(crate) struct TicketTypeRow {
     pub(crate) quantity: Option<i32>,
     pub(crate) sold: i32,
     pub(crate) held: i32,
+    pub(crate) retired: bool,
 }
 
 impl TicketTypeRow {
@@ -55,6 +56,7 @@ impl TicketTypeRow {
             quantity: self.quantity.map(count).transpose()?,
             sold: count(self.sold)?,
             held: count(self.held)?,
+            retired: self.retired,
         })
     }
 }

@@ -19,6 +19,7 @@ pub(crate) struct HoldRow {
     pub(crate) status: String,
     pub(crate) expires_at: i64,
     pub(crate) created_at: i64,
+    pub(crate) price_cents: i64,
 }
 
 impl HoldRow {
@@ -30,6 +31,7 @@ impl HoldRow {
             ticket_type_id: TicketTypeId::from_uuid(uuid(&self.ticket_type_id)?),
             user_id: UserId::from_uuid(uuid(&self.user_id)?),
             quantity: count(self.quantity)?,
+            price_cents: self.price_cents,
             expires_at: instant(self.expires_at)?,
             created_at: instant(self.created_at)?,
         })
