@@ -17,6 +17,7 @@ mod retries;
 mod security;
 mod shutdown;
 mod support;
+mod ticket_types;
 mod tickets;
 mod users;
 mod waitlist;

@@ -3,8 +3,8 @@
 
 use crate::EngineStores;
 use crate::engine::{
-    attendee, attendees, base, book_n, booking, entry, open_event, organizer, promoted_booking,
-    queue, seats, secs, seen, still_waiting, two_type_event,
+    attendee, attendees, base, booking, entry, open_event, organizer, promoted_booking, queue,
+    seats, secs, seen, still_waiting, two_type_event,
 };
 use crate::fixtures::ticket_type;
 use boxoffice_domain::booking::{ClosedReason, OnSoldOut, WaitlistEntry, WaitlistStatus};

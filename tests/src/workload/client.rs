@@ -74,7 +74,8 @@ pub(super) async fn run(w: Arc<Workload>, index: usize, user: User) -> Ledger {
             58..72 => client.cancel(&context).await,
             72..82 => client.join(&event, ty.as_deref(), n, &context).await,
             82..92 => client.leave(&context).await,
-            92..96 => client.change_capacity(&event, &context).await,
+            92..95 => client.change_capacity(&event, &context).await,
+            95..97 => client.change_type(&event, &context).await,
             _ => client.look_at_hold(&context).await,
         };
         client
@@ -586,6 +587,33 @@ impl Client {
             Outcome::Unavailable | Outcome::Lost => {}
         }
         "capacity change"
+    }
+
+    /// Moves a ticket type's cap (at least 3, the most a client asks for, so no waiting
+    /// entry is closed) or lifts it, and sometimes its price.
+    async fn change_type(&mut self, event: &EventPlan, context: &str) -> &'static str {
+        let ty = event.types.choose(&mut self.rng).expect("types").clone();
+        let quantity = self
+            .rng
+            .random_bool(0.8)
+            .then(|| self.rng.random_range(3..=20));
+        let mut body = json!({"quantity": quantity});
+        if self.rng.random_bool(0.3) {
+            body["price_cents"] = json!(self.rng.random_range(1000..=9000));
+        }
+        let path = format!("/events/{}/ticket-types/{ty}", event.id);
+        let request = Request::patch(&path, body).token(&self.w.organizer.token);
+        match self.send(request, context).await {
+            Outcome::Done(reply) if reply.status == 200 => {
+                let changed = reply.ok(200);
+                assert_eq!(changed["quantity"], json!(quantity), "{context}: {reply}");
+                assert_eq!(changed["status"], "on_sale", "{context}: {reply}");
+                Stats::bump(&self.w.stats.type_changes);
+            }
+            Outcome::Done(reply) => self.refused(&reply, &[(409, "quantity_below_sold")], context),
+            Outcome::Unavailable | Outcome::Lost => {}
+        }
+        "ticket type change"
     }
 
     /// Invariant 1 on the event just touched.

@@ -118,6 +118,8 @@ pub struct Stats {
     pub leaves: AtomicU64,
     /// Capacity changes (200).
     pub capacity_changes: AtomicU64,
+    /// Ticket type quantity and price changes (200).
+    pub type_changes: AtomicU64,
     /// Refusals the contract allows (409, 410, 422 idempotency_key_reused).
     pub refusals: AtomicU64,
     /// 503 `service_unavailable` answers.
@@ -378,7 +380,7 @@ impl Workload {
         format!(
             "{} holds, {} confirmed, {} expired at confirmation, {} released, {} booked ({} partly), \
              {} queued, {} idempotent repeats, {} cancelled + {} partly cancelled, {} joins, {} leaves, \
-             {} capacity changes, {} refusals, {} x 503, {} lost",
+             {} capacity changes, {} ticket type changes, {} refusals, {} x 503, {} lost",
             g(&s.holds),
             g(&s.confirms),
             g(&s.expired),
@@ -392,6 +394,7 @@ impl Workload {
             g(&s.joins),
             g(&s.leaves),
             g(&s.capacity_changes),
+            g(&s.type_changes),
             g(&s.refusals),
             g(&s.unavailable),
             g(&s.lost),
