@@ -590,13 +590,13 @@ impl Client {
     }
 
     /// Moves a ticket type's cap (at least 3, the most a client asks for, so no waiting
-    /// entry is closed) or lifts it, and sometimes its price.
+    /// entry is closed, and at most the lowest capacity the event takes, so it is
+    /// valid) or lifts it, and sometimes its price.
     async fn change_type(&mut self, event: &EventPlan, context: &str) -> &'static str {
         let ty = event.types.choose(&mut self.rng).expect("types").clone();
-        let quantity = self
-            .rng
-            .random_bool(0.8)
-            .then(|| self.rng.random_range(3..=20));
+        let lowest = event.capacities.0;
+        let capped = self.rng.random_bool(0.8);
+        let quantity = capped.then(|| self.rng.random_range(3..=lowest));
         let mut body = json!({"quantity": quantity});
         if self.rng.random_bool(0.3) {
             body["price_cents"] = json!(self.rng.random_range(1000..=9000));

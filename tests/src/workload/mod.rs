@@ -2,8 +2,8 @@
 //! `mixed_workload_keeps_invariants`: many concurrent clients hold, confirm, release,
 //! book (failing or queueing when sold out, partially or not, some with an
 //! `Idempotency-Key`), cancel all or part of their bookings, join and leave waitlists,
-//! and the organizer changes capacities, on a few events, one of them with capped
-//! ticket types. Every answer is checked as it comes, the seat figures after every
+//! and the organizer changes capacities and ticket types' caps (lifting them too) and
+//! prices, on a few events, two of them with capped ticket types. Every answer is checked as it comes, the seat figures after every
 //! operation and by a monitor that also snapshots the queues; once every hold has ended,
 //! [`Workload::check_end`] checks that no seat is lost, that the bookings add up, that
 //! promotion was strict FIFO and that everything a client was told still holds.

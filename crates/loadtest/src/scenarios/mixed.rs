@@ -1,6 +1,7 @@
 //! `mixed`: the seeded random workload of the engine tests (`boxoffice_e2e::workload`),
 //! at speed: many clients hold, confirm, release, book, cancel, join and leave, and an
-//! organizer changes capacities, over three small events; every answer is checked as it
+//! organizer changes capacities and ticket types' caps and prices, over three small
+//! events; every answer is checked as it
 //! comes, and at the end no seat is lost, the bookings add up and promotion was FIFO.
 //! The servers must run with `HOLD_TTL_SECS` = [`HOLD_TTL_SECS`].
 
