@@ -120,7 +120,11 @@ async fn changing_ticket_types_body(server: TestServer) {
     let student = json!({"name": "Student", "price_cents": 500, "quantity": 4});
     let path = format!("/events/{id}/ticket-types");
     let added = api(&server, "POST", &path, Some(&org), Some(student.clone())).await;
+    let location = added.header("location").expect("a Location").to_owned();
     let added = added.ok(201).clone();
+    let path_of_type = location.trim_start_matches("/api/v1");
+    let read = crate::support::get(&server, path_of_type, None).await;
+    assert_eq!(read.ok(200), &added);
     assert_eq!(
         (
             &added["name"],
@@ -217,10 +221,8 @@ async fn changing_ticket_types_body(server: TestServer) {
     let doc = send(server.client.get(server.url("/api/openapi.json"))).await;
     let paths = &doc.ok(200)["paths"];
     let item = &paths["/api/v1/events/{id}/ticket-types/{type_id}"];
-    assert!(
-        item["patch"].is_object() && item["delete"].is_object(),
-        "{item}"
-    );
+    let methods = ["get", "patch", "delete"];
+    assert!(methods.iter().all(|m| item[m].is_object()), "{item}");
     assert!(paths["/api/v1/events/{id}/ticket-types"]["post"].is_object());
 }
 

@@ -147,7 +147,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource!("/events/{id}/ticket-types", post => ticket_types::add))
                 .service(
-                    resource!("/events/{id}/ticket-types/{type_id}", patch => ticket_types::update, delete => ticket_types::retire),
+                    resource!("/events/{id}/ticket-types/{type_id}", get => ticket_types::get, patch => ticket_types::update, delete => ticket_types::retire),
                 )
                 .service(resource!("/events/{id}/holds", post => holds::create_hold))
                 .service(

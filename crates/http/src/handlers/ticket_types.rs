@@ -18,11 +18,30 @@ fn shown(event: Event, id: TicketTypeId) -> Result<TicketTypeDto, ApiError> {
     })
 }
 
+/// Where type `ty` of event `event` is read.
+fn location(event: EventId, ty: TicketTypeId) -> String {
+    format!("/api/v1/events/{event}/ticket-types/{ty}")
+}
+
+/// One ticket type of an event, with its seat counts (the same as in the event).
+#[utoipa::path(get, operation_id = "getTicketType", path = "/api/v1/events/{id}/ticket-types/{type_id}", tag = "events",
+    params(("id" = Uuid, Path, description = "Event id"), ("type_id" = Uuid, Path, description = "Ticket type id")),
+    responses((status = 200, body = TicketTypeDto), (status = 404, body = Problem)))]
+pub async fn get(
+    state: web::Data<AppState>,
+    ids: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (event, type_id) = (EventId::from_uuid(ids.0), TicketTypeId::from_uuid(ids.1));
+    let event = state.events.get(event).await?;
+    let found = ticket_type_of(event, type_id).ok_or_else(ApiError::not_found)?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
 /// Adds a ticket type to an event (its organizer and admins). It is sold at once,
 /// after the event's other types; the event's capacity still caps all types together.
 #[utoipa::path(post, operation_id = "addTicketType", path = "/api/v1/events/{id}/ticket-types", tag = "events", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Event id")), request_body = TicketTypeRequest,
-    responses((status = 201, body = TicketTypeDto), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 201, body = TicketTypeDto, headers(("Location" = String, description = "The path of the ticket type"))), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "`event_cancelled`", body = Problem),
         (status = 422, description = "`validation_failed`: a field, a name another type of the event has (ignoring case), or an event with 50 types already", body = Problem)))]
 pub async fn add(
@@ -37,7 +56,9 @@ pub async fn add(
         .events
         .add_ticket_type(&user, EventId::from_uuid(*id), new)
         .await?;
-    Ok(HttpResponse::Created().json(shown(event, type_id)?))
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", location(event.id, type_id)))
+        .json(shown(event, type_id)?))
 }
 
 /// Changes a ticket type's name, price or quantity (the event's organizer and admins).

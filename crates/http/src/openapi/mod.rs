@@ -39,7 +39,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         users::me, users::update_me, users::change_password, users::deactivate_me,
         users::erase_me, users::list_users, users::update_user, users::erase_user,
         events::create_event, events::list_events, events::get_event, events::update_event, events::cancel_event,
-        ticket_types::add, ticket_types::update, ticket_types::retire,
+        ticket_types::add, ticket_types::get, ticket_types::update, ticket_types::retire,
         holds::create_hold, holds::get_hold, holds::confirm_hold, holds::release_hold,
         bookings::book, bookings::get_booking, bookings::cancel_booking, bookings::my_bookings,
         waitlist::join, waitlist::event_queue, waitlist::leave, waitlist::my_entries,
