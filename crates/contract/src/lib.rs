@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // test code: failing loudly is the point
 
 use boxoffice_domain::ports::{
-    Analytics, ApiTokens, AuditLog, Bookings, CheckIns, EventRepository, KeyedSeats, Reservations,
-    TokenStore, UserRepository, VersionBoard, Waitlists,
+    Analytics, ApiTokens, AuditLog, Bookings, CheckIns, EventRepository, KeyedSeats, Outbox,
+    Reservations, TokenStore, UserRepository, VersionBoard, Waitlists,
 };
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ pub mod fixtures;
 pub mod holds;
 pub mod invariants;
 pub mod keyed;
+pub mod outbox;
 pub mod rate_limit;
 pub mod ticket_types;
 pub mod tickets;
@@ -102,6 +103,7 @@ pub struct EngineStores {
     pub analytics: Arc<dyn Analytics>,
     pub check_ins: Arc<dyn CheckIns>,
     pub api_tokens: Arc<dyn ApiTokens>,
+    pub outbox: Arc<dyn Outbox>,
     /// The board the stores publish event versions to.
     pub versions: Arc<dyn VersionBoard>,
 }
@@ -178,6 +180,8 @@ macro_rules! engine_contract {
             ticket_types::quantity_changes_promote_refuse_and_close,
             ticket_types::retired_types_stop_selling_and_close_their_queue,
             ticket_types::bookings_racing_type_changes_never_oversell,
+            outbox::a_scripted_sequence_writes_its_messages_in_order,
+            outbox::concurrent_requests_number_messages_without_gaps,
         );
     };
     (@tests $setup:path; $($module:ident :: $test:ident),* $(,)?) => {

@@ -53,8 +53,23 @@ macro_rules! string_enum {
                 }
             }
         }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
     };
 }
+
+pub(crate) use string_enum;
 
 string_enum!(
     /// Whether a booking still holds its seats.
@@ -129,7 +144,7 @@ string_enum!(
 );
 
 /// Seats taken for a while, until confirmed, released or expired.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hold {
     /// The hold's id.
     pub id: HoldId,
@@ -150,7 +165,7 @@ pub struct Hold {
 }
 
 /// Seats sold to a user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Booking {
     /// The booking's id.
     pub id: BookingId,
@@ -175,7 +190,7 @@ pub struct Booking {
 }
 
 /// A place in an event's queue for seats.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WaitlistEntry {
     /// The entry's id.
     pub id: WaitlistEntryId,

@@ -9,6 +9,7 @@ pub mod booking;
 pub mod event;
 pub mod group_commit;
 pub mod ids;
+pub mod outbox;
 pub mod page;
 pub mod planner;
 pub mod ports;

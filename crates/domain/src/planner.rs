@@ -17,6 +17,7 @@ use crate::booking::{
     Booking, BookingOutcome, BookingSource, BookingStatus, ClosedReason, Hold, HoldStatus,
     OnSoldOut, Quantity, WaitlistEntry, WaitlistStatus,
 };
+use crate::outbox::Message;
 use crate::ports::{BookRequest, SeatRequest};
 use crate::seats::{SaleTerms, Seats, TypeSeats};
 use crate::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
@@ -266,6 +267,9 @@ pub struct Plan {
     /// (`cancelled`), its active holds (`released`) and its waiting entries (`closed`),
     /// and sets its status.
     pub cancelled_at: Option<Timestamp>,
+    /// The outbox messages of the batch, in the order things happened (`seq` is the
+    /// store's).
+    pub messages: Vec<Message>,
 }
 
 /// Changes of existing rows, from a [`Plan`].
@@ -329,6 +333,7 @@ impl Plan {
             && self.ended_entries.is_empty()
             && self.changed_bookings.is_empty()
             && self.cancelled_at.is_none()
+            && self.messages.is_empty()
             && self.cancelled_seats == 0
             && self.seats == *read
     }

@@ -32,6 +32,8 @@ struct Model {
     cancelled_seats: u32,
     /// Entries in queue order.
     entries: Vec<WaitlistEntry>,
+    /// The outbox: what each message told, and when.
+    messages: Vec<(crate::outbox::MessageType, Timestamp)>,
 }
 
 impl Model {
@@ -68,6 +70,7 @@ impl Model {
             holds: Vec::new(),
             bookings: Vec::new(),
             entries: Vec::new(),
+            messages: Vec::new(),
         }
     }
 
@@ -193,6 +196,8 @@ impl Model {
         let new = plan.bookings.iter().map(|n| (n.booking.clone(), n.hold_id));
         self.bookings.extend(new);
         self.entries.extend(plan.entries.iter().cloned());
+        let told = plan.messages.iter().map(|m| (m.kind, m.at));
+        self.messages.extend(told);
         for end in &plan.ended_holds {
             let hold = self.holds.iter_mut().find(|(h, _)| h.id == end.hold_id);
             let (_, status) = hold.expect("an ended hold exists");
@@ -280,6 +285,7 @@ impl Model {
             self.holds.clone(),
             bookings,
             entries,
+            self.messages.clone(),
         )
     }
 
@@ -321,6 +327,28 @@ impl Model {
             "oversold"
         );
         assert_eq!(self.waitlist_count as usize, self.waiting().count());
+        let told = |kind| self.messages.iter().filter(|(k, _)| *k == kind).count();
+        use crate::outbox::MessageType as M;
+        assert_eq!(
+            told(M::BookingConfirmed),
+            self.bookings.len(),
+            "a message per booking"
+        );
+        assert_eq!(told(M::HoldCreated), self.holds.len(), "a message per hold");
+        assert_eq!(
+            told(M::WaitlistJoined),
+            self.entries.len(),
+            "a message per entry"
+        );
+        let promoted = self
+            .entries
+            .iter()
+            .filter(|e| e.status == WaitlistStatus::Promoted);
+        assert_eq!(
+            told(M::WaitlistPromoted),
+            promoted.count(),
+            "a message per promotion"
+        );
         for e in self.waiting() {
             let t = self.seats.of(e.ticket_type_id).expect("a known type");
             assert!(!t.retired, "an entry waits for a retired type");

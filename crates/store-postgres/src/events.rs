@@ -6,6 +6,7 @@ use crate::models::ACTIVE;
 use crate::models::{
     EventDetailsRow, EventRow, NewEventKeys, NewTicketTypeRow, TicketTypeRow, to_u32,
 };
+use crate::outbox;
 use crate::schema::{events, holds, ticket_types};
 use crate::versions::{self, Publisher};
 use anyhow::Context as _;
@@ -14,6 +15,7 @@ use boxoffice_domain::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus,
     NewEvent, NewTicketType, TicketTypeChanges,
 };
+use boxoffice_domain::outbox::{Message, MessageType};
 use boxoffice_domain::page::Page;
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{
@@ -225,6 +227,12 @@ impl EventRepository for PgStore {
                     .execute(conn)
                     .await?;
             }
+            let created = MessageType::EventCreated;
+            outbox::append(
+                conn,
+                &Message::about_event(event.id, created, event.created_at),
+            )
+            .await?;
             // Published before the commit, so that readers can serve it from memory.
             self.versions
                 .publish(VersionKey::Event(event.id), 0)

@@ -20,6 +20,7 @@ mod holds;
 mod keyed;
 mod ledger;
 mod models;
+mod outbox;
 mod pool;
 mod schema;
 mod ticket_types;

@@ -74,6 +74,7 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamptz>,
         cancelled_seats -> Int4,
         version -> Int8,
+        outbox_seq -> Int8,
     }
 }
 

@@ -6,12 +6,14 @@ use crate::PgStore;
 use crate::batch::run_one;
 use crate::events::reload_event;
 use crate::models::NewTicketTypeRow;
+use crate::outbox;
 use crate::schema::{events, ticket_types};
 use crate::versions::Publisher;
 use anyhow::Context as _;
 use boxoffice_domain::event::{
     Event, EventStatus, MAX_TICKET_TYPES, NewTicketType, TicketTypeChanges, same_name,
 };
+use boxoffice_domain::outbox::{Message, MessageType};
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{TicketTypeError, VersionKey};
 use boxoffice_domain::{EventId, TicketTypeId, Timestamp};
@@ -93,6 +95,8 @@ async fn add_in(
         .execute(conn)
         .await
         .context("cannot insert the ticket type")?;
+    let updated = Message::about_event(id, MessageType::EventUpdated, now);
+    outbox::append(conn, &updated).await?;
     changed(conn, versions, id, now).await
 }
 

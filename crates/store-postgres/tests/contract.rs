@@ -49,6 +49,7 @@ async fn fresh_engine() -> Option<(EngineStores, TestDatabase)> {
         keyed: store.clone(),
         check_ins: store.clone(),
         api_tokens: store.clone(),
+        outbox: store.clone(),
         analytics: store,
     };
     Some((stores, database))

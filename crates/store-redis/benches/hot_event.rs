@@ -37,6 +37,7 @@ fn stores(bookings: Arc<dyn Bookings>, store: &Arc<PgStore>) -> EngineStores {
         analytics: store.clone(),
         check_ins: store.clone(),
         api_tokens: store.clone(),
+        outbox: store.clone(),
     }
 }
 

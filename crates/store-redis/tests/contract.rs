@@ -42,6 +42,7 @@ async fn fresh_engine() -> Option<(EngineStores, TestDatabase)> {
         keyed: gate,
         check_ins: store.clone(),
         api_tokens: store.clone(),
+        outbox: store.clone(),
         analytics: store,
     };
     Some((stores, database))

@@ -57,6 +57,7 @@ async fn fixture() -> Option<Fixture> {
         analytics: store.clone(),
         check_ins: store.clone(),
         api_tokens: store.clone(),
+        outbox: store.clone(),
     };
     Some(Fixture {
         stores,

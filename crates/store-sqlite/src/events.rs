@@ -3,6 +3,7 @@
 use crate::SqliteStore;
 use crate::batch::run_one;
 use crate::convert::{micros, micros_opt, stored_count, uuid};
+use crate::outbox;
 use crate::rows::{EventRow, TicketTypeRow, load_event, with_ticket_types};
 use crate::schema::{events, holds, ticket_types};
 use crate::versions;
@@ -13,6 +14,7 @@ use boxoffice_domain::event::{
     CatalogSnapshot, Event, EventCursor, EventDetails, EventQuery, EventSnapshot, EventStatus,
     NewEvent, NewTicketType, TicketTypeChanges,
 };
+use boxoffice_domain::outbox::{Message, MessageType};
 use boxoffice_domain::page::Page;
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{
@@ -156,7 +158,7 @@ fn scheduled(
 #[async_trait]
 impl EventRepository for SqliteStore {
     async fn create(&self, event: &NewEvent) -> anyhow::Result<Event> {
-        let id = event.id;
+        let (id, at) = (event.id, event.created_at);
         let base = (
             events::id.eq(id.to_string()),
             events::organizer_id.eq(event.organizer_id.to_string()),
@@ -191,6 +193,7 @@ impl EventRepository for SqliteStore {
                 .values(&types)
                 .execute(c)
                 .context("cannot insert ticket types")?;
+            outbox::append(c, &Message::about_event(id, MessageType::EventCreated, at))?;
             versions::bump(c, &board, VersionKey::Event(id))?;
             versions::bump(c, &board, VersionKey::Catalog)?;
             load_existing(c, id)
@@ -270,9 +273,9 @@ impl EventRepository for SqliteStore {
         &self,
         id: EventId,
         ticket_type: &NewTicketType,
-        _now: Timestamp,
+        now: Timestamp,
     ) -> Result<Event, TicketTypeError> {
-        self.add_type(id, ticket_type).await
+        self.add_type(id, ticket_type, now).await
     }
 
     async fn change_ticket_type(

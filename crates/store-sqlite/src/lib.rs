@@ -17,6 +17,7 @@ mod email_keys;
 mod events;
 mod holds;
 mod idempotency;
+mod outbox;
 mod rows;
 mod schema;
 mod ticket_types;

@@ -75,6 +75,19 @@ diesel::table! {
         cancelled_at -> Nullable<BigInt>,
         cancelled_seats -> Integer,
         version -> BigInt,
+        outbox_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        event_id -> Text,
+        seq -> BigInt,
+        #[sql_name = "type"]
+        kind -> Text,
+        at -> BigInt,
+        payload -> Text,
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::SqliteStore;
 use crate::batch::run_one;
 use crate::convert::stored_count;
+use crate::outbox;
 use crate::rows::{TicketTypeRow, load_event};
 use crate::schema::ticket_types;
 use crate::versions;
@@ -12,6 +13,7 @@ use anyhow::Context as _;
 use boxoffice_domain::event::{
     Event, EventStatus, MAX_TICKET_TYPES, NewTicketType, TicketTypeChanges, same_name,
 };
+use boxoffice_domain::outbox::{Message, MessageType};
 use boxoffice_domain::planner::{SeatOp, Timed};
 use boxoffice_domain::ports::{LocalVersionBoard, TicketTypeError, VersionKey};
 use boxoffice_domain::{EventId, TicketTypeId, Timestamp};
@@ -43,8 +45,8 @@ fn changed(
 fn add_in(
     c: &mut SqliteConnection,
     board: &LocalVersionBoard,
-    id: EventId,
-    new: &NewTicketType,
+    (id, new): (EventId, &NewTicketType),
+    now: Timestamp,
 ) -> anyhow::Result<Changed> {
     let Some(event) = load_event(c, id)? else {
         return Ok(Err(TicketTypeError::NotFound));
@@ -78,6 +80,7 @@ fn add_in(
         .values(&row)
         .execute(c)
         .context("cannot insert the ticket type")?;
+    outbox::append(c, &Message::about_event(id, MessageType::EventUpdated, now))?;
     changed(c, board, id)
 }
 
@@ -118,9 +121,15 @@ fn change_in(
 
 impl SqliteStore {
     /// See [`EventRepository::add_ticket_type`](boxoffice_domain::ports::EventRepository::add_ticket_type).
-    pub(crate) async fn add_type(&self, id: EventId, new: &NewTicketType) -> Changed {
+    pub(crate) async fn add_type(
+        &self,
+        id: EventId,
+        new: &NewTicketType,
+        now: Timestamp,
+    ) -> Changed {
         let (board, new) = (self.versions.clone(), new.clone());
-        self.write(move |c| add_in(c, &board, id, &new)).await?
+        self.write(move |c| add_in(c, &board, (id, &new), now))
+            .await?
     }
 
     /// See [`EventRepository::change_ticket_type`](boxoffice_domain::ports::EventRepository::change_ticket_type).

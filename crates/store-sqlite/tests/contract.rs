@@ -40,6 +40,7 @@ async fn fresh_engine() -> Option<(EngineStores, TempDir)> {
         keyed: store.clone(),
         check_ins: store.clone(),
         api_tokens: store.clone(),
+        outbox: store.clone(),
         analytics: store,
     };
     Some((stores, dir))

@@ -9,6 +9,7 @@ use crate::booking::{
     OnSoldOut, Quantity, WaitlistEntry, WaitlistStatus,
 };
 use crate::event::EventStatus;
+use crate::outbox::{Message, MessageType, Payload};
 use crate::ports::SeatRequest;
 use crate::seats::{self, SaleTerms, Taken, TypeSeats};
 use crate::{BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId};
@@ -97,6 +98,7 @@ impl Planner {
                 ended_entries: Vec::new(),
                 changed_bookings: Vec::new(),
                 cancelled_at: None,
+                messages: Vec::new(),
             },
         }
     }
@@ -147,10 +149,18 @@ impl Planner {
         self.plan.seats.give_back(ty, qty, Taken::Held);
         let tickets = &mut self.user(user).tickets;
         *tickets = tickets.saturating_sub(qty);
-        self.set_hold(id, HoldStatus::Expired, now);
+        self.set_hold(id, (ty, qty), HoldStatus::Expired, now);
     }
 
-    fn set_hold(&mut self, id: HoldId, status: HoldStatus, now: Timestamp) {
+    /// Ends hold `id` of `qty` seats of `ty`; an expiry or a release is a message (a
+    /// confirmation is told by its booking's).
+    fn set_hold(
+        &mut self,
+        id: HoldId,
+        (ty, qty): (TicketTypeId, u32),
+        status: HoldStatus,
+        now: Timestamp,
+    ) {
         if let Some((_, current)) = self.holds.get_mut(&id) {
             *current = status;
         }
@@ -159,6 +169,24 @@ impl Planner {
             status,
             at: now,
         });
+        let kind = match status {
+            HoldStatus::Expired => MessageType::HoldExpired,
+            HoldStatus::Released => MessageType::HoldReleased,
+            HoldStatus::Active | HoldStatus::Confirmed => return,
+        };
+        let payload = Payload::HoldEnded {
+            hold_id: id,
+            ticket_type_id: ty,
+            quantity: qty,
+            status,
+        };
+        self.tell(kind, now, payload);
+    }
+
+    /// Adds an outbox message about the event.
+    fn tell(&mut self, kind: MessageType, now: Timestamp, payload: Payload) {
+        let message = Message::new(self.event_id, kind, now, payload);
+        self.plan.messages.push(message);
     }
 
     /// The next waiting entry, skipping those that left; `None` at the end of the queue.
@@ -256,6 +284,24 @@ impl Planner {
             booking_id,
             at: now,
         });
+        let (kind, payload) = match ended {
+            Ended::Promoted(booking_id) => (
+                MessageType::WaitlistPromoted,
+                Payload::WaitlistPromoted {
+                    entry_id: entry.id,
+                    booking_id,
+                },
+            ),
+            Ended::Left | Ended::Closed(_) => (
+                MessageType::WaitlistLeft,
+                Payload::WaitlistLeft {
+                    entry_id: entry.id,
+                    status,
+                    closed_reason,
+                },
+            ),
+        };
+        self.tell(kind, now, payload);
     }
 
     /// Closes the waiting entries of `ty` that `close` picks, stored or queued by the batch.
@@ -309,7 +355,7 @@ impl Planner {
             SeatOp::Leave { entry_id, user_id } => {
                 self.leave(*entry_id, *user_id, now).map(|()| Outcome::Left)
             }
-            SeatOp::Resize { capacity } => self.resize(*capacity).map(|()| Outcome::Resized),
+            SeatOp::Resize { capacity } => self.resize(*capacity, now).map(|()| Outcome::Resized),
             SeatOp::ChangeType {
                 ticket_type_id,
                 quantity,
@@ -385,6 +431,8 @@ impl Planner {
         );
         self.holds.insert(id, (hold.clone(), HoldStatus::Active));
         self.plan.holds.push(hold.clone());
+        let payload = Payload::HoldCreated { hold: hold.clone() };
+        self.tell(MessageType::HoldCreated, now, payload);
         Ok(hold)
     }
 
@@ -451,6 +499,10 @@ impl Planner {
         });
         self.entries.insert(entry.id, entry.clone());
         self.plan.entries.push(entry.clone());
+        let payload = Payload::WaitlistJoined {
+            entry: entry.clone(),
+        };
+        self.tell(MessageType::WaitlistJoined, now, payload);
         entry
     }
 
@@ -461,6 +513,10 @@ impl Planner {
             booking: booking.clone(),
             hold_id,
         });
+        let payload = Payload::BookingConfirmed {
+            booking: booking.clone(),
+        };
+        self.tell(MessageType::BookingConfirmed, booking.created_at, payload);
         booking
     }
 
@@ -487,7 +543,8 @@ impl Planner {
         self.plan
             .seats
             .sell_held(hold.ticket_type_id, hold.quantity);
-        self.set_hold(id, HoldStatus::Confirmed, now);
+        let seats = (hold.ticket_type_id, hold.quantity);
+        self.set_hold(id, seats, HoldStatus::Confirmed, now);
         let seats = (hold.ticket_type_id, user, hold.quantity);
         let booking = confirmed(
             BookingId::generate(),
@@ -508,7 +565,8 @@ impl Planner {
         seats.give_back(hold.ticket_type_id, hold.quantity, Taken::Held);
         let tickets = &mut self.user(user).tickets;
         *tickets = tickets.saturating_sub(hold.quantity);
-        self.set_hold(id, HoldStatus::Released, now);
+        let seats = (hold.ticket_type_id, hold.quantity);
+        self.set_hold(id, seats, HoldStatus::Released, now);
         Ok(())
     }
 
@@ -545,6 +603,12 @@ impl Planner {
         let changed = &mut self.plan.changed_bookings;
         changed.retain(|b| b.id != id);
         changed.push(booking.clone());
+        let payload = Payload::BookingCancelled {
+            booking: booking.clone(),
+            quantity: n,
+            partial: booking.status == BookingStatus::Confirmed,
+        };
+        self.tell(MessageType::BookingCancelled, now, payload);
         Ok(booking)
     }
 
@@ -571,7 +635,9 @@ impl Planner {
         }
     }
 
-    fn resize(&mut self, capacity: u32) -> Result<(), Refusal> {
+    /// Sets the capacity (and tells that the event changed: the store writes its other
+    /// fields in the same transaction).
+    fn resize(&mut self, capacity: u32, now: Timestamp) -> Result<(), Refusal> {
         if self.cancelled() {
             return Err(Refusal::Cancelled);
         }
@@ -581,7 +647,14 @@ impl Planner {
             return Err(Refusal::CapacityBelowSold { taken });
         }
         seats.capacity = capacity;
+        self.tell_event(MessageType::EventUpdated, now);
         Ok(())
+    }
+
+    /// Tells that the event itself changed.
+    fn tell_event(&mut self, kind: MessageType, now: Timestamp) {
+        let event_id = self.event_id;
+        self.tell(kind, now, Payload::Event { event_id });
     }
 
     /// The type `ty` of an event that still changes, for a change of the type.
@@ -624,6 +697,7 @@ impl Planner {
         if let Some(price) = price_cents {
             t.price_cents = price;
         }
+        self.tell_event(MessageType::EventUpdated, now);
         if let Some(Some(cap)) = quantity {
             let too_big = move |e: &Queued| e.quantity > cap;
             self.close_entries(ty, too_big, ClosedReason::QuantityLowered, now);
@@ -636,6 +710,7 @@ impl Planner {
         let t = self.changeable_type(ty)?;
         if !t.retired {
             t.retired = true;
+            self.tell_event(MessageType::EventUpdated, now);
             self.close_entries(ty, |_| true, ClosedReason::TicketTypeRetired, now);
         }
         Ok(())
@@ -647,6 +722,7 @@ impl Planner {
             return Outcome::EventCancelled; // cancelling again changes nothing
         }
         self.terms.status = EventStatus::Cancelled;
+        self.tell_event(MessageType::EventCancelled, now);
         let seats = &mut self.plan.seats;
         self.plan.cancelled_seats += seats.sold;
         seats.sold = 0;

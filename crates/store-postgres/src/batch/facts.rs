@@ -58,6 +58,19 @@ struct LockedEventRow {
     sales_close_at: Option<Timestamp>,
     starts_at: Timestamp,
     max_tickets_per_user: Option<i32>,
+    outbox_seq: i64,
+}
+
+/// An event as its seat transaction reads it under the lock.
+pub(super) struct Locked {
+    /// Its counters and types, in position order.
+    pub seats: Seats,
+    /// Its sale terms.
+    pub terms: SaleTerms,
+    /// Waiting entries.
+    pub waitlist_count: u32,
+    /// The number of its last outbox message.
+    pub outbox_seq: i64,
 }
 
 impl LockedEventRow {
@@ -118,11 +131,12 @@ impl TypeSeatsRow {
 }
 
 /// Locks event `event_id`'s row and reads its counters, its ticket types (in position
-/// order), its sale terms and how many entries wait; `None` when there is no such event.
+/// order), its sale terms, how many entries wait and its last outbox number; `None`
+/// when there is no such event.
 pub(super) async fn lock_event(
     conn: &mut AsyncPgConnection,
     event_id: EventId,
-) -> anyhow::Result<Option<(Seats, SaleTerms, u32)>> {
+) -> anyhow::Result<Option<Locked>> {
     let Some(row) = events::table
         .find(event_id.as_uuid())
         .select(LockedEventRow::as_select())
@@ -144,9 +158,12 @@ pub(super) async fn lock_event(
         .load::<TypeSeatsRow>(conn)
         .await
         .with_context(|| format!("cannot read ticket types of event {event_id}"))?;
-    let seats = row.seats(types)?;
-    let waitlist_count = to_u32(row.waitlist_count, "waitlist_count")?;
-    Ok(Some((seats, row.terms(event_id)?, waitlist_count)))
+    Ok(Some(Locked {
+        seats: row.seats(types)?,
+        terms: row.terms(event_id)?,
+        waitlist_count: to_u32(row.waitlist_count, "waitlist_count")?,
+        outbox_seq: row.outbox_seq,
+    }))
 }
 
 /// The event's active holds that expire by `last`.

@@ -101,9 +101,15 @@ async fn run_batch(
     batch: &[Timed],
     waiting: Waiting,
 ) -> anyhow::Result<Vec<Outcome>> {
-    let Some((seats, terms, waitlist_count)) = facts::lock_event(conn, event).await? else {
+    let Some(locked) = facts::lock_event(conn, event).await? else {
         return Ok(vec![Outcome::Refused(Refusal::NotFound); batch.len()]);
     };
+    let facts::Locked {
+        seats,
+        terms,
+        waitlist_count,
+        outbox_seq,
+    } = locked;
     let last = batch
         .iter()
         .map(|t| t.now)
@@ -146,7 +152,11 @@ async fn run_batch(
             break planned;
         }
     };
-    if let Some((version, seqs)) = write::write(conn, event, &seats, &plan).await? {
+    let read = write::Read {
+        seats: &seats,
+        outbox_seq,
+    };
+    if let Some((version, seqs)) = write::write(conn, event, &read, &plan).await? {
         versions.publish(VersionKey::Event(event), version).await?;
         for entry in outcomes.iter_mut().filter_map(Outcome::entry_mut) {
             let seq = seqs

@@ -5,6 +5,7 @@
 
 use super::AlreadyWaiting;
 use crate::models::{ACTIVE, to_i32};
+use crate::outbox;
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
 use anyhow::Context as _;
 use boxoffice_domain::EventId;
@@ -76,25 +77,34 @@ const CHANGE_BOOKINGS: &str = "
            AS v(id, quantity, status, at)
      WHERE bookings.id = v.id AND bookings.status = 'confirmed'";
 
+/// What the batch read of the event under its lock, that the writes depend on.
+pub(super) struct Read<'r> {
+    /// Its counters.
+    pub seats: &'r Seats,
+    /// The number of its last outbox message.
+    pub outbox_seq: i64,
+}
+
 /// Writes `plan` of `event` (whose counters were `read`); returns the event's new
 /// version (none when the plan writes nothing) and the `seq` of each new entry.
 pub(super) async fn write(
     conn: &mut AsyncPgConnection,
     event: EventId,
-    read: &Seats,
+    read: &Read<'_>,
     plan: &Plan,
 ) -> anyhow::Result<Option<(i64, HashMap<Uuid, i64>)>> {
-    if plan.writes_nothing(read) {
+    if plan.writes_nothing(read.seats) {
         return Ok(None); // every request was refused: nothing changed
     }
-    let changed = plan.changed_types(read);
+    let changed = plan.changed_types(read.seats);
+    let last_message = read.outbox_seq + i64::try_from(plan.messages.len())?;
     let (stored, inserted) = plan.changes();
     // A stored entry that ends frees its user's waiting slot for a new entry: then the
     // new entries wait for it.
     let entries_first = stored.ended_entries.is_empty();
     let shared: &AsyncPgConnection = conn;
     let (version, types, rows, seqs) = tokio::join!(
-        write_event(shared, event, plan),
+        write_event(shared, event, plan, last_message),
         try_join_all(changed.map(|t| write_type(shared, t))),
         async {
             tokio::try_join!(
@@ -102,6 +112,7 @@ pub(super) async fn write(
                 insert_bookings(shared, &plan.bookings),
                 end_holds(shared, &stored.ended_holds),
                 change_bookings(shared, &stored.changed_bookings),
+                outbox::insert(shared, event, &plan.messages, read.outbox_seq + 1),
             )
         },
         async {
@@ -133,11 +144,13 @@ pub(super) async fn write(
     Ok(Some((version, seqs)))
 }
 
-/// Writes the event's counters and bumps its version; returns the new version.
+/// Writes the event's counters and its last outbox number, and bumps its version;
+/// returns the new version.
 async fn write_event(
     mut conn: &AsyncPgConnection,
     event: EventId,
     plan: &Plan,
+    outbox_seq: i64,
 ) -> anyhow::Result<i64> {
     let cancelled = to_i32(plan.cancelled_seats, "cancelled seats")?;
     diesel::update(events::table.find(event.as_uuid()))
@@ -148,6 +161,7 @@ async fn write_event(
             events::waitlist_count.eq(to_i32(plan.waitlist_count, "waitlist_count")?),
             events::cancelled_seats.eq(events::cancelled_seats + cancelled),
             events::version.eq(events::version + 1),
+            events::outbox_seq.eq(outbox_seq),
         ))
         .returning(events::version)
         .get_result(&mut conn)

@@ -3,6 +3,7 @@
 //! counters and, for a cancelled event, the cascade over its rows.
 
 use crate::convert::{micros, micros_opt, stored_count};
+use crate::outbox;
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries as entries};
 use anyhow::Context as _;
 use boxoffice_domain::booking::{BookingStatus, ClosedReason, HoldStatus, WaitlistStatus};
@@ -29,6 +30,8 @@ pub(super) fn write(
         return Ok(None); // every request was refused: nothing changed
     }
     let (stored, inserted) = plan.changes();
+    let outbox_seq = outbox::last_seq(c, event)?;
+    outbox::insert(c, event, &plan.messages, outbox_seq + 1)?;
     insert_holds(c, plan)?;
     insert_bookings(c, plan)?;
     // A stored entry that ends frees its user's waiting slot for a new entry.
@@ -43,6 +46,7 @@ pub(super) fn write(
             events::waitlist_count.eq(stored_count(plan.waitlist_count)?),
             events::cancelled_seats
                 .eq(events::cancelled_seats + stored_count(plan.cancelled_seats)?),
+            events::outbox_seq.eq(outbox_seq + i64::try_from(plan.messages.len())?),
         ))
         .execute(c)
         .context("cannot write event counters")?;
