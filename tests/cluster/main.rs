@@ -12,4 +12,5 @@ mod idempotency;
 mod mixed;
 mod queue;
 mod reads;
+mod stream;
 mod support;

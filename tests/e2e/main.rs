@@ -16,6 +16,7 @@ mod rate_limit;
 mod retries;
 mod security;
 mod shutdown;
+mod stream;
 mod support;
 mod ticket_types;
 mod tickets;

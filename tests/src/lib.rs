@@ -8,6 +8,7 @@ mod process;
 pub mod redis;
 pub mod seats;
 pub mod smtp;
+pub mod sse;
 pub mod workload;
 
 pub use postgres::PrivatePostgres;

@@ -16,6 +16,14 @@ impl TestServer {
         self.wait_for_exit(timeout).await
     }
 
+    /// The server's resident memory in KiB, from `/proc` (`None` once it exited).
+    #[must_use]
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// Sends SIGTERM to the server and returns at once.
     ///
     /// # Panics

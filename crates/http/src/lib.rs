@@ -12,6 +12,7 @@ mod openapi;
 pub mod qr;
 pub mod rate_limit;
 pub mod security;
+pub mod stream;
 mod validate;
 
 pub use openapi::document as openapi_document;
@@ -58,6 +59,8 @@ pub struct AppState {
     /// Set when the process was asked to stop: `/health/ready` answers 503 from then
     /// on, so a load balancer stops sending before the listener closes.
     pub stopping: Arc<std::sync::atomic::AtomicBool>,
+    /// The live availability streams of this process.
+    pub streams: Arc<stream::Streams>,
 }
 
 /// 405 `method_not_allowed`, with the `Allow` header RFC 9110 asks for.
@@ -146,6 +149,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource!("/events/{id}", get => events::get_event, patch => events::update_event, delete => events::cancel_event),
                 )
                 .service(resource!("/events/{id}/ticket-types", post => ticket_types::add))
+                .service(
+                    resource!("/events/{id}/availability/stream", get => events::stream_availability),
+                )
                 .service(
                     resource!("/events/{id}/ticket-types/{type_id}", get => ticket_types::get, patch => ticket_types::update, delete => ticket_types::retire),
                 )

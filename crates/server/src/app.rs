@@ -23,6 +23,7 @@ use boxoffice_domain::user::{Email, Password, PersonName, Role};
 use boxoffice_domain::{Clock, SystemClock};
 use boxoffice_http::bodies::Bodies;
 use boxoffice_http::rate_limit::{MemoryRateLimiter, RateLimits};
+use boxoffice_http::stream::Streams;
 use boxoffice_http::{AppState, security};
 use boxoffice_store_postgres::PgStore;
 use boxoffice_store_redis::{Redis, RedisRateLimiter, RedisVersionBoard, SeatGate};
@@ -307,14 +308,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         Duration::seconds(i64::from(args.hold_ttl_secs)),
     ));
+    let events = Arc::new(event_service(
+        stores.events,
+        stores.versions,
+        clock.clone(),
+        stores.audit,
+    ));
+    let streams = Streams::new(events.clone(), args.sse_max_streams as usize);
+    let stopping: Arc<AtomicBool> = Arc::default();
+    tokio::spawn(streams.clone().watch(stopping.clone()));
     let state = web::Data::new(AppState {
         accounts: Arc::new(accounts),
-        events: Arc::new(event_service(
-            stores.events,
-            stores.versions,
-            clock.clone(),
-            stores.audit,
-        )),
+        events,
         bookings: bookings.clone(),
         tickets: Arc::new(tickets),
         health: stores.health,
@@ -323,9 +328,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_limits: RateLimits::new(limiter, args.rate_limits.settings()),
         event_bodies: Bodies::default(),
         listing_bodies: Bodies::default(),
-        stopping: Arc::default(),
+        stopping: stopping.clone(),
+        streams,
     });
-    let stopping = state.stopping.clone();
 
     let origins = args.cors_allowed_origins.clone();
     let server = HttpServer::new(move || {

@@ -267,6 +267,12 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(1..=86_400))]
     pub hold_ttl_secs: u32,
 
+    /// Most live availability streams (`GET /events/{id}/availability/stream`) one process
+    /// keeps open; past it, a new one is 503.
+    #[arg(long, env = "SSE_MAX_STREAMS", value_name = "SSE_MAX_STREAMS", default_value_t = 10_000,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub sse_max_streams: u32,
+
     /// On SIGTERM, how long requests in flight may take to finish, in seconds, before
     /// their connections are closed (0: do not wait for them).
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", value_name = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30,

@@ -302,6 +302,14 @@ impl TicketTypeDto {
     }
 }
 
+/// The ticket types of `event` as the API shows them.
+#[must_use]
+pub fn ticket_types_of(event: Event) -> Vec<TicketTypeDto> {
+    let free = event.availability().available;
+    let types = event.ticket_types.into_iter();
+    types.map(|t| TicketTypeDto::new(t, free)).collect()
+}
+
 /// Type `id` of `event` as the API shows it, if the event has it.
 #[must_use]
 pub fn ticket_type_of(event: Event, id: TicketTypeId) -> Option<TicketTypeDto> {

@@ -186,6 +186,18 @@ impl ApiError {
         error
     }
 
+    /// 503 `service_unavailable` with `Retry-After`, saying why in `detail`.
+    #[must_use]
+    pub fn unavailable(detail: &str) -> Self {
+        let mut error = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            detail,
+        );
+        error.retry_after = Some(RETRY_AFTER_SECS);
+        error
+    }
+
     /// 500 `internal_error`; the cause is logged with the request id, never sent.
     #[must_use]
     pub fn internal(cause: &anyhow::Error) -> Self {

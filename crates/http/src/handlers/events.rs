@@ -6,6 +6,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json, Query};
+use crate::stream::{AvailabilityFrame, Frame, Streams};
 use actix_web::http::header::{self, IfNoneMatch};
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use boxoffice_domain::EventId;
@@ -99,6 +100,40 @@ pub async fn get_event(
     } else {
         response.content_type("application/json").body(body)
     })
+}
+
+/// The event's availability as it changes, as Server-Sent Events: the current figures
+/// at once, then a frame whenever they change (at most 10 a second), and a comment
+/// every 15 s while nothing does. Each frame is the whole state, with `id:` the
+/// event's version: a client that reconnects (sending `Last-Event-ID`, as browsers
+/// do) gets the current figures first, so it misses nothing. Streams end when the
+/// server stops; a server with `SSE_MAX_STREAMS` streams open answers 503.
+#[utoipa::path(get, operation_id = "streamAvailability", path = "/api/v1/events/{id}/availability/stream", tag = "events",
+    params(("id" = Uuid, Path, description = "Event id"),
+        ("Last-Event-ID" = Option<String>, Header, description = "The `id:` of the last frame received; the stream starts with the current figures whatever it is")),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = AvailabilityFrame,
+            description = "`event: availability` frames whose `data:` line is an AvailabilityFrame, `id:` the event's version"),
+        (status = 404, body = Problem),
+        (status = 503, description = "`service_unavailable`: as many streams open as this server may serve", body = Problem)))]
+pub async fn stream_availability(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let event = EventId::from_uuid(*id);
+    let (read, _) = state.events.read(event).await?;
+    let first = Frame::of(&read.value, read.version).map_err(|e| ApiError::internal(&e.into()))?;
+    let Some(subscription) = state.streams.subscribe(event, &first) else {
+        return Err(ApiError::unavailable(
+            "This server has as many availability streams open as it may serve. Retry shortly.",
+        ));
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        // Proxies such as nginx must pass each frame on at once.
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(Streams::frames(first, subscription)))
 }
 
 /// Changes an event (its organizer and admins).

@@ -10,6 +10,7 @@ use crate::handlers::{
     analytics, api_tokens, audit, auth, bookings, check_ins, events, holds, ops, ticket_types,
     tickets, users, waitlist,
 };
+use crate::stream::AvailabilityFrame;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -39,6 +40,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         users::me, users::update_me, users::change_password, users::deactivate_me,
         users::erase_me, users::list_users, users::update_user, users::erase_user,
         events::create_event, events::list_events, events::get_event, events::update_event, events::cancel_event,
+        events::stream_availability,
         ticket_types::add, ticket_types::get, ticket_types::update, ticket_types::retire,
         holds::create_hold, holds::get_hold, holds::confirm_hold, holds::release_hold,
         bookings::book, bookings::get_booking, bookings::cancel_booking, bookings::my_bookings,
@@ -50,7 +52,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         analytics::events, audit::entries,
         ops::live, ops::ready, ops::metrics,
     ),
-    components(schemas(Problem, FieldProblem, UserDto, TokensDto, RoleDto, EventDto, TicketTypeDto, TicketTypeStatusDto, AvailabilityDto,
+    components(schemas(Problem, FieldProblem, UserDto, TokensDto, RoleDto, EventDto, TicketTypeDto, TicketTypeStatusDto, AvailabilityDto, AvailabilityFrame,
         HoldDto, BookingDto, WaitlistEntryDto, ClosedReasonDto, BookingOutcomeDto, EventAnalyticsDto, AuditEntryDto,
         TicketDto, TicketListDto, VerifyingKeyDto, VerifyingKeysDto, CheckInDto, ScannerDto, AdmittedDto,
         ScanResultDto, OfflineBatchDto, CheckInProgressDto, TypeProgressDto, ApiTokenDto, ApiTokenListDto,
