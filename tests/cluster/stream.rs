@@ -15,14 +15,22 @@ async fn a_booking_on_one_server_reaches_the_streams_of_every_server() {
     let client = cluster.client();
     let organizer = cluster.organizer("stream.organizer@example.org").await;
     let ann = client.attendee("stream.ann@example.org").await;
-    let event = create_event(&client, &organizer, json!({"name": "Streams", "capacity": 10})).await;
+    let event = create_event(
+        &client,
+        &organizer,
+        json!({"name": "Streams", "capacity": 10}),
+    )
+    .await;
     let id = text(&event, "id");
     let path = format!("/api/v1/events/{id}/availability/stream");
     let http = reqwest::Client::new();
     let mut streams = Vec::new();
     for i in 0..cluster.len() {
         let mut frames = Frames::open(&http, &cluster.server(i).url(&path)).await;
-        let first = frames.next(Duration::from_secs(5)).await.expect("a first frame");
+        let first = frames
+            .next(Duration::from_secs(5))
+            .await
+            .expect("a first frame");
         assert_eq!(first.data["availability"]["available"], 10);
         streams.push(frames);
     }

@@ -166,6 +166,7 @@ macro_rules! engine_contract {
             waitlist::hold_release_promotes,
             waitlist::hold_expiry_promotes_before_anyone_new,
             waitlist::raised_capacity_promotes,
+            waitlist::lowered_capacity_closes_entries_it_cannot_serve,
             waitlist::blocking_head_leaving_promotes,
             waitlist::leave_rules,
             waitlist::event_queue_positions_follow_join_order,

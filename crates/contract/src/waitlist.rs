@@ -7,7 +7,9 @@ use crate::engine::{
     only_booking, open_event, organizer, promoted_booking, qty, queue, seats, secs, seen,
     still_waiting, two_type_event, type_counters, wait_n,
 };
-use boxoffice_domain::booking::{BookingStatus, OnSoldOut, WaitlistEntry, WaitlistStatus};
+use boxoffice_domain::booking::{
+    BookingStatus, ClosedReason, OnSoldOut, WaitlistEntry, WaitlistStatus,
+};
 use boxoffice_domain::event::{EventDetails, EventStatus};
 use boxoffice_domain::page::PageRequest;
 use boxoffice_domain::ports::{BookError, ConfirmHoldError, JoinWaitlistError, LeaveWaitlistError};
@@ -914,4 +916,51 @@ pub async fn event_cancel_cascades(stores: EngineStores) {
         ),
         (0, 0, 3, 0, 0)
     );
+}
+
+/// A capacity lowered below what an entry waits for closes that entry (it could never
+/// be served and would block the queue), and the entries behind it move up at once.
+pub async fn lowered_capacity_closes_entries_it_cannot_serve(stores: EngineStores) {
+    let org = organizer(&stores).await;
+    let (ann, bob, cid, dan) = (
+        attendee(&stores).await,
+        attendee(&stores).await,
+        attendee(&stores).await,
+        attendee(&stores).await,
+    );
+    let t = base();
+    let ev = open_event(&stores, &org, t, 5).await;
+    book_n(&stores, ev.id, ann.id, 2, t).await;
+    let big = wait_n(&stores, ev.id, bob.id, 4, secs(t, 1)).await;
+    let rest = book_n(&stores, ev.id, cid.id, 3, secs(t, 2)).await;
+    let small = wait_n(&stores, ev.id, dan.id, 1, secs(t, 3)).await;
+    stores
+        .bookings
+        .cancel_booking(rest.id, None, secs(t, 4))
+        .await
+        .expect("cancel");
+    still_waiting(&stores, &small, 2).await;
+    let details = EventDetails {
+        capacity: 3,
+        ..ev.details.clone()
+    };
+    let lowered = stores
+        .events
+        .update_details(ev.id, &details, secs(t, 5))
+        .await
+        .expect("lower to 3");
+    assert_eq!(
+        (
+            lowered.details.capacity,
+            lowered.sold,
+            lowered.waitlist_count
+        ),
+        (3, 3, 0)
+    );
+    let closed = entry(&stores, bob.id, big.id).await;
+    assert_eq!(
+        (closed.status, closed.closed_reason),
+        (WaitlistStatus::Closed, Some(ClosedReason::CapacityLowered))
+    );
+    promoted_booking(&stores, &small).await;
 }

@@ -130,6 +130,8 @@ string_enum!(
         TicketTypeRetired = "ticket_type_retired",
         /// Its ticket type's quantity was lowered below the seats it waits for.
         QuantityLowered = "quantity_lowered",
+        /// The event's capacity was lowered below the seats it waits for.
+        CapacityLowered = "capacity_lowered",
     }
 );
 
@@ -253,6 +255,7 @@ mod tests {
             ClosedReason::EventCancelled,
             ClosedReason::TicketTypeRetired,
             ClosedReason::QuantityLowered,
+            ClosedReason::CapacityLowered,
         ] {
             assert_eq!(r.as_str().parse::<ClosedReason>(), Ok(r));
         }

@@ -78,9 +78,8 @@ pub struct EventFacts {
     pub queue: Vec<Queued>,
     /// Whether `queue` holds every waiting entry.
     pub queue_complete: bool,
-    /// Every waiting entry of each ticket type whose quantity the batch sets or that it
-    /// retires ([`SeatOp::ChangeType`], [`SeatOp::RetireType`]), in queue order: the
-    /// entries such a change may close.
+    /// The waiting entries [`may_close`] names for the batch, in queue order: those a
+    /// change of a type or of the capacity may close.
     pub closable: Vec<Queued>,
     /// What each requester of a hold, booking or join has; missing users have nothing.
     pub users: HashMap<UserId, UserTickets>,
@@ -145,7 +144,8 @@ pub enum SeatOp {
         /// Who asks.
         user_id: UserId,
     },
-    /// Change the event's capacity.
+    /// Change the event's capacity; a lower one closes the waiting entries that want
+    /// more seats than it.
     Resize {
         /// The new capacity.
         capacity: u32,
@@ -404,25 +404,55 @@ pub fn requesters(batch: &[Timed]) -> Vec<UserId> {
     users
 }
 
-/// The ticket types whose waiting entries `batch` may close, each once: those it sets
-/// the quantity of or retires. A store reads their entries as [`EventFacts::closable`].
+/// The waiting entries a batch may close, which a store reads as
+/// [`EventFacts::closable`]: every entry of the types it sets the quantity of or
+/// retires, and every entry that wants more seats than a capacity it sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Closable {
+    /// Types whose every waiting entry is read, each once.
+    pub types: Vec<TicketTypeId>,
+    /// Entries of any type wanting more seats than this are read: the lowest capacity
+    /// the batch sets.
+    pub larger_than: Option<u32>,
+}
+
+impl Closable {
+    /// Whether no entry is to be read.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty() && self.larger_than.is_none()
+    }
+
+    /// Whether `entry` is one to read.
+    #[must_use]
+    pub fn covers(&self, entry: &Queued) -> bool {
+        self.types.contains(&entry.ticket_type_id)
+            || self.larger_than.is_some_and(|n| entry.quantity > n)
+    }
+}
+
+/// What `batch` may close (see [`Closable`]).
 #[must_use]
-pub fn closable_types(batch: &[Timed]) -> Vec<TicketTypeId> {
-    let mut types: Vec<TicketTypeId> = batch
-        .iter()
-        .filter_map(|t| match t.op {
+pub fn may_close(batch: &[Timed]) -> Closable {
+    let mut closable = Closable::default();
+    for timed in batch {
+        match timed.op {
             SeatOp::ChangeType {
                 ticket_type_id,
                 quantity: Some(_),
                 ..
             }
-            | SeatOp::RetireType { ticket_type_id } => Some(ticket_type_id),
-            _ => None,
-        })
-        .collect();
-    types.sort_unstable_by_key(|t| t.as_uuid());
-    types.dedup();
-    types
+            | SeatOp::RetireType { ticket_type_id } => closable.types.push(ticket_type_id),
+            SeatOp::Resize { capacity } => {
+                let lowest = closable.larger_than.map_or(capacity, |n| n.min(capacity));
+                closable.larger_than = Some(lowest);
+            }
+            _ => {}
+        }
+    }
+    closable.types.sort_unstable_by_key(|t| t.as_uuid());
+    closable.types.dedup();
+    closable
 }
 
 /// Waiting entries a store reads first when promotion may happen.

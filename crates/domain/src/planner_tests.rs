@@ -159,16 +159,16 @@ impl Model {
                 _ => {}
             }
         }
-        let closing = closable_types(batch);
+        let closing = may_close(batch);
         let closable = self
             .waiting()
-            .filter(|e| closing.contains(&e.ticket_type_id))
             .map(|e| Queued {
                 id: e.id,
                 user_id: e.user_id,
                 ticket_type_id: e.ticket_type_id,
                 quantity: e.quantity,
             })
+            .filter(|q| closing.covers(q))
             .collect();
         EventFacts {
             event_id: self.event_id,
@@ -355,6 +355,10 @@ impl Model {
             assert!(
                 t.quantity.is_none_or(|q| e.quantity <= q),
                 "an entry waits for more than its type's quantity"
+            );
+            assert!(
+                e.quantity <= self.seats.capacity,
+                "an entry waits for more than the capacity"
             );
         }
         // Every transaction ends with the queue promoted: its head does not fit.

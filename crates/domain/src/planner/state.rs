@@ -64,7 +64,7 @@ pub(super) struct Planner {
     queue_complete: bool,
     /// Entries this batch queued, not yet promoted, in queue order.
     tail: VecDeque<Queued>,
-    /// Waiting entries of the types the batch changes (see [`EventFacts::closable`]).
+    /// Waiting entries the batch may close (see [`EventFacts::closable`]).
     closable: Vec<Queued>,
     plan: Plan,
 }
@@ -304,10 +304,9 @@ impl Planner {
         self.tell(kind, now, payload);
     }
 
-    /// Closes the waiting entries of `ty` that `close` picks, stored or queued by the batch.
+    /// Closes the waiting entries that `close` picks, stored or queued by the batch.
     fn close_entries(
         &mut self,
-        ty: TicketTypeId,
         close: impl Fn(&Queued) -> bool,
         reason: ClosedReason,
         now: Timestamp,
@@ -316,7 +315,7 @@ impl Planner {
             .closable
             .iter()
             .chain(&self.tail)
-            .filter(|e| e.ticket_type_id == ty && !self.gone.contains(&e.id) && close(e))
+            .filter(|e| !self.gone.contains(&e.id) && close(e))
             .copied()
             .collect();
         for entry in picked {
@@ -636,7 +635,8 @@ impl Planner {
     }
 
     /// Sets the capacity (and tells that the event changed: the store writes its other
-    /// fields in the same transaction).
+    /// fields in the same transaction). Entries that want more seats than the new
+    /// capacity close: they could never be served and would block the queue.
     fn resize(&mut self, capacity: u32, now: Timestamp) -> Result<(), Refusal> {
         if self.cancelled() {
             return Err(Refusal::Cancelled);
@@ -648,6 +648,8 @@ impl Planner {
         }
         seats.capacity = capacity;
         self.tell_event(MessageType::EventUpdated, now);
+        let too_big = move |e: &Queued| e.quantity > capacity;
+        self.close_entries(too_big, ClosedReason::CapacityLowered, now);
         Ok(())
     }
 
@@ -699,8 +701,8 @@ impl Planner {
         }
         self.tell_event(MessageType::EventUpdated, now);
         if let Some(Some(cap)) = quantity {
-            let too_big = move |e: &Queued| e.quantity > cap;
-            self.close_entries(ty, too_big, ClosedReason::QuantityLowered, now);
+            let too_big = move |e: &Queued| e.ticket_type_id == ty && e.quantity > cap;
+            self.close_entries(too_big, ClosedReason::QuantityLowered, now);
         }
         Ok(())
     }
@@ -711,7 +713,8 @@ impl Planner {
         if !t.retired {
             t.retired = true;
             self.tell_event(MessageType::EventUpdated, now);
-            self.close_entries(ty, |_| true, ClosedReason::TicketTypeRetired, now);
+            let of_type = move |e: &Queued| e.ticket_type_id == ty;
+            self.close_entries(of_type, ClosedReason::TicketTypeRetired, now);
         }
         Ok(())
     }

@@ -205,6 +205,8 @@ pub enum ClosedReasonDto {
     TicketTypeRetired,
     /// Its ticket type's quantity was lowered below the seats it waits for.
     QuantityLowered,
+    /// The event's capacity was lowered below the seats it waits for.
+    CapacityLowered,
 }
 
 impl From<ClosedReason> for ClosedReasonDto {
@@ -213,6 +215,7 @@ impl From<ClosedReason> for ClosedReasonDto {
             ClosedReason::EventCancelled => Self::EventCancelled,
             ClosedReason::TicketTypeRetired => Self::TicketTypeRetired,
             ClosedReason::QuantityLowered => Self::QuantityLowered,
+            ClosedReason::CapacityLowered => Self::CapacityLowered,
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::models::{ACTIVE, BookingRow, EntryRow, HoldRow, to_u32};
 use crate::schema::{bookings, events, holds, ticket_types, waitlist_entries};
 use anyhow::Context as _;
 use boxoffice_domain::booking::{Booking, Hold, HoldStatus, WaitlistEntry, WaitlistStatus};
-use boxoffice_domain::planner::{ExpiringHold, Queued, SeatOp, Timed, UserTickets};
+use boxoffice_domain::planner::{Closable, ExpiringHold, Queued, SeatOp, Timed, UserTickets};
 use boxoffice_domain::seats::{SaleTerms, Seats, TypeSeats};
 use boxoffice_domain::{
     BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId,
@@ -239,35 +239,43 @@ pub(super) async fn queue_head(
     waiting_entries(conn, event, None, limit).await
 }
 
-/// Every waiting entry of `event` of one of `types` (none: no statement), in queue
+/// The waiting entries of `event` that `closable` names (none: no statement), in queue
 /// order: what [`EventFacts::closable`](boxoffice_domain::planner::EventFacts::closable)
 /// holds.
 pub(super) async fn closable(
     conn: &mut AsyncPgConnection,
     event: EventId,
-    types: &[TicketTypeId],
+    closable: &Closable,
 ) -> anyhow::Result<Vec<Queued>> {
-    if types.is_empty() {
+    if closable.is_empty() {
         return Ok(Vec::new());
     }
-    let types: Vec<Uuid> = types.iter().map(|t| t.as_uuid()).collect();
-    waiting_entries(conn, event, Some(&types), i64::MAX).await
+    waiting_entries(conn, event, Some(closable), i64::MAX).await
 }
 
-/// The first `limit` waiting entries of `event` (of `types` only, when given), in
+/// The first `limit` waiting entries of `event` (those `only` names, when given), in
 /// queue order.
 async fn waiting_entries(
     conn: &mut AsyncPgConnection,
     event: EventId,
-    types: Option<&[Uuid]>,
+    only: Option<&Closable>,
     limit: i64,
 ) -> anyhow::Result<Vec<Queued>> {
     let mut query = waitlist_entries::table
         .filter(waitlist_entries::event_id.eq(event.as_uuid()))
         .filter(waitlist_entries::status.eq(WaitlistStatus::Waiting.as_str()))
         .into_boxed();
-    if let Some(types) = types {
-        query = query.filter(waitlist_entries::ticket_type_id.eq_any(types));
+    if let Some(only) = only {
+        let types: Vec<Uuid> = only.types.iter().map(|t| t.as_uuid()).collect();
+        let larger_than = match only.larger_than {
+            Some(n) => i32::try_from(n).context("capacity too large")?,
+            None => i32::MAX, // no entry wants more
+        };
+        query = query.filter(
+            waitlist_entries::ticket_type_id
+                .eq_any(types)
+                .or(waitlist_entries::quantity.gt(larger_than)),
+        );
     }
     let rows = query
         .order(waitlist_entries::seq.asc())

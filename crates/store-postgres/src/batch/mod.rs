@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use boxoffice_domain::EventId;
 use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
 use boxoffice_domain::planner::{
-    EventFacts, Outcome, Planning, Refusal, Timed, closable_types, requesters,
+    EventFacts, Outcome, Planning, Refusal, Timed, may_close, requesters,
 };
 use boxoffice_domain::ports::VersionKey;
 use diesel_async::AsyncPgConnection;
@@ -128,7 +128,7 @@ async fn run_batch(
         HashMap::new()
     };
     let named = facts::named_rows(conn, event, batch).await?;
-    let closable = facts::closable(conn, event, &closable_types(batch)).await?;
+    let closable = facts::closable(conn, event, &may_close(batch)).await?;
     let mut planning = Planning::new(EventFacts {
         event_id: event,
         seats: seats.clone(),

@@ -10,7 +10,7 @@ use boxoffice_domain::booking::{
     Booking, BookingStatus, Hold, HoldStatus, WaitlistEntry, WaitlistStatus,
 };
 use boxoffice_domain::event::Event;
-use boxoffice_domain::planner::{ExpiringHold, Queued, SeatOp, Timed, UserTickets};
+use boxoffice_domain::planner::{Closable, ExpiringHold, Queued, SeatOp, Timed, UserTickets};
 use boxoffice_domain::seats::{SaleTerms, Seats, TypeSeats};
 use boxoffice_domain::{
     BookingId, EventId, HoldId, TicketTypeId, Timestamp, UserId, WaitlistEntryId,
@@ -145,35 +145,43 @@ pub(super) fn queue_head(
     waiting_entries(c, event, None, limit)
 }
 
-/// Every waiting entry of `event` of one of `types` (none: no statement), in queue
+/// The waiting entries of `event` that `closable` names (none: no statement), in queue
 /// order: what [`EventFacts::closable`](boxoffice_domain::planner::EventFacts::closable)
 /// holds.
 pub(super) fn closable(
     c: &mut SqliteConnection,
     event: EventId,
-    types: &[TicketTypeId],
+    closable: &Closable,
 ) -> anyhow::Result<Vec<Queued>> {
-    if types.is_empty() {
+    if closable.is_empty() {
         return Ok(Vec::new());
     }
-    let types: Vec<String> = types.iter().map(ToString::to_string).collect();
-    waiting_entries(c, event, Some(&types), i64::MAX)
+    waiting_entries(c, event, Some(closable), i64::MAX)
 }
 
-/// The first `limit` waiting entries of `event` (of `types` only, when given), in
+/// The first `limit` waiting entries of `event` (those `only` names, when given), in
 /// queue order.
 fn waiting_entries(
     c: &mut SqliteConnection,
     event: EventId,
-    types: Option<&[String]>,
+    only: Option<&Closable>,
     limit: i64,
 ) -> anyhow::Result<Vec<Queued>> {
     let mut query = entries::table
         .filter(entries::event_id.eq(event.to_string()))
         .filter(entries::status.eq(WaitlistStatus::Waiting.as_str()))
         .into_boxed();
-    if let Some(types) = types {
-        query = query.filter(entries::ticket_type_id.eq_any(types));
+    if let Some(only) = only {
+        let types: Vec<String> = only.types.iter().map(ToString::to_string).collect();
+        let larger_than = match only.larger_than {
+            Some(n) => i32::try_from(n).context("capacity too large")?,
+            None => i32::MAX, // no entry wants more
+        };
+        query = query.filter(
+            entries::ticket_type_id
+                .eq_any(types)
+                .or(entries::quantity.gt(larger_than)),
+        );
     }
     let rows: Vec<(String, String, String, i32)> = query
         .order(entries::seq)

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use boxoffice_domain::EventId;
 use boxoffice_domain::group_commit::{BatchRunner, GroupCommit};
 use boxoffice_domain::planner::{
-    EventFacts, Outcome, Planning, Refusal, Timed, closable_types, requesters,
+    EventFacts, Outcome, Planning, Refusal, Timed, may_close, requesters,
 };
 use boxoffice_domain::ports::{LocalVersionBoard, VersionKey};
 use diesel::SqliteConnection;
@@ -82,7 +82,7 @@ fn run_batch(
     let counts_tickets = terms.max_tickets_per_user.is_some();
     let users = facts::tickets_of_users(c, event, &requesters(batch), counts_tickets)?;
     let named = facts::named_rows(c, event, batch)?;
-    let closable = facts::closable(c, event, &closable_types(batch))?;
+    let closable = facts::closable(c, event, &may_close(batch))?;
     let mut planning = Planning::new(EventFacts {
         event_id: event,
         seats: seats.clone(),
