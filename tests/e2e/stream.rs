@@ -81,10 +81,13 @@ async fn streams_are_bounded_per_process_body(server: TestServer) {
     assert_eq!(third.header("retry-after"), Some("1"));
 }
 
-/// SIGTERM ends open streams, so they do not hold the shutdown up.
+/// SIGTERM ends open streams at once, so they do not hold the shutdown up, and while
+/// the server still serves (`SHUTDOWN_DELAY_SECS`) a new stream is 503.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_end_when_the_server_stops() {
-    let Some(mut server) = TestServer::start(boxoffice_e2e::Backend::Sqlite).await else {
+    let env = [("SHUTDOWN_DELAY_SECS", "2")];
+    let Some(mut server) = TestServer::start_with(boxoffice_e2e::Backend::Sqlite, &env).await
+    else {
         return;
     };
     let (org, _) = organizer(&server, "org.stop@example.org").await;
@@ -102,16 +105,22 @@ async fn streams_end_when_the_server_stops() {
         .expect("a first frame");
     let signalled = Instant::now();
     server.send_sigterm();
-    let ended = frames.next(Duration::from_secs(5)).await;
+    let ended = frames.next(Duration::from_secs(2)).await;
     assert!(ended.is_none(), "the stream ends: {ended:?}");
+    let late = send(server.client.get(stream_url(&server, &id))).await;
+    late.problem(503, "service_unavailable");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(2),
+        "within the delay"
+    );
     let status = server.wait_for_exit(Duration::from_secs(10)).await;
     assert!(
         status.is_some_and(|s| s.success()),
         "exit status {status:?}"
     );
     assert!(
-        signalled.elapsed() < Duration::from_secs(5),
-        "the stream did not hold the stop up: {:?}",
+        signalled.elapsed() < Duration::from_secs(6),
+        "no stream held the stop up: {:?}",
         signalled.elapsed()
     );
 }

@@ -277,7 +277,7 @@ pub struct Plan {
 pub struct Changes<'p> {
     /// Holds that ended.
     pub ended_holds: Vec<&'p HoldEnd>,
-    /// Entries promoted or left.
+    /// Entries promoted, left or closed.
     pub ended_entries: Vec<&'p EntryEnd>,
     /// Bookings cancelled in whole or part.
     pub changed_bookings: Vec<&'p Booking>,

@@ -33,6 +33,18 @@ pub struct AvailabilityFrame {
     pub ticket_types: Vec<TicketTypeDto>,
 }
 
+/// One Server-Sent Event of the stream, as the OpenAPI document describes it (one
+/// schema per event of a `text/event-stream`, as OpenAPI 3.2 does).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AvailabilityEvent {
+    /// Always `availability`.
+    pub event: String,
+    /// The event's version when the figures were read.
+    pub id: String,
+    /// An [`AvailabilityFrame`] as JSON.
+    pub data: String,
+}
+
 /// One frame, rendered once for every subscriber.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -104,6 +116,9 @@ impl Streams {
     /// Opens a stream of `event` whose first frame is `first` (what the caller read and
     /// sends first); `None` past the bound on open streams.
     pub fn subscribe(self: &Arc<Self>, event: EventId, first: &Frame) -> Option<Subscription> {
+        if *self.closing.borrow() {
+            return None; // stopping: the watcher no longer runs
+        }
         let open = self.open.fetch_add(1, Ordering::SeqCst) + 1;
         if open > self.max {
             self.open.fetch_sub(1, Ordering::SeqCst);
@@ -115,7 +130,7 @@ impl Streams {
             .entry(event)
             .or_insert_with(|| watch::channel(Arc::new(first.clone())).0);
         let mut frames = sender.subscribe();
-        if frames.borrow().text != first.text {
+        if frames.borrow().version > first.version {
             frames.mark_changed(); // the watcher has a newer frame than `first`
         }
         Some(Subscription {
@@ -125,42 +140,42 @@ impl Streams {
         })
     }
 
-    /// The frames a subscriber is sent: `first`, then each frame that differs from the
-    /// last one sent, and a comment every [`HEARTBEAT`] while nothing changes; the
-    /// stream ends when the process stops.
+    /// The frames a subscriber is sent: `first`, then each frame newer than the last
+    /// one sent (or of its version with other figures, as when a hold ran out before
+    /// the sweep), and a comment every [`HEARTBEAT`]; the stream ends when the process
+    /// stops.
     pub fn frames(
         first: Frame,
         subscription: Subscription,
     ) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> {
         let start = tokio::time::Instant::now() + HEARTBEAT;
         let heartbeat = tokio::time::interval_at(start, HEARTBEAT);
-        let state = (
-            Some(first.text.clone()),
-            subscription,
-            heartbeat,
-            first.text,
-        );
+        let state = (true, subscription, heartbeat, Arc::new(first));
         futures_util::stream::unfold(
             state,
-            |(pending, mut sub, mut heartbeat, mut sent)| async move {
-                if let Some(text) = pending {
-                    return Some((Ok(text), (None, sub, heartbeat, sent)));
+            |(first, mut sub, mut heartbeat, mut sent)| async move {
+                if first {
+                    let text = sent.text.clone();
+                    return Some((Ok(text), (false, sub, heartbeat, sent)));
                 }
                 loop {
                     tokio::select! {
                         changed = sub.frames.changed() => {
                             changed.ok()?;
                             let frame = Arc::clone(&sub.frames.borrow_and_update());
-                            if frame.text != sent {
-                                sent = frame.text.clone();
-                                return Some((Ok(frame.text.clone()), (None, sub, heartbeat, sent)));
+                            let newer = frame.version > sent.version
+                                || (frame.version == sent.version && frame.text != sent.text);
+                            if newer {
+                                sent = frame;
+                                let text = sent.text.clone();
+                                return Some((Ok(text), (false, sub, heartbeat, sent)));
                             }
                         }
                         _ = heartbeat.tick() => {
                             let comment = Bytes::from_static(b": keepalive\n\n");
-                            return Some((Ok(comment), (None, sub, heartbeat, sent)));
+                            return Some((Ok(comment), (false, sub, heartbeat, sent)));
                         }
-                        _ = sub.closing.changed() => return None,
+                        _ = async { sub.closing.wait_for(|closing| *closing).await.map(drop) } => return None,
                     }
                 }
             },
@@ -188,7 +203,8 @@ impl Streams {
         watched.iter().map(|(id, s)| (*id, s.clone())).collect()
     }
 
-    /// Reads `event` and publishes its frame when its figures changed.
+    /// Reads `event` and publishes its frame when it differs from the last one (a new
+    /// version, or other figures at the same version).
     async fn refresh(&self, event: EventId, sender: &watch::Sender<Arc<Frame>>) {
         let read = match self.events.read(event).await {
             Ok((read, _)) => read,

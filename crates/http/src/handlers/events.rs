@@ -6,7 +6,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json, Query};
-use crate::stream::{AvailabilityFrame, Frame, Streams};
+use crate::stream::{AvailabilityEvent, Frame, Streams};
 use actix_web::http::header::{self, IfNoneMatch};
 use actix_web::{HttpMessage as _, HttpRequest, HttpResponse, web};
 use boxoffice_domain::EventId;
@@ -112,8 +112,8 @@ pub async fn get_event(
     params(("id" = Uuid, Path, description = "Event id"),
         ("Last-Event-ID" = Option<String>, Header, description = "The `id:` of the last frame received; the stream starts with the current figures whatever it is")),
     responses(
-        (status = 200, content_type = "text/event-stream", body = AvailabilityFrame,
-            description = "`event: availability` frames whose `data:` line is an AvailabilityFrame, `id:` the event's version"),
+        (status = 200, content_type = "text/event-stream", body = AvailabilityEvent,
+            description = "`event: availability` events whose `data:` is an AvailabilityFrame as JSON, `id:` the event's version"),
         (status = 404, body = Problem),
         (status = 503, description = "`service_unavailable`: as many streams open as this server may serve", body = Problem)))]
 pub async fn stream_availability(

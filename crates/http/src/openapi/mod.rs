@@ -10,7 +10,7 @@ use crate::handlers::{
     analytics, api_tokens, audit, auth, bookings, check_ins, events, holds, ops, ticket_types,
     tickets, users, waitlist,
 };
-use crate::stream::AvailabilityFrame;
+use crate::stream::{AvailabilityEvent, AvailabilityFrame};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -52,7 +52,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         analytics::events, audit::entries,
         ops::live, ops::ready, ops::metrics,
     ),
-    components(schemas(Problem, FieldProblem, UserDto, TokensDto, RoleDto, EventDto, TicketTypeDto, TicketTypeStatusDto, AvailabilityDto, AvailabilityFrame,
+    components(schemas(Problem, FieldProblem, UserDto, TokensDto, RoleDto, EventDto, TicketTypeDto, TicketTypeStatusDto, AvailabilityDto, AvailabilityFrame, AvailabilityEvent,
         HoldDto, BookingDto, WaitlistEntryDto, ClosedReasonDto, BookingOutcomeDto, EventAnalyticsDto, AuditEntryDto,
         TicketDto, TicketListDto, VerifyingKeyDto, VerifyingKeysDto, CheckInDto, ScannerDto, AdmittedDto,
         ScanResultDto, OfflineBatchDto, CheckInProgressDto, TypeProgressDto, ApiTokenDto, ApiTokenListDto,
