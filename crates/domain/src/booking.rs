@@ -53,19 +53,6 @@ macro_rules! string_enum {
                 }
             }
         }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(d)?;
-                text.parse().map_err(serde::de::Error::custom)
-            }
-        }
     };
 }
 
@@ -146,7 +133,7 @@ string_enum!(
 );
 
 /// Seats taken for a while, until confirmed, released or expired.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hold {
     /// The hold's id.
     pub id: HoldId,
@@ -167,7 +154,7 @@ pub struct Hold {
 }
 
 /// Seats sold to a user.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Booking {
     /// The booking's id.
     pub id: BookingId,
@@ -192,7 +179,7 @@ pub struct Booking {
 }
 
 /// A place in an event's queue for seats.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitlistEntry {
     /// The entry's id.
     pub id: WaitlistEntryId,

@@ -132,6 +132,10 @@ pub fn install(
         "boxoffice_pool_waiting",
         "Requests waiting for a connection of each pool."
     );
+    describe_gauge!(
+        "boxoffice_sse_streams",
+        "Live availability streams this process keeps open (at most SSE_MAX_STREAMS)."
+    );
     let process = Collector::new("boxoffice_");
     process.describe();
     Ok(move || {

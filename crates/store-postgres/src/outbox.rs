@@ -52,7 +52,7 @@ impl Row {
             seq: u64::try_from(self.seq).context("negative outbox seq")?,
             kind: self.r#type.parse().map_err(anyhow::Error::msg)?,
             at: self.at,
-            payload: serde_json::from_str(&self.payload)
+            payload: boxoffice_outbox_json::from_json(&self.payload)
                 .with_context(|| format!("outbox message {} has a bad payload", self.id))?,
         })
     }
@@ -77,9 +77,8 @@ pub(crate) async fn insert(
     }
     let payloads = messages
         .iter()
-        .map(|m| serde_json::to_string(&m.payload))
-        .collect::<Result<Vec<_>, _>>()
-        .context("cannot write an outbox payload")?;
+        .map(|m| boxoffice_outbox_json::to_json(&m.payload))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let seqs: Vec<i64> = (first..).take(messages.len()).collect();
     diesel::sql_query(INSERT)
         .bind::<Array<SqlUuid>, _>(messages.iter().map(|m| m.id).collect::<Vec<_>>())

@@ -38,7 +38,7 @@ pub(crate) fn insert(
                 outbox::seq.eq(seq),
                 outbox::kind.eq(m.kind.as_str()),
                 outbox::at.eq(micros(m.at)),
-                outbox::payload.eq(serde_json::to_string(&m.payload)?),
+                outbox::payload.eq(boxoffice_outbox_json::to_json(&m.payload)?),
             ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -72,7 +72,7 @@ fn into_message((id, event, seq, kind, at, payload): Row) -> anyhow::Result<Mess
         seq: u64::try_from(seq).context("negative outbox seq")?,
         kind: kind.parse().map_err(anyhow::Error::msg)?,
         at: instant(at)?,
-        payload: serde_json::from_str(&payload)
+        payload: boxoffice_outbox_json::from_json(&payload)
             .with_context(|| format!("outbox message {id} has a bad payload"))?,
     })
 }
