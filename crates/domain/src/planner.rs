@@ -17,6 +17,7 @@ use crate::booking::{
     Booking, BookingOutcome, BookingSource, BookingStatus, ClosedReason, Hold, HoldStatus,
     OnSoldOut, Quantity, WaitlistEntry, WaitlistStatus,
 };
+use crate::event::TicketTypeChanges;
 use crate::outbox::Message;
 use crate::ports::{BookRequest, SeatRequest};
 use crate::seats::{SaleTerms, Seats, TypeSeats};
@@ -181,6 +182,17 @@ impl SeatOp {
             request: request.seats,
             on_sold_out: request.on_sold_out,
             allow_partial: request.allow_partial,
+        }
+    }
+
+    /// The seat part of `changes` to ticket type `ticket_type_id` as the planner takes
+    /// it (its name is the store's to write).
+    #[must_use]
+    pub const fn change_type(ticket_type_id: TicketTypeId, changes: &TicketTypeChanges) -> Self {
+        Self::ChangeType {
+            ticket_type_id,
+            quantity: changes.quantity,
+            price_cents: changes.price_cents,
         }
     }
 

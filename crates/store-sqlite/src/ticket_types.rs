@@ -100,11 +100,7 @@ fn change_in(
         }
     }
     let change = Timed {
-        op: SeatOp::ChangeType {
-            ticket_type_id: ty,
-            quantity: changes.quantity,
-            price_cents: changes.price_cents,
-        },
+        op: SeatOp::change_type(ty, changes),
         now,
     };
     if let Err(refused) = run_one(c, board, id, change)?.into_type_change() {
